@@ -1,0 +1,3 @@
+// @kpop/common: what every part of the suite shares.
+// Each concern lives in its own folder and re-exports from its index.ts.
+export * from './krb5/errors.js';
