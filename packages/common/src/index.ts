@@ -3,3 +3,4 @@
 export * from './krb5/errors.js';
 export * from './krb5/types.js';
 export * from './krb5/principal.js';
+export * from './net/index.js';
