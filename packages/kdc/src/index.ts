@@ -1,0 +1,2 @@
+// @kpop/kdc: the KDC (database, server, test KDC).
+export * from './db/index.js';
