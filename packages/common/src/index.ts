@@ -2,3 +2,4 @@
 // Each concern lives in its own folder and re-exports from its index.ts.
 export * from './krb5/index.js';
 export * from './net/index.js';
+export * from './crypto/index.js';

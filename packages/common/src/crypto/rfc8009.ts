@@ -1,0 +1,159 @@
+/**
+ * RFC 8009: aes128-cts-hmac-sha256-128 (19) and aes256-cts-hmac-sha384-192 (20).
+ * Differs from RFC 3962 in four places (RFC 8009 §5):
+ *   - keys come from KDF-HMAC-SHA2 (the SP 800-108 counter-mode KDF, §3), not DK;
+ *   - the MAC covers IV ‖ ciphertext (encrypt-then-MAC), not the plaintext;
+ *   - string-to-key salts PBKDF2 with "enctype-name" ‖ 0x00 ‖ salt (§4);
+ *   - PRF = KDF-HMAC-SHA2(key, "prf" ‖ input) (§5).
+ */
+import { createHmac, pbkdf2Sync } from 'node:crypto';
+import { ChecksumType, EncType } from '../krb5/constants.js';
+import type { Enctype } from './enctype.js';
+import { AES_BLOCK, AesKey } from './aes-cts.js';
+import { BoundedCache, cacheKey } from './key-cache.js';
+import { freshRandom, pooledRandom } from './random.js';
+import { KC, KE, KI, checkKey, integrityError, iterationsFrom, macEqual, toBytes, usageConstant } from './rfc3961.js';
+
+const ZERO_IV = new Uint8Array(AES_BLOCK);
+const KERBEROS = new TextEncoder().encode('kerberos');
+const PRF_LABEL = new TextEncoder().encode('prf');
+
+/**
+ * KDF-HMAC-SHA2(key, label, k) = k-truncate(HMAC(key, 00000001 ‖ label ‖ 00 ‖ k)),
+ * k in bits as a 32-bit big-endian number (RFC 8009 §3). k never exceeds one
+ * HMAC output here, so the counter stays 1.
+ */
+export function kdfHmacSha2(hash: 'sha256' | 'sha384', key: Uint8Array, label: Uint8Array, outBytes: number): Uint8Array {
+  const counter = new Uint8Array([0, 0, 0, 1]);
+  const tail = new Uint8Array(5);
+  new DataView(tail.buffer).setUint32(1, outBytes * 8);
+  const h = createHmac(hash, key).update(counter).update(label).update(tail).digest();
+  return new Uint8Array(h.subarray(0, outBytes));
+}
+
+interface CipherKeys {
+  ke: AesKey;
+  ki: Buffer;
+}
+
+const cipherKeys = new BoundedCache<CipherKeys>(1024);
+const checksumKeys = new BoundedCache<Buffer>(1024);
+
+export class AesSha2Enctype implements Enctype {
+  readonly overhead: number;
+  /** RFC 8009 §4: default iteration count 32768. */
+  readonly defaultIterations = 32768;
+  readonly prfSize: number;
+  private readonly saltPrefix: Uint8Array;
+
+  constructor(
+    readonly etype: number,
+    readonly name: string,
+    readonly keySize: number,
+    readonly checksumType: number,
+    private readonly hash: 'sha256' | 'sha384',
+    /** Truncated HMAC length, also the Ki/Kc length (RFC 8009 §5: 128 or 192 bits). */
+    readonly checksumSize: number,
+  ) {
+    this.overhead = AES_BLOCK + checksumSize;
+    this.prfSize = hash === 'sha256' ? 32 : 48;
+    this.saltPrefix = new TextEncoder().encode(`${name}\0`);
+  }
+
+  private cipherKeys(key: Uint8Array, usage: number): CipherKeys {
+    const id = cacheKey(this.etype, usage, 'ei', key);
+    let k = cipherKeys.get(id);
+    if (k === undefined) {
+      checkKey(this.name, this.keySize, key);
+      k = {
+        ke: new AesKey(kdfHmacSha2(this.hash, key, usageConstant(usage, KE), this.keySize)),
+        ki: Buffer.from(kdfHmacSha2(this.hash, key, usageConstant(usage, KI), this.checksumSize)),
+      };
+      cipherKeys.set(id, k);
+    }
+    return k;
+  }
+
+  private checksumKey(key: Uint8Array, usage: number): Buffer {
+    const id = cacheKey(this.etype, usage, 'c', key);
+    let k = checksumKeys.get(id);
+    if (k === undefined) {
+      checkKey(this.name, this.keySize, key);
+      k = Buffer.from(kdfHmacSha2(this.hash, key, usageConstant(usage, KC), this.checksumSize));
+      checksumKeys.set(id, k);
+    }
+    return k;
+  }
+
+  encrypt(key: Uint8Array, usage: number, plaintext: Uint8Array, confounder?: Uint8Array): Uint8Array {
+    const { ke, ki } = this.cipherKeys(key, usage);
+    const conf = confounder ?? pooledRandom(AES_BLOCK);
+    if (conf.length !== AES_BLOCK) throw new RangeError(`confounder must be ${AES_BLOCK} bytes`);
+    const data = Buffer.allocUnsafe(AES_BLOCK + plaintext.length);
+    data.set(conf);
+    data.set(plaintext, AES_BLOCK);
+    const c = ke.ctsEncrypt(data, ZERO_IV);
+    const mac = createHmac(this.hash, ki).update(ZERO_IV).update(c).digest();
+    const out = new Uint8Array(c.length + this.checksumSize);
+    out.set(c);
+    out.set(mac.subarray(0, this.checksumSize), c.length);
+    return out;
+  }
+
+  decrypt(key: Uint8Array, usage: number, ciphertext: Uint8Array): Uint8Array {
+    if (ciphertext.length < AES_BLOCK + this.checksumSize) throw integrityError(`${this.name} ciphertext of ${ciphertext.length} bytes is too short`);
+    const { ke, ki } = this.cipherKeys(key, usage);
+    const split = ciphertext.length - this.checksumSize;
+    const c = ciphertext.subarray(0, split);
+    // Encrypt-then-MAC: verify before touching the ciphertext (RFC 8009 §5).
+    const mac = createHmac(this.hash, ki).update(ZERO_IV).update(c).digest().subarray(0, this.checksumSize);
+    if (!macEqual(mac, ciphertext.subarray(split))) throw integrityError(`${this.name}, key usage ${usage}`);
+    const data = ke.ctsDecrypt(c, ZERO_IV);
+    return Uint8Array.prototype.slice.call(data, AES_BLOCK);
+  }
+
+  checksum(key: Uint8Array, usage: number, data: Uint8Array): Uint8Array {
+    const kc = this.checksumKey(key, usage);
+    return new Uint8Array(createHmac(this.hash, kc).update(data).digest().subarray(0, this.checksumSize));
+  }
+
+  verifyChecksum(key: Uint8Array, usage: number, data: Uint8Array, mac: Uint8Array): boolean {
+    return macEqual(this.checksum(key, usage, data), mac);
+  }
+
+  /** RFC 8009 §4: saltp = enctype-name ‖ 0x00 ‖ salt; key = KDF(PBKDF2(pw, saltp, iter), "kerberos"). */
+  stringToKey(password: string | Uint8Array, salt: string | Uint8Array, s2kparams?: Uint8Array): Uint8Array {
+    const iterations = iterationsFrom(s2kparams, this.defaultIterations);
+    const s = toBytes(salt);
+    const saltp = new Uint8Array(this.saltPrefix.length + s.length);
+    saltp.set(this.saltPrefix);
+    saltp.set(s, this.saltPrefix.length);
+    const tkey = pbkdf2Sync(toBytes(password), saltp, iterations, this.keySize, this.hash);
+    return kdfHmacSha2(this.hash, tkey, KERBEROS, this.keySize);
+  }
+
+  randomKey(): Uint8Array {
+    return freshRandom(this.keySize);
+  }
+
+  randomToKey(bits: Uint8Array): Uint8Array {
+    if (bits.length !== this.keySize) throw new RangeError(`${this.name} random-to-key needs ${this.keySize} bytes`);
+    return new Uint8Array(bits);
+  }
+
+  /** RFC 8009 §5: PRF = KDF-HMAC-SHA2(key, "prf" ‖ input, 256 or 384 bits). */
+  prf(key: Uint8Array, input: Uint8Array): Uint8Array {
+    checkKey(this.name, this.keySize, key);
+    const label = new Uint8Array(PRF_LABEL.length + input.length);
+    label.set(PRF_LABEL);
+    label.set(input, PRF_LABEL.length);
+    return kdfHmacSha2(this.hash, key, label, this.prfSize);
+  }
+}
+
+export const aes128CtsHmacSha256128 = new AesSha2Enctype(
+  EncType.AES128_CTS_HMAC_SHA256_128, 'aes128-cts-hmac-sha256-128', 16, ChecksumType.HMAC_SHA256_128_AES128, 'sha256', 16,
+);
+export const aes256CtsHmacSha384192 = new AesSha2Enctype(
+  EncType.AES256_CTS_HMAC_SHA384_192, 'aes256-cts-hmac-sha384-192', 32, ChecksumType.HMAC_SHA384_192_AES256, 'sha384', 24,
+);
