@@ -1,0 +1,4 @@
+export * from './crlf.js';
+export * from './maildir.js';
+export * from './deliver.js';
+export * from './lock.js';
