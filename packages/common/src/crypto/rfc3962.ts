@@ -92,7 +92,7 @@ export class AesSha1Enctype implements Enctype {
     const mac = createHmac('sha1', ki).update(data).digest().subarray(0, MAC_SIZE);
     if (!macEqual(mac, ciphertext.subarray(split))) throw integrityError(`${this.name}, key usage ${usage}`);
     // A copy with its own ArrayBuffer (not a view into Node's shared Buffer pool).
-    return Uint8Array.prototype.slice.call(data, AES_BLOCK);
+    return new Uint8Array(data.subarray(AES_BLOCK));
   }
 
   checksum(key: Uint8Array, usage: number, data: Uint8Array): Uint8Array {

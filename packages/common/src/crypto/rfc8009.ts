@@ -4,7 +4,7 @@
  *   - keys come from KDF-HMAC-SHA2 (the SP 800-108 counter-mode KDF, §3), not DK;
  *   - the MAC covers IV ‖ ciphertext (encrypt-then-MAC), not the plaintext;
  *   - string-to-key salts PBKDF2 with "enctype-name" ‖ 0x00 ‖ salt (§4);
- *   - PRF = KDF-HMAC-SHA2(key, "prf" ‖ input) (§5).
+ *   - PRF = KDF-HMAC-SHA2(key, "prf", input) (§5).
  */
 import { createHmac, pbkdf2Sync } from 'node:crypto';
 import { ChecksumType, EncType } from '../krb5/constants.js';
@@ -17,17 +17,25 @@ import { KC, KE, KI, checkKey, integrityError, iterationsFrom, macEqual, toBytes
 const ZERO_IV = new Uint8Array(AES_BLOCK);
 const KERBEROS = new TextEncoder().encode('kerberos');
 const PRF_LABEL = new TextEncoder().encode('prf');
+const COUNTER_1 = new Uint8Array([0, 0, 0, 1]);
+const ZERO_BYTE = new Uint8Array(1);
 
 /**
- * KDF-HMAC-SHA2(key, label, k) = k-truncate(HMAC(key, 00000001 ‖ label ‖ 00 ‖ k)),
- * k in bits as a 32-bit big-endian number (RFC 8009 §3). k never exceeds one
- * HMAC output here, so the counter stays 1.
+ * KDF-HMAC-SHA2(key, label, [context,] k) =
+ * k-truncate(HMAC(key, 00000001 ‖ label ‖ 00 ‖ context ‖ k)), k in bits as a
+ * 32-bit big-endian number (RFC 8009 §3, the SP 800-108 counter mode). k
+ * never exceeds one HMAC output here, so the counter stays 1.
  */
-export function kdfHmacSha2(hash: 'sha256' | 'sha384', key: Uint8Array, label: Uint8Array, outBytes: number): Uint8Array {
-  const counter = new Uint8Array([0, 0, 0, 1]);
-  const tail = new Uint8Array(5);
-  new DataView(tail.buffer).setUint32(1, outBytes * 8);
-  const h = createHmac(hash, key).update(counter).update(label).update(tail).digest();
+export function kdfHmacSha2(
+  hash: 'sha256' | 'sha384',
+  key: Uint8Array,
+  label: Uint8Array,
+  outBytes: number,
+  context: Uint8Array = new Uint8Array(0),
+): Uint8Array {
+  const bits = new Uint8Array(4);
+  new DataView(bits.buffer).setUint32(0, outBytes * 8);
+  const h = createHmac(hash, key).update(COUNTER_1).update(label).update(ZERO_BYTE).update(context).update(bits).digest();
   return new Uint8Array(h.subarray(0, outBytes));
 }
 
@@ -109,7 +117,7 @@ export class AesSha2Enctype implements Enctype {
     const mac = createHmac(this.hash, ki).update(ZERO_IV).update(c).digest().subarray(0, this.checksumSize);
     if (!macEqual(mac, ciphertext.subarray(split))) throw integrityError(`${this.name}, key usage ${usage}`);
     const data = ke.ctsDecrypt(c, ZERO_IV);
-    return Uint8Array.prototype.slice.call(data, AES_BLOCK);
+    return new Uint8Array(data.subarray(AES_BLOCK));
   }
 
   checksum(key: Uint8Array, usage: number, data: Uint8Array): Uint8Array {
@@ -141,13 +149,10 @@ export class AesSha2Enctype implements Enctype {
     return new Uint8Array(bits);
   }
 
-  /** RFC 8009 §5: PRF = KDF-HMAC-SHA2(key, "prf" ‖ input, 256 or 384 bits). */
+  /** RFC 8009 §5: PRF = KDF-HMAC-SHA2(key, "prf", input, 256 or 384 bits): the input is the KDF context. */
   prf(key: Uint8Array, input: Uint8Array): Uint8Array {
     checkKey(this.name, this.keySize, key);
-    const label = new Uint8Array(PRF_LABEL.length + input.length);
-    label.set(PRF_LABEL);
-    label.set(input, PRF_LABEL.length);
-    return kdfHmacSha2(this.hash, key, label, this.prfSize);
+    return kdfHmacSha2(this.hash, key, PRF_LABEL, this.prfSize, input);
   }
 }
 
