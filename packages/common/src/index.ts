@@ -1,5 +1,7 @@
 // @kpop/common: what every part of the suite shares.
 // Each concern lives in its own folder and re-exports from its index.ts.
+export * from './der/index.js';
 export * from './krb5/index.js';
 export * from './net/index.js';
 export * from './crypto/index.js';
+export * from './keytab/index.js';

@@ -1,0 +1,205 @@
+/**
+ * Bounds-checked readers and writers for MIT's binary file formats (FILE
+ * keytab, FILE ccache). Both formats are plain sequences of fixed-width
+ * integers and length-prefixed byte strings; the byte order is big-endian
+ * except in the oldest versions (keytab 0x0501, ccache 0x0501/0x0502), which
+ * used the writing host's native order.
+ *
+ * Every read past the end of the input throws a FileFormatError that names
+ * the file and the byte offset, never a RangeError from DataView.
+ */
+import { KrbError, ErrorCode } from '../krb5/errors.js';
+
+/** A malformed keytab or ccache: which file, where, and what was wrong. */
+export class FileFormatError extends KrbError {
+  /** File name (or a description such as "keytab") given to the parser. */
+  readonly file: string;
+  /** Byte offset at which the problem was found. */
+  readonly offset: number;
+  /** True when the input simply ended early (e.g. a file caught mid-write). */
+  readonly truncated: boolean;
+
+  constructor(file: string, offset: number, reason: string, truncated = false) {
+    super(ErrorCode.KRB_ERR_GENERIC, `${file}: ${reason} (at byte offset ${offset})`);
+    this.name = 'FileFormatError';
+    this.file = file;
+    this.offset = offset;
+    this.truncated = truncated;
+  }
+}
+
+/** A keytab or ccache file that does not exist. */
+export class FileNotFoundError extends KrbError {
+  readonly file: string;
+  constructor(file: string, what: string, cause?: unknown) {
+    super(ErrorCode.KRB_ERR_GENERIC, `${what} '${file}' not found`, { cause });
+    this.name = 'FileNotFoundError';
+    this.file = file;
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
+
+export function encodeUtf8(s: string): Uint8Array {
+  return utf8Encoder.encode(s);
+}
+
+export class ByteReader {
+  private readonly view: DataView;
+  offset = 0;
+
+  /**
+   * @param base offset of `bytes` inside the file, so errors report file offsets
+   * @param container when reading inside a length-prefixed record, its name:
+   *   running off its end is then a malformed record, not a truncated file
+   */
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly littleEndian: boolean,
+    readonly file: string,
+    readonly base = 0,
+    readonly container?: string,
+  ) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  get remaining(): number {
+    return this.bytes.length - this.offset;
+  }
+
+  fail(reason: string, at = this.offset): never {
+    throw new FileFormatError(this.file, this.base + at, reason);
+  }
+
+  private need(n: number, what: string): void {
+    if (n <= this.remaining) return;
+    if (this.container !== undefined) {
+      this.fail(`${this.container} too short: ${what} needs ${n} bytes, ${this.remaining} left`);
+    }
+    throw new FileFormatError(this.file, this.base + this.offset, `truncated: ${what} needs ${n} bytes, ${this.remaining} left`, true);
+  }
+
+  u8(what = 'u8'): number {
+    this.need(1, what);
+    return this.view.getUint8(this.offset++);
+  }
+
+  u16(what = 'u16'): number {
+    this.need(2, what);
+    const v = this.view.getUint16(this.offset, this.littleEndian);
+    this.offset += 2;
+    return v;
+  }
+
+  u32(what = 'u32'): number {
+    this.need(4, what);
+    const v = this.view.getUint32(this.offset, this.littleEndian);
+    this.offset += 4;
+    return v;
+  }
+
+  i32(what = 'i32'): number {
+    this.need(4, what);
+    const v = this.view.getInt32(this.offset, this.littleEndian);
+    this.offset += 4;
+    return v;
+  }
+
+  /** n raw bytes, copied so the result does not pin the whole file. */
+  bytesN(n: number, what = 'bytes'): Uint8Array {
+    this.need(n, what);
+    const v = this.bytes.slice(this.offset, this.offset + n);
+    this.offset += n;
+    return v;
+  }
+
+  /** A UTF-8 string of n bytes (principal realms and components). */
+  utf8N(n: number, what = 'string'): string {
+    const start = this.offset;
+    const b = this.bytesN(n, what);
+    try {
+      return utf8.decode(b);
+    } catch {
+      return this.fail(`${what} is not valid UTF-8`, start);
+    }
+  }
+}
+
+/** Grows as needed; integers in the chosen byte order. */
+export class ByteWriter {
+  private buf = new Uint8Array(256);
+  private view = new DataView(this.buf.buffer);
+  length = 0;
+
+  constructor(readonly littleEndian = false) {}
+
+  private ensure(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.length + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  u8(v: number): void {
+    this.ensure(1);
+    this.view.setUint8(this.length, v);
+    this.length += 1;
+  }
+
+  u16(v: number): void {
+    this.ensure(2);
+    this.view.setUint16(this.length, v, this.littleEndian);
+    this.length += 2;
+  }
+
+  u32(v: number): void {
+    this.ensure(4);
+    this.view.setUint32(this.length, v, this.littleEndian);
+    this.length += 4;
+  }
+
+  i32(v: number): void {
+    this.ensure(4);
+    this.view.setInt32(this.length, v, this.littleEndian);
+    this.length += 4;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+  }
+
+  /** Overwrite a u32/i32 written earlier (record lengths known only afterwards). */
+  patchI32(at: number, v: number): void {
+    this.view.setInt32(at, v, this.littleEndian);
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.length);
+  }
+}
+
+/** Checks that a number fits an unsigned field before it is written. */
+export function checkUint(v: number, bits: 8 | 16 | 32, what: string): number {
+  const max = bits === 32 ? 0xffffffff : (1 << bits) - 1;
+  if (!Number.isInteger(v) || v < 0 || v > max) {
+    throw new KrbError(ErrorCode.KRB_ERR_FIELD_TOOLONG, `${what} ${v} does not fit in ${bits} bits`);
+  }
+  return v;
+}
+
+/**
+ * Kerberos numbers that may be negative in C (enctypes, address and
+ * authorization-data types) are stored as 16-bit two's complement.
+ */
+export function toU16(v: number, what: string): number {
+  if (!Number.isInteger(v) || v < -0x8000 || v > 0xffff) {
+    throw new KrbError(ErrorCode.KRB_ERR_FIELD_TOOLONG, `${what} ${v} does not fit in 16 bits`);
+  }
+  return v & 0xffff;
+}

@@ -1,0 +1,83 @@
+/**
+ * Keytab files on disk: resolve the name, read, write, add and remove.
+ *
+ * Adding and removing rewrite the whole file atomically (temporary file, then
+ * rename, mode 0600) instead of patching slots in place as MIT does: Node
+ * cannot take MIT's fcntl() locks, and a rename lets every reader see either
+ * the old or the new keytab. Deleted slots left by MIT's ktremove are
+ * compacted away in the process; MIT tools read the result identically.
+ */
+import { KrbError, ErrorCode } from '../krb5/errors.js';
+import { FileFormatError, FileNotFoundError } from './binary.js';
+import { readWholeFile, sleepSync, writeFileAtomic } from './file-io.js';
+import { KEYTAB_V2, parseKeytab, serializeKeytab, type Keytab, type KeytabEntry } from './keytab.js';
+import { expandPathTokens, splitTypedName } from './names.js';
+
+/** MIT's built-in default (DEFKTNAME); krb5.conf's default_keytab_name overrides it. */
+export const DEFAULT_KEYTAB_NAME = 'FILE:/etc/krb5.keytab';
+
+/**
+ * The path of a keytab: `name` if given, else $KRB5_KTNAME, else
+ * `defaultName` (pass krb5.conf's default_keytab_name here). Accepts "FILE:",
+ * "WRFILE:" and bare paths; %{tokens} are expanded. Other keytab types
+ * (MEMORY:, KDB:) are not files and are refused.
+ */
+export function resolveKeytabName(name?: string, env: NodeJS.ProcessEnv = process.env, defaultName = DEFAULT_KEYTAB_NAME): string {
+  const chosen = name || env.KRB5_KTNAME || defaultName;
+  const { type, residual } = splitTypedName(chosen);
+  if (type !== 'FILE' && type !== 'WRFILE') {
+    throw new KrbError(ErrorCode.KRB_ERR_GENERIC, `Unsupported key table type "${type}" in "${chosen}": use FILE:/path`);
+  }
+  if (residual === '') throw new KrbError(ErrorCode.KRB_ERR_GENERIC, `Key table name "${chosen}" has no file name`);
+  return expandPathTokens(residual, env);
+}
+
+/**
+ * Read and parse a keytab. A file that ends mid-record is read again a few
+ * times: an MIT tool may be appending to it at that moment.
+ */
+export function readKeytab(path: string): Keytab {
+  for (let attempt = 0; ; attempt++) {
+    const bytes = readWholeFile(path, 'Key table file');
+    try {
+      return parseKeytab(bytes, path);
+    } catch (e) {
+      if (!(e instanceof FileFormatError && e.truncated) || attempt >= 3) throw e;
+      sleepSync(10 * (attempt + 1));
+    }
+  }
+}
+
+/** Replace the keytab at `path` with `kt` (atomic, mode 0600). */
+export function writeKeytab(path: string, kt: Keytab): void {
+  writeFileAtomic(path, serializeKeytab(kt), 'key table file');
+}
+
+function readOrEmpty(path: string): Keytab {
+  try {
+    return readKeytab(path);
+  } catch (e) {
+    if (e instanceof FileNotFoundError) return { version: KEYTAB_V2, entries: [] };
+    throw e;
+  }
+}
+
+/** Append entries (creating the file if needed), as MIT's ktadd does; returns the new keytab. */
+export function addKeytabEntries(path: string, entries: KeytabEntry[]): Keytab {
+  const kt = readOrEmpty(path);
+  const next: Keytab = { version: kt.version, entries: [...kt.entries, ...entries] };
+  writeKeytab(path, next);
+  return next;
+}
+
+/**
+ * Remove every entry for which `match` is true; returns how many went. The
+ * file is rewritten only when something was removed. A missing file is an error.
+ */
+export function removeKeytabEntries(path: string, match: (e: KeytabEntry) => boolean): number {
+  const kt = readKeytab(path);
+  const kept = kt.entries.filter((e) => !match(e));
+  const removed = kt.entries.length - kept.length;
+  if (removed > 0) writeKeytab(path, { version: kt.version, entries: kept });
+  return removed;
+}
