@@ -168,6 +168,11 @@ export interface KrbErrorOptions {
   eText?: string;
   /** e-data: DER bytes, usually METHOD-DATA or TYPED-DATA. */
   eData?: Uint8Array;
+  /**
+   * The peer's clock (stime + susec) when this error came in a KRB-ERROR:
+   * what a client needs to report, or correct, KRB_AP_ERR_SKEW.
+   */
+  serverTime?: Date;
   cause?: unknown;
 }
 
@@ -179,6 +184,7 @@ export class KrbError extends Error {
   readonly code: number;
   readonly eText?: string;
   readonly eData?: Uint8Array;
+  readonly serverTime?: Date;
 
   constructor(code: number, message?: string, options: KrbErrorOptions = {}) {
     super(message ?? options.eText ?? ErrorText[code] ?? errorCodeName(code), options.cause !== undefined ? { cause: options.cause } : undefined);
@@ -186,6 +192,7 @@ export class KrbError extends Error {
     this.code = code;
     if (options.eText !== undefined) this.eText = options.eText;
     if (options.eData !== undefined) this.eData = options.eData;
+    if (options.serverTime !== undefined) this.serverTime = options.serverTime;
   }
 
   /** The symbolic name, e.g. KDC_ERR_PREAUTH_FAILED. */

@@ -308,6 +308,12 @@ export interface EtypeInfo2Entry {
 }
 export type EtypeInfo2 = EtypeInfo2Entry[];
 
+/** RFC 4120 §5.2.7.4 ETYPE-INFO-ENTRY (the salt is an OCTET STRING here) */
+export interface EtypeInfoEntry {
+  etype: number;
+  salt?: Uint8Array;
+}
+
 /** MS-KILE §2.2.3 KERB-PA-PAC-REQUEST, sent by MIT's kinit as padata 128. */
 export interface PaPacRequest {
   includePac: boolean;

@@ -1,0 +1,373 @@
+/**
+ * ASN.1 types as data, and one interpreter that encodes and decodes them in
+ * DER. A Kerberos type is written once, close to its RFC text:
+ *
+ *   const EncryptionKey = seq('EncryptionKey', [
+ *     field('keytype', 0, Int32),
+ *     field('keyvalue', 1, OctetString),
+ *   ]);
+ *
+ * Every field is an EXPLICIT context tag, as in RFC 4120's module
+ * (`DEFINITIONS EXPLICIT TAGS`); JS property names are the ASN.1 names in
+ * camelCase. Decoding is strict (see reader.ts), rejects unknown or
+ * out-of-order fields (they could not be re-encoded, so accepting them would
+ * lose bytes), and names the failing field in the DerError path.
+ */
+import { DerError, rethrowWithin } from './errors.js';
+import {
+  Tag,
+  applicationTag,
+  contextTag,
+  decodeBooleanContent,
+  decodeFlagsContent,
+  decodeIntegerContent,
+  decodeStringContent,
+  decodeTimeContent,
+  header,
+  readHeaderInto,
+  tagName,
+} from './reader.js';
+import { DerWriter } from './writer.js';
+
+export interface IntSchema {
+  readonly kind: 'int';
+  /** The ASN.1 type name, for messages: Int32, UInt32, Microseconds. */
+  readonly name: string;
+  readonly min: number;
+  readonly max: number;
+  /**
+   * Also accept -2^31..-1 on decode and read them as the unsigned value.
+   * MIT (decode_seqno in asn1_k_encode.c) does this for sequence numbers
+   * because old implementations encoded them as signed 32-bit integers.
+   */
+  readonly wrapNegative?: boolean;
+}
+export interface BooleanSchema { readonly kind: 'bool' }
+export interface OctetsSchema { readonly kind: 'octets' }
+export interface StringSchema { readonly kind: 'string'; readonly tag: number }
+export interface TimeSchema { readonly kind: 'time' }
+export interface FlagsSchema { readonly kind: 'flags' }
+export interface SeqSchema {
+  readonly kind: 'seq';
+  /** The ASN.1 type name, which starts error paths when decoded on its own. */
+  readonly name: string;
+  readonly fields: readonly Field[];
+  /** [APPLICATION n] wrapped around the SEQUENCE, if any. */
+  readonly app?: number;
+}
+export interface SeqOfSchema { readonly kind: 'seqOf'; readonly of: Schema }
+export type Schema = IntSchema | BooleanSchema | OctetsSchema | StringSchema | TimeSchema | FlagsSchema | SeqSchema | SeqOfSchema;
+
+export interface Field {
+  /** ASN.1 name, e.g. `req-body`. */
+  readonly name: string;
+  /** JS property, e.g. `reqBody`. */
+  readonly key: string;
+  /** The context tag number n of `[n]`. */
+  readonly tag: number;
+  readonly tagByte: number;
+  readonly schema: Schema;
+  readonly optional: boolean;
+  /** The only value allowed (msg-type must match the APPLICATION tag). */
+  readonly equals?: number;
+  /** On decode, also store the field's DER bytes (a subarray) under this key. */
+  readonly capture?: string;
+}
+
+export const Int32: IntSchema = { kind: 'int', name: 'Int32', min: -0x80000000, max: 0x7fffffff };
+export const UInt32: IntSchema = { kind: 'int', name: 'UInt32', min: 0, max: 0xffffffff };
+/** UInt32 that also accepts the signed encodings old peers send (see IntSchema.wrapNegative). */
+export const SeqNumber: IntSchema = { kind: 'int', name: 'UInt32', min: 0, max: 0xffffffff, wrapNegative: true };
+/** RFC 4120 §5.2.4: Microseconds ::= INTEGER (0..999999) */
+export const Microseconds: IntSchema = { kind: 'int', name: 'Microseconds', min: 0, max: 999999 };
+export const Bool: BooleanSchema = { kind: 'bool' };
+export const OctetString: OctetsSchema = { kind: 'octets' };
+/** RFC 4120 §5.2.1: KerberosString ::= GeneralString (IA5String) */
+export const KerberosStringSchema: StringSchema = { kind: 'string', tag: Tag.GeneralString };
+export const IA5String: StringSchema = { kind: 'string', tag: Tag.IA5String };
+/** RFC 4120 §5.2.3 */
+export const KerberosTimeSchema: TimeSchema = { kind: 'time' };
+/** RFC 4120 §5.2.8 */
+export const KerberosFlagsSchema: FlagsSchema = { kind: 'flags' };
+
+function camel(name: string): string {
+  return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+export interface FieldOptions {
+  optional?: boolean;
+  equals?: number;
+  capture?: string;
+  /** JS property name when it is not camelCase(name). */
+  key?: string;
+}
+
+/** `name [tag] schema` */
+export function field(name: string, tag: number, schema: Schema, options: FieldOptions = {}): Field {
+  return {
+    name,
+    key: options.key ?? camel(name),
+    tag,
+    tagByte: contextTag(tag),
+    schema,
+    optional: options.optional ?? false,
+    ...(options.equals !== undefined ? { equals: options.equals } : {}),
+    ...(options.capture !== undefined ? { capture: options.capture } : {}),
+  };
+}
+
+/** `name [tag] schema OPTIONAL` */
+export function optional(name: string, tag: number, schema: Schema, options: FieldOptions = {}): Field {
+  return field(name, tag, schema, { ...options, optional: true });
+}
+
+/** `Name ::= [APPLICATION app] SEQUENCE { fields }` (app omitted: a plain SEQUENCE). */
+export function seq(name: string, fields: Field[], app?: number): SeqSchema {
+  for (let i = 1; i < fields.length; i++) {
+    if (fields[i]!.tag <= fields[i - 1]!.tag) throw new Error(`${name}: fields must be in tag order`);
+  }
+  return app === undefined ? { kind: 'seq', name, fields } : { kind: 'seq', name, fields, app };
+}
+
+/** `SEQUENCE OF of` */
+export function seqOf(of: Schema): SeqOfSchema {
+  return { kind: 'seqOf', of };
+}
+
+/** Nesting allowed while decoding; RFC 4120 types need fewer than 16 levels. */
+export const MAX_DEPTH = 32;
+
+// Set by decodeElement: the offset just past the element it read.
+let cursor = 0;
+
+function expect(buf: Uint8Array, pos: number, limit: number, tag: number, what: string): void {
+  if (pos < limit && buf[pos] !== tag) throw new DerError(`expected ${what}, found ${tagName(buf[pos]!)}`);
+  readHeaderInto(buf, pos, limit);
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+function decodeElement(s: Schema, buf: Uint8Array, pos: number, limit: number, depth: number): any {
+  if (depth > MAX_DEPTH) throw new DerError(`nesting deeper than ${MAX_DEPTH}`);
+  switch (s.kind) {
+    case 'int': {
+      expect(buf, pos, limit, Tag.INTEGER, `INTEGER (${s.name})`);
+      cursor = header.end;
+      let v = decodeIntegerContent(buf, header.start, header.end);
+      if (s.wrapNegative && v < 0 && v >= -0x80000000) v = v >>> 0;
+      if (v < s.min || v > s.max) throw new DerError(`${v} is out of range for ${s.name}`);
+      return v;
+    }
+    case 'bool':
+      expect(buf, pos, limit, Tag.BOOLEAN, 'BOOLEAN');
+      cursor = header.end;
+      return decodeBooleanContent(buf, header.start, header.end);
+    case 'octets':
+      expect(buf, pos, limit, Tag.OCTET_STRING, 'OCTET STRING');
+      cursor = header.end;
+      // A copy: the caller may reuse its input buffer (a socket's, say).
+      return buf.slice(header.start, header.end);
+    case 'string':
+      expect(buf, pos, limit, s.tag, tagName(s.tag));
+      cursor = header.end;
+      return decodeStringContent(buf, header.start, header.end);
+    case 'time':
+      expect(buf, pos, limit, Tag.GeneralizedTime, 'GeneralizedTime (KerberosTime)');
+      cursor = header.end;
+      return decodeTimeContent(buf, header.start, header.end);
+    case 'flags':
+      expect(buf, pos, limit, Tag.BIT_STRING, 'BIT STRING (KerberosFlags)');
+      cursor = header.end;
+      return decodeFlagsContent(buf, header.start, header.end);
+    case 'seq': {
+      let end: number;
+      if (s.app !== undefined) {
+        expect(buf, pos, limit, applicationTag(s.app), `[APPLICATION ${s.app}] (${s.name})`);
+        end = header.end;
+        expect(buf, header.start, end, Tag.SEQUENCE, 'SEQUENCE');
+        if (header.end !== end) throw new DerError(`trailing bytes inside [APPLICATION ${s.app}]`);
+      } else {
+        expect(buf, pos, limit, Tag.SEQUENCE, `SEQUENCE (${s.name})`);
+        end = header.end;
+      }
+      const value = decodeFields(s, buf, header.start, end, depth);
+      cursor = end;
+      return value;
+    }
+    case 'seqOf': {
+      expect(buf, pos, limit, Tag.SEQUENCE, 'SEQUENCE OF');
+      const end = header.end;
+      const out: any[] = [];
+      let p = header.start;
+      try {
+        while (p < end) {
+          out.push(decodeElement(s.of, buf, p, end, depth + 1));
+          p = cursor;
+        }
+      } catch (e) {
+        rethrowWithin(e, `[${out.length}]`);
+      }
+      cursor = end;
+      return out;
+    }
+  }
+}
+
+function decodeFields(s: SeqSchema, buf: Uint8Array, start: number, end: number, depth: number): any {
+  const obj: any = {};
+  const fields = s.fields;
+  let p = start;
+  let i = 0;
+  try {
+    for (; i < fields.length; i++) {
+      const f = fields[i]!;
+      if (p < end && buf[p] === f.tagByte) {
+        readHeaderInto(buf, p, end);
+        const cs = header.start;
+        const ce = header.end;
+        const v = decodeElement(f.schema, buf, cs, ce, depth + 1);
+        if (cursor !== ce) throw new DerError(`trailing bytes inside [${f.tag}]`);
+        if (f.equals !== undefined && v !== f.equals) throw new DerError(`is ${v}, must be ${f.equals} here`);
+        obj[f.key] = v;
+        if (f.capture !== undefined) obj[f.capture] = buf.subarray(cs, ce);
+        p = ce;
+      } else if (!f.optional) {
+        throw new DerError(p < end ? `missing (found ${tagName(buf[p]!)} instead)` : 'missing (end of SEQUENCE)');
+      }
+    }
+  } catch (e) {
+    rethrowWithin(e, fields[i]!.name);
+  }
+  if (p < end) throw new DerError(`unexpected ${tagName(buf[p]!)} in ${s.name} (unknown or out-of-order field)`);
+  return obj;
+}
+
+function encodeElement(s: Schema, v: any, w: DerWriter): void {
+  switch (s.kind) {
+    case 'int':
+      if (typeof v !== 'number' || !Number.isInteger(v)) throw new DerError(`expected an integer (${s.name}), got ${typeof v === 'number' ? v : typeof v}`);
+      if (s.wrapNegative && v < 0 && v >= -0x80000000) v = v >>> 0;
+      if (v < s.min || v > s.max) throw new DerError(`${v} is out of range for ${s.name}`);
+      w.integer(v);
+      return;
+    case 'bool':
+      if (typeof v !== 'boolean') throw new DerError(`expected a boolean, got ${typeof v}`);
+      w.boolean(v);
+      return;
+    case 'octets':
+      w.octets(v);
+      return;
+    case 'string':
+      w.string(v, s.tag);
+      return;
+    case 'time':
+      w.time(v);
+      return;
+    case 'flags':
+      w.flags(v);
+      return;
+    case 'seq': {
+      if (typeof v !== 'object' || v === null) throw new DerError(`expected an object (${s.name}), got ${v === null ? 'null' : typeof v}`);
+      const mark = w.length;
+      const fields = s.fields;
+      for (let i = fields.length - 1; i >= 0; i--) {
+        const f = fields[i]!;
+        const fv = v[f.key];
+        try {
+          if (fv === undefined || fv === null) {
+            if (!f.optional) throw new DerError('missing');
+            continue;
+          }
+          if (f.equals !== undefined && fv !== f.equals) throw new DerError(`is ${fv}, must be ${f.equals} here`);
+          const m = w.length;
+          encodeElement(f.schema, fv, w);
+          w.header(f.tagByte, w.length - m);
+        } catch (e) {
+          rethrowWithin(e, f.name);
+        }
+      }
+      w.header(Tag.SEQUENCE, w.length - mark);
+      if (s.app !== undefined) w.header(applicationTag(s.app), w.length - mark);
+      return;
+    }
+    case 'seqOf': {
+      if (!Array.isArray(v)) throw new DerError(`expected an array, got ${typeof v}`);
+      const mark = w.length;
+      for (let i = v.length - 1; i >= 0; i--) {
+        try {
+          encodeElement(s.of, v[i], w);
+        } catch (e) {
+          rethrowWithin(e, `[${i}]`);
+        }
+      }
+      w.header(Tag.SEQUENCE, w.length - mark);
+      return;
+    }
+  }
+}
+
+// One writer reused by every top-level encode (encoding is synchronous); a
+// nested call, which only a getter on the value could cause, gets its own.
+const shared = new DerWriter(4096);
+let sharedBusy = false;
+
+/** Encodes `value` as `schema`; `name` starts the path of any DerError. */
+export function encodeWith<T>(schema: Schema, value: T, name: string): Uint8Array {
+  const own = !sharedBusy;
+  const w = own ? shared : new DerWriter(512);
+  if (own) {
+    sharedBusy = true;
+    w.reset();
+  }
+  try {
+    encodeElement(schema, value, w);
+  } catch (e) {
+    rethrowWithin(e, name);
+  } finally {
+    if (own) sharedBusy = false;
+  }
+  return w.toBytes();
+}
+
+/** Decodes exactly one `schema` element filling all of `bytes`; `name` starts the path of any DerError. */
+export function decodeWith<T>(schema: Schema, bytes: Uint8Array, name: string): T {
+  if (!(bytes instanceof Uint8Array)) throw new DerError(`expected a Uint8Array`, name);
+  let value: T;
+  try {
+    value = decodeElement(schema, bytes, 0, bytes.length, 0) as T;
+  } catch (e) {
+    rethrowWithin(e, name);
+  }
+  if (cursor !== bytes.length) throw new DerError(`${bytes.length - cursor} trailing bytes after the ${name}`, name);
+  return value;
+}
+
+/**
+ * Decodes one `schema` element at `pos`, which may be followed by other
+ * bytes before `limit`; returns the value and the offset after it.
+ */
+export function decodeAt<T>(schema: Schema, bytes: Uint8Array, pos: number, limit: number, name: string): { value: T; end: number } {
+  let value: T;
+  try {
+    value = decodeElement(schema, bytes, pos, limit, 0) as T;
+  } catch (e) {
+    rethrowWithin(e, name);
+  }
+  return { value, end: cursor };
+}
+
+export interface Codec<T> {
+  readonly schema: Schema;
+  readonly name: string;
+  encode(value: T): Uint8Array;
+  decode(bytes: Uint8Array): T;
+}
+
+/** The encode/decode pair of one named type. */
+export function codec<T>(schema: Schema, name: string): Codec<T> {
+  return {
+    schema,
+    name,
+    encode: (value: T) => encodeWith(schema, value, name),
+    decode: (bytes: Uint8Array) => decodeWith<T>(schema, bytes, name),
+  };
+}
