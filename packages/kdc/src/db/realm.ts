@@ -1,0 +1,146 @@
+/**
+ * Making and opening a realm's database directory:
+ *   DIR/           0700
+ *   DIR/kdc.sqlite 0600  principals, keys encrypted under the master key
+ *   DIR/stash      0600  the master key (absent when it comes from a master password)
+ */
+import Database from 'better-sqlite3';
+import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
+import { join, resolve } from 'node:path';
+import { DEFAULT_ENCTYPES, tgsPrincipal, formatPrincipal } from '@kpop/common';
+import { KdcDatabase, type DatabaseHandleOptions } from './database.js';
+import { KdcDbError } from './errors.js';
+import { deriveMasterKey, MasterKey, newKdfParams, readStashFile, writeStashFile, type MasterKdfParams } from './master-key.js';
+import { DDL, SCHEMA_VERSION } from './schema.js';
+import { checkEnctypes, checkSeconds } from './writes.js';
+import type { LockoutPolicy, RealmSettings } from './types.js';
+
+export const DB_FILE = 'kdc.sqlite';
+export const STASH_FILE = 'stash';
+
+export interface InitRealmOptions extends DatabaseHandleOptions {
+  realm: string;
+  /** Derive the master key from this password (scrypt) instead of making a stash file. */
+  masterPassword?: string;
+  enctypes?: number[];
+  maxLife?: number;
+  maxRenew?: number;
+  clockSkew?: number;
+  lockout?: Partial<LockoutPolicy>;
+}
+
+export interface OpenDatabaseOptions extends DatabaseHandleOptions {
+  masterPassword?: string;
+}
+
+/** Opens (or creates) the SQLite file so that no other user can ever read it, WAL files included. */
+function openSqlite(path: string, create: boolean): Database.Database {
+  const old = isMainThread ? process.umask(0o077) : undefined;
+  try {
+    const db = new Database(path, { fileMustExist: !create });
+    db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('synchronous = NORMAL');
+    return db;
+  } finally {
+    if (old !== undefined) process.umask(old);
+  }
+}
+
+function checkRealm(realm: unknown): string {
+  if (typeof realm !== 'string' || realm.length === 0 || /[\0/@\\\s]/.test(realm)) {
+    throw new KdcDbError('BAD_ARGUMENT', `"${String(realm)}" is not a usable realm name (e.g. LAB.TEST)`);
+  }
+  return realm;
+}
+
+export function initRealm(dir: string, opts: InitRealmOptions): KdcDatabase {
+  const realm = checkRealm(opts.realm);
+  const settings: RealmSettings = {
+    realm,
+    maxLife: checkSeconds('max life', opts.maxLife ?? 36000),
+    maxRenew: checkSeconds('max renewable life', opts.maxRenew ?? 604800),
+    clockSkew: checkSeconds('clock skew', opts.clockSkew ?? 300),
+    lockout: {
+      maxFailures: checkSeconds('max failures', opts.lockout?.maxFailures ?? 0),
+      failureWindow: checkSeconds('failure window', opts.lockout?.failureWindow ?? 600),
+      lockoutDuration: checkSeconds('lockout duration', opts.lockout?.lockoutDuration ?? 600),
+    },
+    enctypes: checkEnctypes(opts.enctypes ?? [...DEFAULT_ENCTYPES]),
+  };
+  if (opts.masterPassword !== undefined && opts.masterPassword.length === 0) throw new KdcDbError('BAD_ARGUMENT', 'the master password is empty');
+  const root = resolve(dir);
+  const dbPath = join(root, DB_FILE);
+  const stashPath = join(root, STASH_FILE);
+  if (existsSync(dbPath)) throw new KdcDbError('EXISTS', `${dbPath} already exists: a realm is already set up in ${root}`);
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  chmodSync(root, 0o700);
+
+  let kdf: MasterKdfParams | undefined;
+  let mkey: MasterKey;
+  if (opts.masterPassword !== undefined) {
+    kdf = newKdfParams();
+    mkey = deriveMasterKey(opts.masterPassword, kdf);
+  } else {
+    mkey = MasterKey.random();
+  }
+  const db = openSqlite(dbPath, true);
+  try {
+    chmodSync(dbPath, 0o600);
+    db.transaction(() => {
+      db.exec(DDL);
+      const put = db.prepare('INSERT INTO meta (k, v) VALUES (?, ?)');
+      put.run('schema_version', String(SCHEMA_VERSION));
+      put.run('realm', realm);
+      put.run('generation', '0');
+      put.run('settings', JSON.stringify(settings));
+      put.run('master_check', Buffer.from(mkey.makeCheck()).toString('base64'));
+      if (kdf !== undefined) put.run('master_kdf', JSON.stringify(kdf));
+    })();
+    // The stash goes last: a failed init leaves no stash for a database that does not exist.
+    if (kdf === undefined) writeStashFile(stashPath, mkey);
+    const kdb = new KdcDatabase(db, mkey, realm, root, opts);
+    // krbtgt/REALM with random keys in every enctype of the realm (RFC 4120 §7.3 name).
+    kdb.addPrincipal(formatPrincipal(tgsPrincipal(realm)), { randkey: true });
+    return kdb;
+  } catch (e) {
+    db.close();
+    for (const f of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`, stashPath]) rmSync(f, { force: true });
+    throw e;
+  }
+}
+
+export function openDatabase(dir: string, opts: OpenDatabaseOptions = {}): KdcDatabase {
+  const root = resolve(dir);
+  const dbPath = join(root, DB_FILE);
+  if (!existsSync(dbPath)) throw new KdcDbError('NO_DATABASE', `no KDC database in ${root}: run "kdc init --realm REALM --dir ${dir}" first`);
+  const db = openSqlite(dbPath, false);
+  try {
+    const meta = new Map(db.prepare<[], { k: string; v: string }>('SELECT k, v FROM meta').all().map((r) => [r.k, r.v]));
+    const version = Number(meta.get('schema_version'));
+    if (version !== SCHEMA_VERSION) throw new KdcDbError('CORRUPT', `${dbPath} has schema version ${String(meta.get('schema_version'))}, this KDC reads ${SCHEMA_VERSION}`);
+    const realm = meta.get('realm');
+    const check = meta.get('master_check');
+    if (realm === undefined || check === undefined) throw new KdcDbError('CORRUPT', `${dbPath} lacks its realm or master key check`);
+    const kdfJson = meta.get('master_kdf');
+    let mkey: MasterKey;
+    let source: string;
+    if (kdfJson !== undefined) {
+      if (opts.masterPassword === undefined) throw new KdcDbError('NO_MASTER_KEY', `the master key of ${realm} comes from a master password: give it`);
+      mkey = deriveMasterKey(opts.masterPassword, JSON.parse(kdfJson) as MasterKdfParams);
+      source = 'master password';
+    } else {
+      mkey = readStashFile(join(root, STASH_FILE));
+      source = `stash file ${join(root, STASH_FILE)}`;
+    }
+    if (!mkey.verifyCheck(Buffer.from(check, 'base64'))) {
+      throw new KdcDbError('MASTER_KEY_MISMATCH', kdfJson !== undefined ? `wrong master password for realm ${realm}` : `the ${source} does not hold the master key of realm ${realm}`);
+    }
+    return new KdcDatabase(db, mkey, realm, root, opts);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}

@@ -1,0 +1,226 @@
+import { describe, expect, it, beforeEach, afterEach } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { initRealm, openDatabase, KdcDbError, isLockedOut, LOCKED_FOREVER, type KdcDatabase } from './index.js';
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+let dir: string;
+const open: KdcDatabase[] = [];
+const track = (db: KdcDatabase) => (open.push(db), db);
+
+beforeEach(() => {
+  dir = join(mkdtempSync(join(tmpdir(), 'kdc-store-')), 'realm');
+});
+afterEach(() => {
+  for (const db of open.splice(0)) db.close();
+  rmSync(join(dir, '..'), { recursive: true, force: true });
+});
+
+function reason(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof KdcDbError) return e.reason;
+    throw e;
+  }
+  throw new Error('did not throw');
+}
+
+describe('key rotation', () => {
+  it('a new kvno keeps the previous ones for tickets still out, up to two older kvnos', () => {
+    const db = track(initRealm(dir, { realm: 'LAB.TEST' }));
+    db.addPrincipal('pop/localhost', { randkey: true, enctypes: [18, 17] });
+    const k1 = hex(db.lookup(['pop', 'localhost'])!.keys[0]!.key);
+    const r2 = db.changePassword('pop/localhost', { randkey: true });
+    expect(r2.kvno).toBe(2);
+    expect(r2.keys.map((k) => [k.kvno, k.etype])).toEqual([[2, 18], [2, 17], [1, 18], [1, 17]]);
+    expect(hex(r2.keys.find((k) => k.kvno === 1 && k.etype === 18)!.key)).toBe(k1);
+    expect(hex(r2.keys[0]!.key)).not.toBe(k1);
+    db.changePassword('pop/localhost', { randkey: true });
+    const r4 = db.changePassword('pop/localhost', { password: 'now-a-password' });
+    expect(r4.kvno).toBe(4);
+    expect([...new Set(r4.keys.map((k) => k.kvno))]).toEqual([4, 3, 2]);
+    // The current enctypes are kept across a change.
+    expect(r4.keys.filter((k) => k.kvno === 4).map((k) => k.etype)).toEqual([18, 17]);
+    const r5 = db.changePassword('pop/localhost', { randkey: true, keepOld: false });
+    expect(r5.keys.map((k) => k.kvno)).toEqual([5, 5]);
+    // From disk, in another view, the same.
+    const other = track(openDatabase(dir));
+    expect(other.lookup(['pop', 'localhost'])!.keys.map((k) => hex(k.key))).toEqual(r5.keys.map((k) => hex(k.key)));
+  });
+
+  it('rotates krbtgt too, and lastPwChange moves', () => {
+    let t = new Date('2026-11-29T06:00:00Z');
+    const db = track(initRealm(dir, { realm: 'LAB.TEST', now: () => t }));
+    t = new Date('2026-11-30T06:00:00Z');
+    const r = db.changePassword('krbtgt/LAB.TEST', { randkey: true });
+    expect(r.kvno).toBe(2);
+    expect(r.keys).toHaveLength(8);
+    expect(r.lastPwChange).toEqual(t);
+    expect(r.createdAt).toEqual(new Date('2026-11-29T06:00:00Z'));
+  });
+});
+
+describe('refresh', () => {
+  it('sees what another instance (the admin CLI) added, changed and deleted; nothing else costs a reload', () => {
+    const kdc = track(initRealm(dir, { realm: 'LAB.TEST' }));
+    kdc.addPrincipal('alice', { password: 'alice-pw-1' });
+    expect(kdc.refresh()).toBe(false);
+    const cli = openDatabase(dir);
+    cli.addPrincipal('bob', { password: 'bob-pw' });
+    cli.changePassword('alice', { password: 'alice-pw-2' });
+    cli.updateSettings({ maxLife: 7200, lockout: { maxFailures: 5 } });
+    const aliceBefore = kdc.lookup(['alice'])!;
+    expect(kdc.lookup(['bob'])).toBeUndefined();
+    expect(kdc.refresh()).toBe(true);
+    expect(kdc.refresh()).toBe(false);
+    expect(kdc.lookup(['bob'])?.canonicalName).toBe('bob@LAB.TEST');
+    expect(kdc.lookup(['alice'])!.kvno).toBe(2);
+    expect(aliceBefore.kvno).toBe(1); // records handed out earlier are not changed under the caller
+    expect(kdc.settings().maxLife).toBe(7200);
+    expect(kdc.settings().lockout.maxFailures).toBe(5);
+    cli.deletePrincipal('bob');
+    cli.deletePrincipal('alice');
+    cli.addPrincipal('alice', { password: 'alice-pw-1' });
+    cli.close();
+    expect(kdc.refresh()).toBe(true);
+    expect(kdc.lookup(['bob'])).toBeUndefined();
+    expect(kdc.lookup(['alice'])!.kvno).toBe(1);
+    expect(kdc.listPrincipals()).toEqual(['alice@LAB.TEST', 'krbtgt/LAB.TEST@LAB.TEST']);
+  });
+});
+
+describe('lockout', () => {
+  it('locks after maxFailures within the window, persists in batches, and an admin unlock clears it', () => {
+    const t0 = new Date('2026-11-29T06:00:00Z');
+    const at = (s: number) => new Date(t0.getTime() + s * 1000);
+    const kdc = track(initRealm(dir, { realm: 'LAB.TEST', lockout: { maxFailures: 3, failureWindow: 60, lockoutDuration: 300 }, flushIntervalMs: 60_000 }));
+    kdc.addPrincipal('alice', { password: 'alice-pw-1' });
+    kdc.recordFailure('alice@LAB.TEST', at(0));
+    kdc.recordFailure('alice@LAB.TEST', at(100)); // outside the 60 s window: the count restarts
+    expect(kdc.lookup(['alice'])!.failCount).toBe(1);
+    kdc.recordFailure('alice@LAB.TEST', at(110));
+    expect(isLockedOut(kdc.lookup(['alice'])!, at(111))).toBe(false);
+    kdc.recordFailure('alice@LAB.TEST', at(120));
+    const a = kdc.lookup(['alice'])!;
+    expect(a.failCount).toBe(3);
+    expect(a.lockedUntil).toEqual(at(420));
+    expect(isLockedOut(a, at(121))).toBe(true);
+    expect(isLockedOut(a, at(420))).toBe(false);
+    kdc.recordFailure('alice@LAB.TEST', at(130)); // not counted while locked
+    expect(a.failCount).toBe(3);
+
+    // Nothing on disk yet (batched, flush interval 60 s): no synchronous write per request.
+    const raw = new Database(join(dir, 'kdc.sqlite'), { readonly: true });
+    const row = () => raw.prepare("SELECT fail_count, locked_until, last_failure FROM principals WHERE name = 'alice@LAB.TEST'").get() as { fail_count: number; locked_until: number | null; last_failure: number | null };
+    expect(row().fail_count).toBe(0);
+    kdc.flush();
+    expect(row()).toEqual({ fail_count: 3, locked_until: at(420).getTime(), last_failure: at(120).getTime() });
+
+    // Another process sees the lockout; the admin unlocks; the KDC's view follows.
+    const cli = openDatabase(dir);
+    expect(isLockedOut(cli.getPrincipal('alice')!, at(200))).toBe(true);
+    cli.modifyPrincipal('alice', { unlock: true });
+    cli.close();
+    kdc.refresh();
+    expect(kdc.lookup(['alice'])!.failCount).toBe(0);
+    expect(isLockedOut(kdc.lookup(['alice'])!, at(200))).toBe(false);
+    expect(row()).toMatchObject({ fail_count: 0, locked_until: null });
+
+    // A success clears the count; a lockout that ran out starts afresh.
+    kdc.recordFailure('alice@LAB.TEST', at(500));
+    kdc.recordSuccess('alice@LAB.TEST', at(501));
+    expect(kdc.lookup(['alice'])).toMatchObject({ failCount: 0, lastSuccess: at(501) });
+    kdc.close();
+    expect(row()).toMatchObject({ fail_count: 0 });
+    raw.close();
+    open.splice(0);
+  });
+
+  it('lockoutDuration 0 locks until an administrator unlocks; maxFailures 0 never locks', () => {
+    const kdc = track(initRealm(dir, { realm: 'LAB.TEST', lockout: { maxFailures: 1, lockoutDuration: 0 } }));
+    kdc.addPrincipal('alice', { password: 'x' });
+    kdc.addPrincipal('bob', { password: 'y' });
+    kdc.recordFailure('alice@LAB.TEST', new Date('2026-01-01T00:00:00Z'));
+    expect(kdc.lookup(['alice'])!.lockedUntil).toEqual(LOCKED_FOREVER);
+    kdc.updateSettings({ lockout: { maxFailures: 0 } });
+    for (let i = 0; i < 20; i++) kdc.recordFailure('bob@LAB.TEST', new Date(Date.UTC(2026, 0, 1, 0, 0, i)));
+    expect(kdc.lookup(['bob'])!.failCount).toBe(20);
+    expect(kdc.lookup(['bob'])!.lockedUntil).toBeUndefined();
+    kdc.recordFailure('nobody@LAB.TEST', new Date()); // unknown names are ignored
+  });
+
+  it('events queued in two KDC processes on one database add up instead of overwriting each other', () => {
+    const a = track(initRealm(dir, { realm: 'LAB.TEST', lockout: { maxFailures: 10 }, flushIntervalMs: 60_000 }));
+    a.addPrincipal('alice', { password: 'x' });
+    const b = track(openDatabase(dir, { flushIntervalMs: 60_000 }));
+    a.recordFailure('alice@LAB.TEST', new Date('2026-01-01T00:00:01Z'));
+    b.recordFailure('alice@LAB.TEST', new Date('2026-01-01T00:00:02Z'));
+    a.flush();
+    b.flush();
+    const c = track(openDatabase(dir));
+    expect(c.getPrincipal('alice')!.failCount).toBe(2);
+  });
+});
+
+describe('dump and load', () => {
+  it('round-trips every principal; keys stay encrypted in the dump', () => {
+    const db = track(initRealm(dir, { realm: 'LAB.TEST', maxLife: 86400 }));
+    const alice = db.addPrincipal('alice', { password: 'alice-pw-1', pwExpiresAt: new Date('2027-01-01T00:00:00Z') });
+    db.addPrincipal('pop/localhost', { randkey: true, enctypes: [18] });
+    db.changePassword('pop/localhost', { randkey: true });
+    db.modifyPrincipal('pop/localhost', { attributes: { disallowSvr: true } });
+    const before = db.listPrincipals().map((n) => db.getPrincipal(n));
+    const dump = JSON.parse(JSON.stringify(db.dump())) as { principals: { keys: { key: string }[] }[] };
+    const text = JSON.stringify(dump);
+    expect(text).not.toContain(hex(alice.keys[0]!.key));
+    expect(text).not.toContain(Buffer.from(alice.keys[0]!.key).toString('base64'));
+    expect(dump.principals).toHaveLength(3);
+
+    db.deletePrincipal('alice');
+    db.addPrincipal('zed', { password: 'z' });
+    db.load(dump);
+    expect(db.listPrincipals()).toEqual(['alice@LAB.TEST', 'krbtgt/LAB.TEST@LAB.TEST', 'pop/localhost@LAB.TEST']);
+    expect(db.listPrincipals().map((n) => db.getPrincipal(n))).toEqual(before);
+    expect(db.settings().maxLife).toBe(86400);
+
+    // Into a fresh database made with the same stash file.
+    db.close();
+    open.splice(0);
+    const copy = join(dir, '..', 'copy');
+    const fresh = track(initRealm(copy, { realm: 'LAB.TEST' }));
+    expect(reason(() => fresh.load(dump))).toBe('MASTER_KEY_MISMATCH');
+    expect(fresh.listPrincipals()).toEqual(['krbtgt/LAB.TEST@LAB.TEST']);
+  });
+
+  it('refuses damaged or foreign dumps and changes nothing', () => {
+    const db = track(initRealm(dir, { realm: 'LAB.TEST' }));
+    db.addPrincipal('alice', { password: 'alice-pw-1' });
+    const good = JSON.parse(JSON.stringify(db.dump())) as Record<string, unknown> & { principals: Record<string, unknown>[] };
+    const variants: unknown[] = [
+      null, 42, [], {}, { ...good, format: 'other' }, { ...good, version: 2 }, { ...good, realm: 'OTHER.TEST' },
+      { ...good, principals: 'x' }, { ...good, principals: [null] },
+      { ...good, principals: good.principals.filter((p) => p.name !== 'krbtgt/LAB.TEST@LAB.TEST') },
+      { ...good, principals: good.principals.map((p) => ({ ...p, name: 'eve@LAB.TEST' })) },
+      { ...good, principals: good.principals.map((p) => ({ ...p, kvno: -1 })) },
+      { ...good, principals: good.principals.map((p) => ({ ...p, attributes: ['NOPE'] })) },
+      { ...good, principals: good.principals.map((p) => ({ ...p, createdAt: 'yesterday' })) },
+      { ...good, principals: [...good.principals, good.principals[0]] },
+      { ...good, settings: { ...(good.settings as object), enctypes: [1] } },
+    ];
+    for (const v of variants) expect(reason(() => db.load(v))).toBe('BAD_DUMP');
+    // A key blob altered in the dump fails the test-decrypt.
+    const tampered = JSON.parse(JSON.stringify(good)) as { principals: { keys: { key: string }[] }[] };
+    const k = Buffer.from(tampered.principals[0]!.keys[0]!.key, 'base64');
+    k[20]! ^= 1;
+    tampered.principals[0]!.keys[0]!.key = k.toString('base64');
+    expect(reason(() => db.load(tampered))).toBe('MASTER_KEY_MISMATCH');
+    expect(db.listPrincipals()).toEqual(['alice@LAB.TEST', 'krbtgt/LAB.TEST@LAB.TEST']);
+    // update mode keeps what the dump lacks
+    db.addPrincipal('bob', { password: 'b' });
+    db.load({ ...good, principals: good.principals.filter((p) => p.name === 'alice@LAB.TEST') }, { update: true });
+    expect(db.listPrincipals()).toEqual(['alice@LAB.TEST', 'bob@LAB.TEST', 'krbtgt/LAB.TEST@LAB.TEST']);
+  });
+});
