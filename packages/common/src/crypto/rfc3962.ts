@@ -28,6 +28,8 @@ interface CipherKeys {
 /** Derived Ke/Ki and Kc per (enctype, usage, key); bounded so hostile key churn cannot grow memory. */
 const cipherKeys = new BoundedCache<CipherKeys>(1024);
 const checksumKeys = new BoundedCache<Buffer>(1024);
+/** For tests: the sizes of the derived-key caches. */
+export const derivedKeyCacheSizes = (): number[] => [cipherKeys.size, checksumKeys.size];
 
 export class AesSha1Enctype implements Enctype {
   readonly checksumSize = MAC_SIZE;

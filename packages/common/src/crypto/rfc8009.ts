@@ -46,6 +46,8 @@ interface CipherKeys {
 
 const cipherKeys = new BoundedCache<CipherKeys>(1024);
 const checksumKeys = new BoundedCache<Buffer>(1024);
+/** For tests: the sizes of the derived-key caches. */
+export const derivedKeyCacheSizes = (): number[] => [cipherKeys.size, checksumKeys.size];
 
 export class AesSha2Enctype implements Enctype {
   readonly overhead: number;
