@@ -5,3 +5,4 @@ export * from './krb5/index.js';
 export * from './net/index.js';
 export * from './crypto/index.js';
 export * from './keytab/index.js';
+export * from './client/index.js';

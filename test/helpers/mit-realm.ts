@@ -1,0 +1,224 @@
+/**
+ * A throwaway MIT krb5 realm for interop tests, in the manner of MIT's own
+ * K5Realm (src/util/k5test.py): a temporary directory with its own kdc.conf
+ * (KRB5_KDC_PROFILE) and krb5.conf (KRB5_CONFIG), a database made by
+ * `kdb5_util create -s`, principals made with `kadmin.local`, and
+ * `krb5kdc -n` on a free 127.0.0.1 port (UDP and TCP). stop() kills the KDC
+ * and removes the directory. Nothing global is touched.
+ *
+ *   const realm = await startMitRealm({ principals: [{ name: 'alice', password: 'pw' }] });
+ *   execFileSync('kinit', ['alice'], { env: realm.env, input: 'pw\n' });
+ *   await realm.stop();
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const SBIN = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin'];
+
+/** The full path of a program, or undefined when it is not installed. */
+export function findProgram(name: string): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(':'), ...SBIN];
+  for (const d of dirs) if (d && existsSync(join(d, name))) return join(d, name);
+  return undefined;
+}
+
+/** True when an MIT KDC can be started here (krb5-kdc and krb5-admin-server installed). */
+export const hasMitKdc = ['krb5kdc', 'kdb5_util', 'kadmin.local'].every((p) => findProgram(p) !== undefined);
+/** True when MIT's client tools (krb5-user) are installed. */
+export const hasMitClients = ['kinit', 'klist', 'kvno', 'kdestroy'].every((p) => findProgram(p) !== undefined);
+/** Why an interop test skips, for its title. */
+export const mitKdcSkipReason = hasMitKdc ? '' : ' (skipped: MIT krb5kdc/kdb5_util/kadmin.local not installed: apt-get install krb5-kdc krb5-admin-server)';
+
+export interface MitPrincipal {
+  name: string;
+  /** Without a password the principal gets a random key (-randkey). */
+  password?: string;
+  /** Extra addprinc options, e.g. '-requires_preauth' or '-maxrenewlife "7 days"'. */
+  options?: string;
+}
+
+export interface MitRealmOptions {
+  realm?: string;
+  principals?: MitPrincipal[];
+  /** kdc.conf supported_enctypes, default aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal. */
+  supportedEnctypes?: string;
+  /** default_principal_flags = +preauth (the fixtures' setting); default true. */
+  requirePreauth?: boolean;
+  maxLife?: string;
+  maxRenewableLife?: string;
+  /** Extra lines for krb5.conf [libdefaults]. */
+  libdefaults?: string;
+}
+
+export interface MitRealm {
+  realm: string;
+  dir: string;
+  port: number;
+  /** Path of the client krb5.conf. */
+  krb5Conf: string;
+  kdcConf: string;
+  /** Environment for MIT tools and ours: KRB5_CONFIG, KRB5_KDC_PROFILE, and a KRB5CCNAME inside dir. */
+  env: NodeJS.ProcessEnv;
+  kadmin(query: string): string;
+  addPrincipal(p: MitPrincipal): void;
+  /** Export keys to a keytab; -norandkey keeps them (passwords stay valid). */
+  ktadd(keytab: string, ...principals: string[]): void;
+  /** Write another client krb5.conf for this realm (e.g. other permitted_enctypes); returns its path. */
+  writeKrb5Conf(name: string, libdefaults: string): string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  for (;;) {
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    const port = (s.address() as { port: number }).port;
+    await new Promise((r) => s.close(r));
+    // The same number must be free for UDP too.
+    const u = createSocket('udp4');
+    const ok = await new Promise<boolean>((r) => {
+      u.once('error', () => r(false));
+      u.bind(port, '127.0.0.1', () => r(true));
+    });
+    u.close();
+    if (ok) return port;
+  }
+}
+
+function krb5ConfText(realm: string, port: number, libdefaults: string): string {
+  return `[libdefaults]
+	default_realm = ${realm}
+	dns_lookup_kdc = false
+	dns_lookup_realm = false
+	rdns = false
+	dns_canonicalize_hostname = false
+	udp_preference_limit = 1465
+${libdefaults}
+[realms]
+	${realm} = {
+		kdc = 127.0.0.1:${port}
+		admin_server = 127.0.0.1:${port + 1}
+	}
+[domain_realm]
+	127.0.0.1 = ${realm}
+	localhost = ${realm}
+`;
+}
+
+function waitForTcp(port: number, child: ChildProcess, logFile: string, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      if (child.exitCode !== null) {
+        const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+        reject(new Error(`krb5kdc exited with ${child.exitCode}: ${log.slice(-500)}`));
+        return;
+      }
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve();
+      });
+      s.once('error', () => {
+        s.destroy();
+        if (Date.now() > until) reject(new Error(`krb5kdc did not listen on 127.0.0.1:${port}`));
+        else setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+/** Create the realm and start its KDC. */
+export async function startMitRealm(options: MitRealmOptions = {}): Promise<MitRealm> {
+  if (!hasMitKdc) throw new Error('MIT KDC programs are not installed');
+  const realm = options.realm ?? 'MIT.TEST';
+  const dir = mkdtempSync(join(tmpdir(), 'mit-realm-'));
+  const kdcConf = join(dir, 'kdc.conf');
+  const krb5Conf = join(dir, 'krb5.conf');
+  const kdcLog = join(dir, 'kdc.log');
+  const port = await freePort();
+  const enctypes = options.supportedEnctypes ?? 'aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal';
+  writeFileSync(
+    kdcConf,
+    `[kdcdefaults]
+	kdc_listen = 127.0.0.1:${port}
+	kdc_tcp_listen = 127.0.0.1:${port}
+[realms]
+	${realm} = {
+		database_name = ${dir}/principal
+		key_stash_file = ${dir}/stash
+		acl_file = ${dir}/kadm5.acl
+		max_life = ${options.maxLife ?? '1d'}
+		max_renewable_life = ${options.maxRenewableLife ?? '7d'}
+		supported_enctypes = ${enctypes}
+		${options.requirePreauth === false ? '' : 'default_principal_flags = +preauth'}
+	}
+[logging]
+	kdc = FILE:${kdcLog}
+	admin_server = FILE:${dir}/kadmin.log
+	default = FILE:${dir}/krb5lib.log
+`,
+  );
+  writeFileSync(join(dir, 'kadm5.acl'), '');
+  writeFileSync(krb5Conf, krb5ConfText(realm, port, options.libdefaults ?? ''));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    KRB5_CONFIG: krb5Conf,
+    KRB5_KDC_PROFILE: kdcConf,
+    KRB5CCNAME: `FILE:${join(dir, 'ccache')}`,
+    KRB5_KTNAME: `FILE:${join(dir, 'default.keytab')}`,
+    KRB5_CLIENT_KTNAME: `FILE:${join(dir, 'client.keytab')}`,
+    KRB5RCACHEDIR: dir,
+    LANG: 'C',
+    LC_ALL: 'C',
+    TZ: 'UTC',
+  };
+  delete env.KRB5_TRACE;
+  const run = (prog: string, args: string[]) =>
+    execFileSync(findProgram(prog)!, args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+  run('kdb5_util', ['create', '-s', '-r', realm, '-P', 'master-password-for-tests']);
+  const kadmin = (query: string) => run('kadmin.local', ['-r', realm, '-q', query]);
+  const addPrincipal = (p: MitPrincipal) =>
+    void kadmin(`addprinc ${p.options ?? ''} ${p.password !== undefined ? `-pw ${p.password}` : '-randkey'} ${p.name}`);
+  for (const p of options.principals ?? []) addPrincipal(p);
+
+  const child = spawn(findProgram('krb5kdc')!, ['-n', '-r', realm], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr?.resume();
+  try {
+    await waitForTcp(port, child, kdcLog, 15_000);
+  } catch (e) {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    realm,
+    dir,
+    port,
+    krb5Conf,
+    kdcConf,
+    env,
+    kadmin,
+    addPrincipal,
+    ktadd: (keytab, ...principals) => void kadmin(`ktadd -k ${keytab} -norandkey ${principals.join(' ')}`),
+    writeKrb5Conf: (name, libdefaults) => {
+      const path = join(dir, name);
+      writeFileSync(path, krb5ConfText(realm, port, libdefaults));
+      return path;
+    },
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
