@@ -1,0 +1,165 @@
+/**
+ * The request handler the UDP and TCP listeners call: bytes in, reply bytes
+ * (or null: drop) out. Every failure, expected or not, ends here as a
+ * KRB-ERROR with its status token, so no input can crash the server.
+ */
+import { ErrorCode, KrbError, NameType, decodeAsReq, decodeTgsReq, encodeKrbErrorMessage } from '@kpop/common';
+import type { KrbErrorMessage } from '@kpop/common';
+import { processAsReq } from './as-req.js';
+import { newRequestInfo } from './context.js';
+import type { KdcContext, RequestInfo, RequestOrigin } from './context.js';
+import { logRecord } from './log.js';
+import type { KdcLogger } from './log.js';
+import { Lookaside } from './lookaside.js';
+import { KdcFailure, Status, eTextFor, statusForCode } from './status.js';
+import type { StatusToken } from './status.js';
+import { processTgsReq } from './tgs-req.js';
+
+export interface HandlerContext extends KdcContext {
+  readonly lookaside?: Lookaside;
+  readonly log?: KdcLogger;
+  /** UDP replies longer than this become KRB_ERR_RESPONSE_TOO_BIG (RFC 4120 §7.2.1). */
+  readonly maxUdpReply?: number;
+}
+
+export interface HandlerResult {
+  /** null: nothing to send (UDP datagram that is not a KDC request). */
+  reply: Uint8Array | null;
+  status: StatusToken | 'LOOKASIDE' | 'DROPPED';
+  /** The request was not a well-formed KDC-REQ: a TCP listener closes the connection after replying. */
+  malformed: boolean;
+}
+
+const AS_REQ_TAG = 0x6a;
+const TGS_REQ_TAG = 0x6c;
+const DEFAULT_MAX_UDP_REPLY = 1400;
+
+/** The contract's pure form: reply bytes or null. */
+export function handleRequest(bytes: Uint8Array, ctx: HandlerContext, origin: RequestOrigin = { transport: 'local' }): Uint8Array | null {
+  return processRequest(bytes, ctx, origin).reply;
+}
+
+export function processRequest(bytes: Uint8Array, ctx: HandlerContext, origin: RequestOrigin): HandlerResult {
+  const t0 = performance.now();
+  const tag = bytes.length ? bytes[0] : -1;
+  if (tag !== AS_REQ_TAG && tag !== TGS_REQ_TAG && origin.transport === 'udp') {
+    // Not a KDC request: silence on UDP, so we can't be used to reflect junk.
+    return { reply: null, status: 'DROPPED', malformed: true };
+  }
+  const lookaside = ctx.lookaside;
+  const key = lookaside ? Lookaside.key(bytes) : '';
+  const cached = lookaside?.get(key);
+  if (cached) {
+    const reply = capForTransport(cached, ctx, origin, undefined);
+    ctx.log?.({ time: ctx.now().toISOString(), from: fromOf(origin), transport: origin.transport, msg: 'LOOKASIDE', status: 'LOOKASIDE', bytes: reply.length, us: Math.round((performance.now() - t0) * 1000) });
+    return { reply, status: 'LOOKASIDE', malformed: false };
+  }
+
+  let info: RequestInfo;
+  try {
+    info = newRequestInfo(origin, ctx.now());
+  } catch {
+    info = newRequestInfo(origin, new Date());
+  }
+  let reply: Uint8Array;
+  let malformed = false;
+  try {
+    if (tag === AS_REQ_TAG) {
+      info.msgType = 'AS_REQ';
+      const req = decodeStrict(() => decodeAsReq(bytes));
+      reply = processAsReq(ctx, info, req);
+    } else if (tag === TGS_REQ_TAG) {
+      info.msgType = 'TGS_REQ';
+      const req = decodeStrict(() => decodeTgsReq(bytes));
+      reply = processTgsReq(ctx, info, req);
+    } else {
+      throw new KdcFailure(ErrorCode.KRB_AP_ERR_MSG_TYPE, Status.GENERIC, { detail: 'not a KDC-REQ' });
+    }
+    info.status = Status.ISSUE;
+    info.code = 0;
+  } catch (e) {
+    const failure = asFailure(e);
+    malformed = failure.status === Status.GENERIC;
+    info.status = failure.status;
+    info.code = failure.code;
+    info.detail = failure.detail ?? (failure === e ? undefined : String((e as Error)?.message ?? e).slice(0, 200));
+    reply = errorReply(ctx, info, failure.code, eTextFor(failure.status), failure.eData);
+  }
+  lookaside?.put(key, reply);
+  const sent = capForTransport(reply, ctx, origin, info);
+  ctx.log?.(logRecord(info, (performance.now() - t0) * 1000, sent.length));
+  return { reply: sent, status: info.status ?? Status.ISSUE, malformed };
+}
+
+class MalformedRequest extends Error {}
+
+function decodeStrict<T>(decode: () => T): T {
+  try {
+    return decode();
+  } catch (e) {
+    throw new MalformedRequest(`malformed request: ${(e as Error)?.message ?? e}`.slice(0, 200));
+  }
+}
+
+function asFailure(e: unknown): KdcFailure {
+  if (e instanceof KdcFailure) return e;
+  if (e instanceof MalformedRequest) return new KdcFailure(ErrorCode.KRB_ERR_GENERIC, Status.GENERIC, { detail: e.message });
+  if (e instanceof KrbError) return new KdcFailure(e.code, statusForCode(e.code), { detail: e.message.slice(0, 200) });
+  // A bug or a value our code did not expect: answer, don't crash.
+  return new KdcFailure(ErrorCode.KRB_ERR_GENERIC, Status.GENERIC, { detail: `internal: ${(e as Error)?.message ?? String(e)}`.slice(0, 200) });
+}
+
+function fromOf(origin: RequestOrigin): string {
+  return origin.address !== undefined ? `${origin.address}:${origin.port ?? ''}` : origin.transport;
+}
+
+/**
+ * RFC 4120 §7.2.1: a reply too long for UDP is replaced by
+ * KRB_ERR_RESPONSE_TOO_BIG, and the client retries over TCP (the lookaside
+ * holds the full reply for that retry).
+ */
+function capForTransport(reply: Uint8Array, ctx: HandlerContext, origin: RequestOrigin, info: RequestInfo | undefined): Uint8Array {
+  if (origin.transport !== 'udp' || reply.length <= (ctx.maxUdpReply ?? DEFAULT_MAX_UDP_REPLY)) return reply;
+  const i = info ?? newRequestInfo(origin, ctx.now());
+  if (info) {
+    info.status = Status.RESPONSE_TOO_BIG;
+    info.code = ErrorCode.KRB_ERR_RESPONSE_TOO_BIG;
+  }
+  return errorReply(ctx, i, ErrorCode.KRB_ERR_RESPONSE_TOO_BIG, eTextFor(Status.RESPONSE_TOO_BIG), undefined);
+}
+
+/** RFC 4120 §5.9.1 KRB-ERROR, with the server time (users need it on SKEW). */
+function errorReply(ctx: HandlerContext, info: RequestInfo, code: number, eText: string, eData: Uint8Array | undefined): Uint8Array {
+  const realm = ctx.store.realm;
+  const msg: KrbErrorMessage = {
+    pvno: 5,
+    msgType: 30,
+    stime: info.now,
+    susec: info.usec,
+    errorCode: code,
+    realm: info.realm && info.realm.length <= 256 ? info.realm : realm,
+    sname: info.sname && info.sname.nameString.length <= 8 ? info.sname : { nameType: NameType.NT_SRV_INST, nameString: ['krbtgt', realm] },
+    eText,
+  };
+  if (info.cname && info.cname.nameString.length <= 8) {
+    msg.cname = info.cname;
+    msg.crealm = info.crealm ?? msg.realm;
+  }
+  if (eData) msg.eData = eData;
+  try {
+    return encodeKrbErrorMessage(msg);
+  } catch {
+    // Echoed names that will not encode: answer with our own names only.
+    return encodeKrbErrorMessage({ pvno: 5, msgType: 30, stime: info.now, susec: info.usec, errorCode: code, realm, sname: { nameType: NameType.NT_SRV_INST, nameString: ['krbtgt', realm] }, eText });
+  }
+}
+
+/** A KRB-ERROR for input that never became a request (e.g. a TCP frame over the size limit). */
+export function transportErrorReply(ctx: HandlerContext, origin: RequestOrigin, code: number, status: StatusToken, detail: string): Uint8Array {
+  const info = newRequestInfo(origin, ctx.now());
+  info.status = status;
+  info.code = code;
+  info.detail = detail;
+  ctx.log?.(logRecord(info, 0, 0));
+  return errorReply(ctx, info, code, eTextFor(status), undefined);
+}

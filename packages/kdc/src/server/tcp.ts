@@ -1,0 +1,98 @@
+/**
+ * Kerberos over TCP (RFC 4120 §7.2.2): each message preceded by its 4-byte
+ * big-endian length; several requests may share a connection. One explicit
+ * state per connection: the frame reader, an idle timer (no bytes for a
+ * while), a frame timer (a frame started but not finished in time: a slow
+ * sender), and a cap on unsent reply bytes (a peer that never reads).
+ */
+import net from 'node:net';
+import { ErrorCode, FramingError, LengthPrefixedReader, frameMessage } from '@kpop/common';
+import { processRequest, transportErrorReply } from '../exchange/handler.js';
+import type { HandlerContext } from '../exchange/handler.js';
+import { Status } from '../exchange/status.js';
+
+export interface TcpLimits {
+  /** Largest request frame; a longer declared length is refused before reading it. */
+  maxFrame: number;
+  /** Close a connection that sends nothing for this long. */
+  idleTimeoutMs: number;
+  /** Close a connection whose started frame is not complete after this long. */
+  frameTimeoutMs: number;
+  /** Open connections at most; more are refused by the listener. */
+  maxConnections: number;
+  /** Close a connection whose peer leaves this many reply bytes unread. */
+  maxPendingWrite: number;
+}
+
+export const DEFAULT_TCP_LIMITS: TcpLimits = {
+  maxFrame: 64 * 1024,
+  idleTimeoutMs: 30_000,
+  frameTimeoutMs: 10_000,
+  maxConnections: 1024,
+  maxPendingWrite: 1024 * 1024,
+};
+
+export function serveTcpConnection(sock: net.Socket, ctx: HandlerContext, limits: TcpLimits): void {
+  const origin = { transport: 'tcp' as const, address: sock.remoteAddress ?? '?', port: sock.remotePort ?? 0 };
+  const reader = new LengthPrefixedReader({ maxFrame: limits.maxFrame });
+  let frameTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    if (frameTimer) clearTimeout(frameTimer);
+    sock.end();
+    // A peer that never reads must not keep the socket open.
+    setTimeout(() => sock.destroy(), 1000).unref();
+  };
+
+  sock.setNoDelay(true);
+  sock.setTimeout(limits.idleTimeoutMs, () => sock.destroy());
+  sock.on('error', () => sock.destroy());
+  sock.on('close', () => {
+    closed = true;
+    if (frameTimer) clearTimeout(frameTimer);
+  });
+  sock.on('data', (chunk: Buffer) => {
+    if (closed) return;
+    let frames: Uint8Array[];
+    try {
+      frames = reader.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+    } catch (e) {
+      const detail = e instanceof FramingError ? e.message : 'framing error';
+      // RFC 4120 §7.2.2: a length we won't accept gets KRB_ERR_FIELD_TOOLONG.
+      try {
+        sock.write(frameMessage(transportErrorReply(ctx, origin, ErrorCode.KRB_ERR_FIELD_TOOLONG, Status.GENERIC, detail)));
+      } catch {
+        /* nothing more to say to this peer */
+      }
+      close();
+      return;
+    }
+    for (const frame of frames) {
+      let result;
+      try {
+        result = processRequest(frame, ctx, origin);
+      } catch {
+        close();
+        return;
+      }
+      if (result.reply) sock.write(frameMessage(result.reply));
+      if (result.malformed) {
+        close();
+        return;
+      }
+    }
+    if (sock.writableLength > limits.maxPendingWrite) {
+      sock.destroy();
+      return;
+    }
+    if (reader.pending > 0) {
+      frameTimer ??= setTimeout(() => sock.destroy(), limits.frameTimeoutMs);
+    } else if (frameTimer) {
+      clearTimeout(frameTimer);
+      frameTimer = undefined;
+    }
+  });
+}
