@@ -1,8 +1,6 @@
 /**
- * Test-only access to the MIT krb5 1.20 captures in test/fixtures/mit. Until
- * the krb5 message decoders land, the ciphertexts are found by their DER
- * header: an OCTET STRING (tag 0x04) of the exact length the fixture README
- * gives, which must occur exactly once in the message.
+ * Test-only access to the MIT krb5 1.20 captures in test/fixtures/mit, and a
+ * locator for ciphertexts the krb5 decoders do not reach (the FAST armour).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -16,12 +14,6 @@ export function mitMessage(name: string): Uint8Array {
 export const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 export const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-function derHeader(tag: number, len: number): number[] {
-  if (len < 0x80) return [tag, len];
-  if (len < 0x100) return [tag, 0x81, len];
-  return [tag, 0x82, len >> 8, len & 0xff];
-}
-
 /** Every offset where `needle` occurs in `hay`. */
 export function indexesOf(hay: Uint8Array, needle: readonly number[] | Uint8Array): number[] {
   const out: number[] = [];
@@ -30,17 +22,6 @@ export function indexesOf(hay: Uint8Array, needle: readonly number[] | Uint8Arra
     out.push(i);
   }
   return out;
-}
-
-/** The contents of the only OCTET STRING of `len` bytes in `msg`, preceded by `[2] OCTET STRING` (EncryptedData.cipher). */
-export function cipherOfLength(msg: Uint8Array, len: number): Uint8Array {
-  const inner = derHeader(0x04, len);
-  const outerLen = inner.length + len;
-  const needle = [...derHeader(0xa2, outerLen), ...inner];
-  const at = indexesOf(msg, needle);
-  if (at.length !== 1) throw new Error(`expected one EncryptedData cipher of ${len} bytes, found ${at.length}`);
-  const start = at[0]! + needle.length;
-  return msg.subarray(start, start + len);
 }
 
 /**
