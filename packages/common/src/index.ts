@@ -6,3 +6,4 @@ export * from './net/index.js';
 export * from './crypto/index.js';
 export * from './keytab/index.js';
 export * from './client/index.js';
+export * from './ccache/index.js';
