@@ -6,4 +6,5 @@ export * from './net/index.js';
 export * from './crypto/index.js';
 export * from './keytab/index.js';
 export * from './client/index.js';
+export * from './gss/index.js';
 export * from './ccache/index.js';
