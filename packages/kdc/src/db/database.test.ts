@@ -169,7 +169,7 @@ describe('master key', () => {
     db.addPrincipal('alice', { password: 'alice-pw-1' });
     db.close();
     expect(readdirSync(dir)).not.toContain('stash');
-    expect(reason(() => openDatabase(dir))).toBe('NO_MASTER_KEY');
+    expect(reason(() => openDatabase(dir))).toBe('MASTER_PASSWORD_REQUIRED');
     let err: unknown;
     try {
       openDatabase(dir, { masterPassword: 'wrong horse' });

@@ -12,7 +12,8 @@ export type KdcDbReason =
   | 'PROTECTED' // e.g. deleting krbtgt/REALM
   | 'NO_DATABASE' // openDatabase on a directory without one
   | 'EXISTS' // initRealm on a directory that already holds a database
-  | 'NO_MASTER_KEY' // no stash file and no master password
+  | 'NO_MASTER_KEY' // no stash file
+  | 'MASTER_PASSWORD_REQUIRED' // the master key comes from a password and none was given
   | 'BAD_STASH' // unreadable or malformed stash file
   | 'BAD_MASTER_KEY'
   | 'MASTER_KEY_MISMATCH' // wrong master password / stash for this database

@@ -128,7 +128,7 @@ export function openDatabase(dir: string, opts: OpenDatabaseOptions = {}): KdcDa
     let mkey: MasterKey;
     let source: string;
     if (kdfJson !== undefined) {
-      if (opts.masterPassword === undefined) throw new KdcDbError('NO_MASTER_KEY', `the master key of ${realm} comes from a master password: give it`);
+      if (opts.masterPassword === undefined) throw new KdcDbError('MASTER_PASSWORD_REQUIRED', `the master key of realm ${realm} comes from a master password: give it`);
       mkey = deriveMasterKey(opts.masterPassword, JSON.parse(kdfJson) as MasterKdfParams);
       source = 'master password';
     } else {

@@ -1,0 +1,266 @@
+/**
+ * What each `kdc` subcommand does, given parsed options. Messages follow
+ * MIT kadmin's where it has one ('Principal "alice@LAB.TEST" created.').
+ */
+import { closeSync, constants, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import { addKeytabEntries, enctypeName, formatPrincipal, resolveKeytabName } from '@kpop/common';
+import { initRealm, KdcDbError, openDatabase, STASH_FILE, type KdcDatabase, type PrincipalAttributes } from '../db/index.js';
+import { resolveName } from '../db/names.js';
+import { formatPrincipalRecord, formatSettings } from './format.js';
+import { parseDate, parseEnctypes, parseLifetime, UsageError } from './parse.js';
+import { promptHidden, promptNewPassword, readAll, readPasswordLine, type Terminal } from './password.js';
+
+export interface CliIo extends Terminal {
+  stdout: Writable;
+  env: NodeJS.ProcessEnv;
+  now?: () => Date;
+}
+
+/** Where the master password comes from when the database has no stash file. */
+export const MASTER_PASSWORD_ENV = 'KPOP_KDC_MASTER_PASSWORD';
+export const DIR_ENV = 'KPOP_KDC_DIR';
+export const DEFAULT_DIR = './var/kdc';
+
+export const dirOf = (o: { dir?: string }, io: CliIo): string => resolve(o.dir ?? io.env[DIR_ENV] ?? DEFAULT_DIR);
+const now = (io: CliIo): Date => (io.now ?? (() => new Date()))();
+
+export async function openDb(dir: string, io: CliIo): Promise<KdcDatabase> {
+  const fromEnv = io.env[MASTER_PASSWORD_ENV];
+  try {
+    return openDatabase(dir, fromEnv !== undefined ? { masterPassword: fromEnv } : {});
+  } catch (e) {
+    if (!(e instanceof KdcDbError) || e.reason !== 'MASTER_PASSWORD_REQUIRED') throw e;
+    if (!io.stdin.isTTY) throw new KdcDbError(e.reason, `${e.message} in ${MASTER_PASSWORD_ENV} or on a terminal`);
+    return openDatabase(dir, { masterPassword: await promptHidden(io, 'Enter KDC database master key: ') });
+  }
+}
+
+/** Runs `fn` on the open database and always closes it (flushing any bookkeeping). */
+async function withDb<T>(o: { dir?: string }, io: CliIo, fn: (db: KdcDatabase) => T | Promise<T>): Promise<T> {
+  const db = await openDb(dirOf(o, io), io);
+  try {
+    return await fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+export interface InitOpts { dir?: string; realm: string; stash: boolean; enctypes?: string; maxLife?: string; maxRenew?: string; clockSkew?: string; maxFailures?: string; failureWindow?: string; lockoutDuration?: string }
+
+export async function cmdInit(o: InitOpts, io: CliIo): Promise<void> {
+  const dir = dirOf(o, io);
+  const opts = realmChanges(o);
+  let masterPassword: string | undefined;
+  if (!o.stash) masterPassword = io.env[MASTER_PASSWORD_ENV] ?? (io.stdin.isTTY ? await promptNewPassword(io, 'KDC database master key') : undefined);
+  if (!o.stash && masterPassword === undefined) throw new UsageError(`--no-stash needs a master password: set ${MASTER_PASSWORD_ENV} or run on a terminal`);
+  const db = initRealm(dir, { realm: o.realm, ...opts, ...(opts.lockout ? { lockout: opts.lockout } : {}), ...(masterPassword !== undefined ? { masterPassword } : {}) });
+  db.close();
+  io.stdout.write(`Initialized realm "${o.realm}" in ${dir}; ${o.stash ? `master key stashed in ${resolve(dir, STASH_FILE)}` : 'master key derived from the master password (not stashed)'}.\n`);
+}
+
+export interface RealmOpts { maxLife?: string; maxRenew?: string; clockSkew?: string; maxFailures?: string; failureWindow?: string; lockoutDuration?: string; enctypes?: string }
+
+function realmChanges(o: RealmOpts) {
+  const count = (opt: string, v: string | undefined) => (v === undefined ? undefined : /^\d{1,9}$/.test(v) ? Number(v) : bad(`invalid ${opt} "${v}": use a whole number`));
+  const life = (opt: string, v: string | undefined) => (v === undefined ? undefined : parseLifetime(opt, v));
+  const lockout = {
+    maxFailures: count('--max-failures', o.maxFailures),
+    failureWindow: life('--failure-window', o.failureWindow),
+    lockoutDuration: life('--lockout-duration', o.lockoutDuration),
+  };
+  return strip({
+    maxLife: life('--max-life', o.maxLife),
+    maxRenew: life('--max-renew', o.maxRenew),
+    clockSkew: life('--clock-skew', o.clockSkew),
+    enctypes: o.enctypes === undefined ? undefined : parseEnctypes(o.enctypes),
+    lockout: Object.values(lockout).some((v) => v !== undefined) ? strip(lockout) : undefined,
+  });
+}
+
+function bad(message: string): never {
+  throw new UsageError(message);
+}
+
+/** Drops undefined fields (the database's options treat "absent" and "undefined" alike, but dumps and equality read better). */
+function strip<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}
+
+export async function cmdRealm(o: RealmOpts & { dir?: string }, io: CliIo): Promise<void> {
+  const changes = realmChanges(o);
+  await withDb(o, io, (db) => {
+    const s = Object.keys(changes).length > 0 ? db.updateSettings(changes) : db.settings();
+    io.stdout.write(formatSettings(s));
+  });
+}
+
+interface SecretOpts { password?: string; pwStdin?: boolean; randkey?: boolean }
+
+/** Exactly one way to get the new key: --password, --pw-stdin, --randkey, or (on a terminal) a prompt. */
+async function keySource(o: SecretOpts, io: CliIo, canonical: string): Promise<{ password: string } | { randkey: true }> {
+  const given = [o.password !== undefined, o.pwStdin === true, o.randkey === true].filter(Boolean).length;
+  if (given > 1) throw new UsageError('give only one of --password, --pw-stdin and --randkey');
+  if (o.randkey === true) return { randkey: true };
+  if (o.password !== undefined) return { password: o.password };
+  if (o.pwStdin === true) return { password: await readPasswordLine(io.stdin) };
+  if (!io.stdin.isTTY) throw new UsageError('no password given: use --password PW, --pw-stdin or --randkey');
+  return { password: await promptNewPassword(io, `password for principal "${canonical}"`) };
+}
+
+interface PrincipalOpts { maxLife?: string; maxRenew?: string; expire?: string; pwexpire?: string; preauth?: boolean; allow?: string[]; disallow?: string[] }
+
+const FLAG_ATTRIBUTES: Record<string, keyof PrincipalAttributes> = {
+  forwardable: 'disallowForwardable', proxiable: 'disallowProxiable', renewable: 'disallowRenewable',
+  postdated: 'disallowPostdated', svr: 'disallowSvr', tix: 'disallowAllTix',
+};
+
+function principalChanges(o: PrincipalOpts, io: CliIo) {
+  const attributes: Partial<PrincipalAttributes> = {};
+  for (const [list, disallow] of [[o.allow, false], [o.disallow, true]] as const) {
+    for (const item of (list ?? []).flatMap((s) => s.split(','))) {
+      const field = FLAG_ATTRIBUTES[item.trim().toLowerCase()];
+      if (field === undefined) throw new UsageError(`unknown ticket kind "${item}" for --allow/--disallow: use ${Object.keys(FLAG_ATTRIBUTES).join(', ')}`);
+      attributes[field] = disallow;
+    }
+  }
+  return strip({
+    maxLife: o.maxLife === undefined ? undefined : parseLifetime('--max-life', o.maxLife),
+    maxRenew: o.maxRenew === undefined ? undefined : parseLifetime('--max-renew', o.maxRenew),
+    expiresAt: o.expire === undefined ? undefined : parseDate('--expire', o.expire, now(io)),
+    pwExpiresAt: o.pwexpire === undefined ? undefined : parseDate('--pwexpire', o.pwexpire, now(io)),
+    requiresPreauth: o.preauth,
+    attributes: Object.keys(attributes).length > 0 ? attributes : undefined,
+  });
+}
+
+export async function cmdAddprinc(name: string, o: PrincipalOpts & SecretOpts & { dir?: string; enctypes?: string; kvno?: string }, io: CliIo): Promise<void> {
+  const changes = principalChanges(o, io);
+  const enctypes = o.enctypes === undefined ? undefined : parseEnctypes(o.enctypes);
+  await withDb(o, io, async (db) => {
+    const canonical = canonicalName(db, name);
+    if (db.getPrincipal(name) !== undefined) throw new KdcDbError('DUPLICATE', `principal ${canonical} already exists`);
+    const secret = await keySource(o, io, canonical);
+    const { expiresAt, pwExpiresAt, ...rest } = changes;
+    const r = db.addPrincipal(name, { ...rest, ...secret, ...(enctypes ? { enctypes } : {}), ...(expiresAt ? { expiresAt } : {}), ...(pwExpiresAt ? { pwExpiresAt } : {}) });
+    io.stdout.write(`Principal "${r.canonicalName}" created.\n`);
+  });
+}
+
+/** The full name as the database spells it; throws BAD_NAME for a malformed one or another realm. */
+function canonicalName(db: KdcDatabase, name: string): string {
+  return resolveName(name, db.realm).canonicalName;
+}
+
+export async function cmdModprinc(name: string, o: PrincipalOpts & { dir?: string; unlock?: boolean }, io: CliIo): Promise<void> {
+  const changes = principalChanges(o, io);
+  if (Object.keys(changes).length === 0 && o.unlock !== true) throw new UsageError('nothing to change: give e.g. --max-life, --expire, --preauth, --disallow or --unlock');
+  await withDb(o, io, (db) => {
+    const r = db.modifyPrincipal(name, { ...changes, ...(o.unlock === true ? { unlock: true } : {}) });
+    io.stdout.write(`Principal "${r.canonicalName}" modified.\n`);
+  });
+}
+
+export async function cmdCpw(name: string, o: SecretOpts & { dir?: string; keepold: boolean; enctypes?: string }, io: CliIo): Promise<void> {
+  const enctypes = o.enctypes === undefined ? undefined : parseEnctypes(o.enctypes);
+  await withDb(o, io, async (db) => {
+    const existing = db.getPrincipal(name);
+    if (existing === undefined) throw new KdcDbError('UNKNOWN_PRINCIPAL', `principal ${canonicalName(db, name)} does not exist`);
+    const secret = await keySource(o, io, existing.canonicalName);
+    const r = db.changePassword(name, { ...secret, keepOld: o.keepold, ...(enctypes ? { enctypes } : {}) });
+    io.stdout.write('randkey' in secret ? `Key for "${r.canonicalName}" randomized (kvno ${r.kvno}).\n` : `Password for "${r.canonicalName}" changed (kvno ${r.kvno}).\n`);
+  });
+}
+
+export async function cmdDelprinc(name: string, o: { dir?: string; force?: boolean }, io: CliIo): Promise<void> {
+  await withDb(o, io, async (db) => {
+    const r = db.getPrincipal(name);
+    if (r === undefined) throw new KdcDbError('UNKNOWN_PRINCIPAL', `principal ${canonicalName(db, name)} does not exist`);
+    if (o.force !== true && io.stdin.isTTY) {
+      io.stderr.write(`Are you sure you want to delete the principal "${r.canonicalName}"? (yes/no): `);
+      const answer = await readLine(io);
+      if (answer.trim().toLowerCase() !== 'yes') throw new UsageError(`principal "${r.canonicalName}" not deleted`);
+    }
+    db.deletePrincipal(name);
+    io.stdout.write(`Principal "${r.canonicalName}" deleted.\n`);
+  });
+}
+
+function readLine(io: CliIo): Promise<string> {
+  return new Promise((resolveLine) => {
+    let text = '';
+    const onData = (c: Buffer | string): void => {
+      text += c.toString();
+      const nl = text.indexOf('\n');
+      if (nl >= 0) {
+        io.stdin.off('data', onData);
+        io.stdin.pause();
+        resolveLine(text.slice(0, nl));
+      }
+    };
+    io.stdin.on('data', onData);
+    io.stdin.resume();
+  });
+}
+
+export async function cmdGetprinc(name: string, o: { dir?: string }, io: CliIo): Promise<void> {
+  await withDb(o, io, (db) => {
+    const r = db.getPrincipal(name);
+    if (r === undefined) throw new KdcDbError('UNKNOWN_PRINCIPAL', `principal ${canonicalName(db, name)} does not exist`);
+    io.stdout.write(formatPrincipalRecord(r, db.settings(), now(io)));
+  });
+}
+
+export async function cmdListprincs(glob: string | undefined, o: { dir?: string }, io: CliIo): Promise<void> {
+  await withDb(o, io, (db) => {
+    const names = db.listPrincipals(glob);
+    if (names.length > 0) io.stdout.write(names.join('\n') + '\n');
+  });
+}
+
+export async function cmdKtadd(names: string[], o: { dir?: string; keytab?: string; randkey?: boolean; enctypes?: string }, io: CliIo): Promise<void> {
+  const path = resolveKeytabName(o.keytab, io.env);
+  const only = o.enctypes === undefined ? undefined : parseEnctypes(o.enctypes);
+  await withDb(o, io, (db) => {
+    for (const name of names) if (db.getPrincipal(name) === undefined) throw new KdcDbError('UNKNOWN_PRINCIPAL', `principal ${canonicalName(db, name)} does not exist; no keytab entry written`);
+    // MIT's ktadd: with randomization, the principal gets new keys (old kvno kept) and the keytab the new ones.
+    if (o.randkey === true) for (const name of names) db.changePassword(name, { randkey: true });
+    const entries = db.keytabEntries(names, now(io)).filter((e) => only === undefined || only.includes(e.key.keytype));
+    if (entries.length === 0) throw new UsageError('no key of the requested enctypes to write');
+    addKeytabEntries(path, entries);
+    for (const e of entries) {
+      io.stdout.write(`Entry for principal ${formatPrincipal(e.principal)} with kvno ${e.kvno}, encryption type ${enctypeName(e.key.keytype)} added to keytab WRFILE:${path}.\n`);
+    }
+  });
+}
+
+export async function cmdDump(o: { dir?: string; output?: string }, io: CliIo): Promise<void> {
+  const text = await withDb(o, io, (db) => JSON.stringify(db.dump(), null, 1) + '\n');
+  if (o.output === undefined || o.output === '-') {
+    io.stdout.write(text);
+    return;
+  }
+  // 0600 from creation: a dump holds every (encrypted) key.
+  const fd = openSync(o.output, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export async function cmdLoad(file: string, o: { dir?: string; update?: boolean }, io: CliIo): Promise<void> {
+  const text = file === '-' ? (await readAll(io.stdin)).toString('utf8') : readFileSync(file, 'utf8');
+  let dump: unknown;
+  try {
+    dump = JSON.parse(text);
+  } catch (e) {
+    throw new KdcDbError('BAD_DUMP', `${file === '-' ? 'standard input' : file} is not JSON (${(e as Error).message}); give a file made by "kdc dump"`);
+  }
+  await withDb(o, io, (db) => {
+    db.load(dump, { update: o.update === true });
+    io.stdout.write(`Loaded ${Array.isArray((dump as { principals?: unknown }).principals) ? (dump as { principals: unknown[] }).principals.length : 0} principals into realm ${db.realm}${o.update === true ? ' (update)' : ''}.\n`);
+  });
+}

@@ -1,0 +1,11 @@
+// The `kdc` program: the KDC's admin CLI and server (see admin/cli.ts).
+import { runKdcCli } from '../admin/cli.js';
+
+// A last net under everything: one line, never a stack trace.
+process.on('uncaughtException', (e) => {
+  process.stderr.write(`kdc: ${e instanceof Error ? e.message.replace(/\s*\n\s*/g, '; ') : String(e)}\n`);
+  process.exit(1);
+});
+
+const code = await runKdcCli(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env });
+process.exitCode = code;
