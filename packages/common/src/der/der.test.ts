@@ -156,10 +156,12 @@ describe('KerberosFlags', () => {
     expect(enc(KerberosFlagsSchema, 0x80000000 | 0x40000000)).toBe('030500' + 'c0000000');
     expect(() => enc(KerberosFlagsSchema, 2 ** 32)).toThrow(/32-bit/);
   });
-  it('reads longer strings (first 32 bits) and shorter ones (zero-padded)', () => {
+  it('reads longer strings (their first 32 bits), refuses shorter ones (SIZE (32..MAX))', () => {
     expect(dec(KerberosFlagsSchema, '0306004000001080')).toBe(0x40000010);
-    expect(dec(KerberosFlagsSchema, '0303064040')).toBe(0x40400000);
-    expect(dec(KerberosFlagsSchema, '030100')).toBe(0);
+    expect(dec(KerberosFlagsSchema, '030607400000108000'.slice(0, 16))).toBe(0x40000010);
+    expect(() => dec(KerberosFlagsSchema, '0303064040')).toThrow(/KerberosFlags of 10 bits/);
+    expect(() => dec(KerberosFlagsSchema, '030100')).toThrow(/KerberosFlags of 0 bits/);
+    expect(() => dec(KerberosFlagsSchema, '03050440000010')).toThrow(/KerberosFlags of 28 bits/);
   });
   it('refuses non-DER bit strings', () => {
     expect(() => dec(KerberosFlagsSchema, '030201ff')).toThrow(/unused bits are not zero/);

@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './reader.js';
 export * from './writer.js';
 export * from './schema.js';
+export * from './tree.js';

@@ -126,24 +126,22 @@ export function decodeBooleanContent(buf: Uint8Array, start: number, end: number
 }
 
 /**
- * KerberosFlags (RFC 4120 §5.2.8): a BIT STRING of at least 32 bits, read as
- * a uint32 with bit 0 the most significant. Longer strings keep their first
- * 32 bits; shorter ones (legal DER for a named bit list) are zero-padded.
+ * KerberosFlags (RFC 4120 §5.2.8): `BIT STRING (SIZE (32..MAX))`, read as a
+ * uint32 with bit 0 the most significant. Longer strings keep their first 32
+ * bits (MIT does the same); shorter ones break the SIZE constraint and are
+ * refused, as reading them as 32 bits could not be re-encoded faithfully.
  */
 export function decodeFlagsContent(buf: Uint8Array, start: number, end: number): number {
   const n = end - start;
   if (n === 0) throw new DerError('BIT STRING without its unused-bits byte');
   const unused = buf[start]!;
   if (unused > 7) throw new DerError(`BIT STRING with ${unused} unused bits`);
-  if (n === 1) {
-    if (unused !== 0) throw new DerError('empty BIT STRING with unused bits');
-    return 0;
-  }
+  if (n === 1 && unused !== 0) throw new DerError('empty BIT STRING with unused bits');
   // X.690 §11.2.1: the unused bits of the last byte are zero in DER.
-  if ((buf[end - 1]! & ((1 << unused) - 1)) !== 0) throw new DerError('BIT STRING unused bits are not zero');
-  let v = 0;
-  for (let i = 1; i <= 4; i++) v = v * 256 + (i < n ? buf[start + i]! : 0);
-  return v;
+  if (n > 1 && (buf[end - 1]! & ((1 << unused) - 1)) !== 0) throw new DerError('BIT STRING unused bits are not zero');
+  const bits = (n - 1) * 8 - unused;
+  if (bits < 32) throw new DerError(`KerberosFlags of ${bits} bits (RFC 4120 §5.2.8: at least 32)`);
+  return ((buf[start + 1]! << 24) | (buf[start + 2]! << 16) | (buf[start + 3]! << 8) | buf[start + 4]!) >>> 0;
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
