@@ -146,8 +146,8 @@ export function checkTgsReply(req: KdcReqBody, tgt: Credential, rep: TgsRep, enc
 
 /** kinit -R: a renewal of a renewable TGT (RFC 4120 §3.3.3 RENEW). */
 export async function renewCredentials(opts: Omit<ServiceTicketOptions, 'service' | 'kdcOptions'>): Promise<ServiceTicket> {
+  // Like MIT, ask even when the ticket is not renewable: the KDC's answer (KDC_ERR_BADOPTION) is the message users know.
   const { tgt } = opts;
-  if (!(tgt.ticketFlags & TicketFlags.RENEWABLE)) throw new ClientError('KRB5_NO_TKT_SUPPLIED', 'Ticket not renewable');
   return getServiceTicket({ ...opts, service: tgt.server, kdcOptions: KdcOptions.RENEW });
 }
 

@@ -1,0 +1,134 @@
+/**
+ * What every CLI shares: its streams and environment (injectable, so tests
+ * can run a program in-process), reading a password as MIT's
+ * krb5_prompter_posix does (from the terminal without echo, else a line of
+ * standard input), and the outer wrapper that turns any failure into one
+ * line on stderr and an exit status — never a stack trace.
+ */
+import { UsageError } from './getopt.js';
+import { errorText } from './messages.js';
+
+export interface CliIo {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  out(text: string): void;
+  err(text: string): void;
+  /** Prints the prompt and reads one line without echo. */
+  readPassword(prompt: string): Promise<string>;
+}
+
+/** Ends a program with a status; the message (if any) is printed as "prog: message". */
+export class CliExit extends Error {
+  constructor(
+    readonly status: number,
+    message = '',
+  ) {
+    super(message);
+    this.name = 'CliExit';
+  }
+}
+
+/** Read one line from a non-terminal stdin, stopping at the newline (the rest stays unread). */
+function readLineFromStdin(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const stdin = process.stdin;
+    let buf = '';
+    const done = (line: string | undefined) => {
+      stdin.off('data', onData);
+      stdin.off('end', onEnd);
+      stdin.off('error', onError);
+      stdin.pause();
+      if (line === undefined) reject(new CliExit(1, 'Cannot read password'));
+      else resolve(line);
+    };
+    const onData = (chunk: Buffer) => {
+      buf += chunk.toString('utf8');
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) done(buf.slice(0, nl).replace(/\r$/, ''));
+    };
+    const onEnd = () => done(buf.length ? buf : undefined);
+    const onError = () => done(undefined);
+    stdin.on('data', onData);
+    stdin.on('end', onEnd);
+    stdin.on('error', onError);
+    stdin.resume();
+  });
+}
+
+/** Raw-mode terminal read: no echo; Enter ends, Backspace edits, Ctrl-C / Ctrl-D abort. */
+function readLineFromTty(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const stdin = process.stdin;
+    let line = '';
+    stdin.setRawMode(true);
+    const finish = (ok: boolean) => {
+      stdin.setRawMode(false);
+      stdin.off('data', onData);
+      stdin.pause();
+      process.stdout.write('\n');
+      if (ok) resolve(line);
+      else reject(new CliExit(1, 'Cannot read password'));
+    };
+    const onData = (chunk: Buffer) => {
+      for (const ch of chunk.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') return finish(true);
+        if (ch === '\u0003' || ch === '\u0004') return finish(false);
+        if (ch === '\u007f' || ch === '\b') line = line.slice(0, -1);
+        else line += ch;
+      }
+    };
+    stdin.on('data', onData);
+    stdin.resume();
+  });
+}
+
+export function processIo(): CliIo {
+  return {
+    argv: process.argv.slice(2),
+    env: process.env,
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    readPassword: async (prompt) => {
+      process.stdout.write(prompt);
+      if (process.stdin.isTTY) return readLineFromTty();
+      const line = await readLineFromStdin();
+      // MIT ends the prompt line itself, since nothing was echoed.
+      process.stdout.write('\n');
+      return line;
+    },
+  };
+}
+
+/**
+ * Run a program's main and return its exit status. UsageError prints the
+ * message and the usage text (status `usageStatus`); CliExit prints its
+ * message; anything else prints "prog: <MIT text>" with status 1.
+ */
+export async function runProgram(prog: string, usage: string, usageStatus: number, io: CliIo, main: (io: CliIo) => Promise<number>): Promise<number> {
+  try {
+    return await main(io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`${e.message}\n${usage}`);
+      return usageStatus;
+    }
+    if (e instanceof CliExit) {
+      if (e.message) io.err(`${prog}: ${e.message}\n`);
+      return e.status;
+    }
+    io.err(`${prog}: ${errorText(e).split('\n')[0]}\n`);
+    return 1;
+  }
+}
+
+/** Entry point for a bin: run, then exit with the status once output is flushed. */
+export function startProgram(prog: string, usage: string, usageStatus: number, main: (io: CliIo) => Promise<number>): void {
+  runProgram(prog, usage, usageStatus, processIo(), main).then(
+    (status) => {
+      process.exitCode = status;
+      // Sockets or stdin left open must not keep a finished program alive.
+      setImmediate(() => process.exit(status));
+    },
+    () => process.exit(1),
+  );
+}

@@ -1,0 +1,268 @@
+/**
+ * kinit, with MIT krb5 1.20's options, messages and exit statuses
+ * (src/clients/kinit/kinit.c): usage errors exit 2, failures exit 1 with
+ * "kinit: <text> while getting initial credentials".
+ */
+import { networkInterfaces } from 'node:os';
+import { userInfo } from 'node:os';
+import {
+  AddrType,
+  NameType,
+  formatPrincipal,
+  getInitialCredentials,
+  loadKrb5Config,
+  makeConfigEntry,
+  parseDuration,
+  parsePrincipal,
+  parseTimestamp,
+  readCcache,
+  readKeytab,
+  renewCredentials,
+  resolveKeytabName,
+  tgsPrincipal,
+  validateCredentials,
+  writeCcache,
+  findCredential,
+  type Ccache,
+  type Credential,
+  type HostAddress,
+  type Krb5Config,
+  type Principal,
+} from '@kpop/common';
+import { getopt, UsageError } from './getopt.js';
+import { CliExit, type CliIo } from './io.js';
+import { errorText } from './messages.js';
+import { chooseCacheFor, describeCache, type CacheChoice } from './cache.js';
+
+export const KINIT_USAGE = `Usage: kinit [-V] [-l lifetime] [-s start_time] [-r renewable_life]
+\t[-f | -F] [-p | -P] [-n] [-a | -A] [-C] [-E]
+\t[--request-pac | --no-request-pac]
+\t[-v] [-R] [-k [-i|-t keytab_file]] [-c cachename]
+\t[-S service_name] [-I input_ccache] [-T ticket_armor_cache]
+\t[-X <attribute>[=<value>]] [principal]
+
+    options:
+\t-V verbose
+\t-l lifetime
+\t-s start time
+\t-r renewable lifetime
+\t-f forwardable
+\t-F not forwardable
+\t-p proxiable
+\t-P not proxiable
+\t-n anonymous
+\t-a include addresses
+\t-A do not include addresses
+\t-v validate
+\t-R renew
+\t-C canonicalize
+\t-E client is enterprise principal name
+\t-k use keytab
+\t-i use default client keytab (with -k)
+\t-t filename of keytab to use
+\t-c Kerberos 5 cache name
+\t-S service
+\t-I input credential cache
+\t-T armor credential cache
+\t-X <attribute>[=<value>]
+\t--{,no}-request-pac request KDC include/exclude a PAC
+`;
+
+interface KinitOptions {
+  verbose: boolean;
+  lifetime?: number;
+  renewLife?: number;
+  start?: Date;
+  forwardable?: boolean;
+  proxiable?: boolean;
+  addresses?: boolean;
+  canonicalize: boolean;
+  enterprise: boolean;
+  validate: boolean;
+  renew: boolean;
+  keytab: boolean;
+  clientKeytab: boolean;
+  keytabName?: string;
+  cache?: string;
+  service?: string;
+  principal?: string;
+}
+
+function lifetimeArg(v: string): number {
+  const s = parseDuration(v);
+  if (s === undefined || s <= 0) throw new UsageError(`Bad lifetime value ${v}`);
+  return s;
+}
+
+export function parseKinitArgs(argv: string[], now: Date): KinitOptions {
+  const { options, operands } = getopt(argv, 'r:fpFPn54aAVl:s:c:kit:T:RS:vX:CEI:', 'kinit', ['request-pac', 'no-request-pac', 'help']);
+  const o: KinitOptions = { verbose: false, canonicalize: false, enterprise: false, validate: false, renew: false, keytab: false, clientKeytab: false };
+  for (const { name, value } of options) {
+    switch (name) {
+      case 'V': o.verbose = true; break;
+      case 'l': o.lifetime = lifetimeArg(value!); break;
+      case 'r': o.renewLife = lifetimeArg(value!); break;
+      case 's': {
+        const d = parseDuration(value!);
+        const t = d !== undefined ? new Date(now.getTime() + d * 1000) : parseTimestamp(value!);
+        if (!t) throw new UsageError(`Bad start time value ${value}`);
+        o.start = t;
+        break;
+      }
+      case 'f': o.forwardable = true; break;
+      case 'F': o.forwardable = false; break;
+      case 'p': o.proxiable = true; break;
+      case 'P': o.proxiable = false; break;
+      case 'a': o.addresses = true; break;
+      case 'A': o.addresses = false; break;
+      case 'C': o.canonicalize = true; break;
+      case 'E': o.enterprise = true; break;
+      case 'v': o.validate = true; break;
+      case 'R': o.renew = true; break;
+      case 'k': o.keytab = true; break;
+      case 'i': o.clientKeytab = true; break;
+      case 't':
+        if (o.keytabName) throw new UsageError('Only one -t option allowed.');
+        o.keytabName = value!;
+        break;
+      case 'c':
+        if (o.cache) throw new UsageError('Only one -c option allowed');
+        o.cache = value!;
+        break;
+      case 'S': o.service = value!; break;
+      case 'n': throw new CliExit(1, 'Anonymous PKINIT is not supported by this kinit');
+      case 'T': throw new CliExit(1, 'FAST armor caches (-T) are not supported by this kinit');
+      // -X attributes, -I input cache, -4/-5 and the PAC switches change nothing for us.
+      default: break;
+    }
+  }
+  if (o.renew && o.validate) throw new UsageError('Only one of -v and -R allowed');
+  if ((o.keytabName || o.clientKeytab) && !o.keytab) throw new UsageError('Only -k can be used with -t or -i');
+  if (operands.length > 1) throw new UsageError(`kinit: extra arguments (starting with "${operands[1]}").`);
+  if (operands[0] !== undefined) o.principal = operands[0];
+  return o;
+}
+
+function localAddresses(): HostAddress[] {
+  const out: HostAddress[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.family === 'IPv4') out.push({ addrType: AddrType.IPV4, address: new Uint8Array(a.address.split('.').map(Number)) });
+    }
+  }
+  return out;
+}
+
+function clientPrincipal(o: KinitOptions, config: Krb5Config, existing: Ccache | undefined, env: NodeJS.ProcessEnv): Principal {
+  const defaultRealm = config.defaultRealm;
+  if (o.principal !== undefined) {
+    if (o.enterprise) {
+      // MIT -E: the whole name is one NT-ENTERPRISE component in the default realm (RFC 6806 §5).
+      if (!defaultRealm) throw new CliExit(1, 'Configuration file does not specify default realm when parsing name ' + o.principal);
+      return { realm: defaultRealm, name: { nameType: NameType.NT_ENTERPRISE, nameString: [o.principal] } };
+    }
+    try {
+      return parsePrincipal(o.principal, defaultRealm ? { defaultRealm } : {});
+    } catch {
+      throw new CliExit(1, defaultRealm ? `Malformed representation of principal when parsing name ${o.principal}` : `Configuration file does not specify default realm when parsing name ${o.principal}`);
+    }
+  }
+  if (existing) return existing.defaultPrincipal;
+  if (o.keytab) {
+    throw new CliExit(1, 'No principal given with -k (this kinit does not guess host/<hostname>): name the principal');
+  }
+  const user = env.USER || env.LOGNAME || userInfo().username;
+  if (!defaultRealm) throw new CliExit(1, `Configuration file does not specify default realm when parsing name ${user}`);
+  return parsePrincipal(user, { defaultRealm });
+}
+
+export async function kinitMain(io: CliIo, now: () => Date = () => new Date()): Promise<number> {
+  if (io.argv.includes('--help')) {
+    io.out(KINIT_USAGE);
+    return 0;
+  }
+  const o = parseKinitArgs(io.argv, now());
+  const config = loadKrb5Config(io.env);
+  let choice: CacheChoice = chooseCacheFor(o.cache, io.env, config);
+  let existing: Ccache | undefined;
+  try {
+    existing = readCcache(choice.path);
+  } catch {
+    existing = undefined;
+  }
+  const verbose = (line: string) => o.verbose && io.err(line + '\n');
+
+  if (o.renew || o.validate) {
+    const what = o.renew ? 'renewing' : 'validating';
+    let cache: Ccache;
+    try {
+      cache = readCcache(choice.path);
+    } catch (e) {
+      throw new CliExit(1, `${errorText(e)} while ${what} credentials`);
+    }
+    const client = cache.defaultPrincipal;
+    const server = o.service ? parsePrincipal(o.service, { defaultRealm: client.realm }) : tgsPrincipal(client.realm);
+    verbose(`Using ${o.cache ? 'specified' : 'default'} cache: ${describeCache(choice)}`);
+    verbose(`Using principal: ${formatPrincipal(client)}`);
+    const tgt = findCredential(cache, server, client);
+    if (!tgt) throw new CliExit(1, `Matching credential not found while ${what} credentials`);
+    try {
+      const st = await (o.renew ? renewCredentials : validateCredentials)({ config, tgt, kdcOffsetSeconds: cache.kdcOffset?.seconds ?? 0 });
+      // MIT re-initializes the cache with the renewed ticket alone.
+      writeCcache(choice.path, { version: 4, ...(cache.kdcOffset ? { kdcOffset: cache.kdcOffset } : {}), defaultPrincipal: client, credentials: [st.credential] });
+    } catch (e) {
+      throw new CliExit(1, `${errorText(e)} while ${what} credentials`);
+    }
+    verbose(`Authenticated to Kerberos v5`);
+    return 0;
+  }
+
+  const client = clientPrincipal(o, config, existing, io.env);
+  choice = chooseCacheFor(o.cache, io.env, config, client);
+  verbose(`Using ${o.cache ? 'specified' : 'default'} cache: ${describeCache(choice)}`);
+  verbose(`Using principal: ${formatPrincipal(client)}`);
+  let keytab;
+  if (o.keytab) {
+    const name = o.keytabName ?? (o.clientKeytab ? io.env.KRB5_CLIENT_KTNAME ?? config.defaultClientKeytabName : undefined);
+    const path = resolveKeytabName(name, io.env, config.defaultKeytabName ?? undefined);
+    verbose(`Using keytab: ${path}`);
+    try {
+      keytab = readKeytab(path);
+    } catch (e) {
+      throw new CliExit(1, `Pre-authentication failed: ${errorText(e)} while getting initial credentials`);
+    }
+  }
+  const service = o.service ? parsePrincipal(o.service, { defaultRealm: client.realm }) : undefined;
+  let result;
+  try {
+    result = await getInitialCredentials({
+      config,
+      client,
+      ...(keytab ? { keytab } : { password: (c: Principal) => io.readPassword(`Password for ${formatPrincipal(c)}: `) }),
+      ...(service ? { service } : {}),
+      ...(o.lifetime !== undefined ? { lifetime: o.lifetime } : {}),
+      ...(o.renewLife !== undefined ? { renewLifetime: o.renewLife } : {}),
+      ...(o.start ? { startTime: o.start } : {}),
+      ...(o.forwardable !== undefined ? { forwardable: o.forwardable } : {}),
+      ...(o.proxiable !== undefined ? { proxiable: o.proxiable } : {}),
+      ...(o.addresses || (o.addresses === undefined && !config.noaddresses(client.realm)) ? { addresses: localAddresses() } : {}),
+      canonicalize: o.canonicalize || o.enterprise,
+      now,
+    });
+  } catch (e) {
+    if (e instanceof CliExit) throw e;
+    throw new CliExit(1, `${errorText(e, { client, password: !keytab })} while getting initial credentials`);
+  }
+  const cred: Credential = result.credential;
+  const credentials: Credential[] = [];
+  if (result.paType !== undefined) {
+    // MIT records the pre-authentication type that worked (krb5_ccache_conf_data/pa_type/krbtgt…).
+    credentials.push(makeConfigEntry('pa_type', new TextEncoder().encode(String(result.paType)), cred.server));
+  }
+  credentials.push(cred);
+  const defaultPrincipal = o.canonicalize || o.enterprise ? cred.client : client;
+  writeCcache(choice.path, { version: 4, kdcOffset: result.kdcOffset, defaultPrincipal, credentials });
+  choice.commit?.();
+  verbose(`Authenticated to Kerberos v5`);
+  return 0;
+}
