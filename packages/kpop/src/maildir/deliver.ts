@@ -5,7 +5,7 @@
  * at worst a stale file in tmp/.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CrlfSizeCounter } from './crlf.js';
@@ -35,7 +35,7 @@ export async function deliver(dir: string, source: Uint8Array | AsyncIterable<Ui
   await ensureMaildir(dir);
   const base = uniqueName();
   const tmpPath = join(dir, 'tmp', base);
-  let fh;
+  let fh: FileHandle | undefined;
   try {
     fh = await open(tmpPath, 'wx', 0o600);
   } catch (e) {
@@ -49,14 +49,14 @@ export async function deliver(dir: string, source: Uint8Array | AsyncIterable<Ui
       bytes += chunk.length;
       let off = 0;
       while (off < chunk.length) {
-        const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
+        const { bytesWritten } = await fh!.write(chunk, off, chunk.length - off);
         off += bytesWritten;
       }
     };
     if (source instanceof Uint8Array) await write(source);
     else for await (const chunk of source) await write(chunk);
-    await fh.sync();
-    await fh.close();
+    await fh!.sync();
+    await fh!.close();
     fh = undefined;
     const name = `${base},S=${bytes},W=${counterW.size}`;
     await rename(tmpPath, join(dir, 'new', name));

@@ -1,0 +1,110 @@
+/**
+ * One POP3 session's view of a maildrop (RFC 1939 §5): a snapshot of the
+ * messages taken when the session enters TRANSACTION, numbered from 1, with
+ * deletion marks that only QUIT (the UPDATE state, §6) turns into unlinks.
+ */
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { DotStuffer } from './dot-stuff.js';
+import { ensureMaildir, listMessages, markSeen, removeMessage, type MaildirMessage } from '../maildir/maildir.js';
+import { MailboxLock } from '../maildir/lock.js';
+
+export interface MailboxEntry extends MaildirMessage {
+  deleted: boolean;
+}
+
+/** Files below this size are read in one call; larger ones are streamed. */
+const SMALL_FILE = 1 << 20;
+
+export class Mailbox {
+  private constructor(
+    readonly dir: string,
+    private readonly lock: MailboxLock,
+    readonly messages: MailboxEntry[],
+  ) {}
+
+  /** Lock and scan; undefined when another session holds the lock ([IN-USE]). */
+  static async open(dir: string): Promise<Mailbox | undefined> {
+    await ensureMaildir(dir);
+    const lock = await MailboxLock.acquire(dir);
+    if (!lock) return undefined;
+    try {
+      const list = await listMessages(dir);
+      return new Mailbox(dir, lock, list.map((m) => ({ ...m, deleted: false })));
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
+  }
+
+  /** Message n (1-based) if it exists and is not marked deleted. */
+  get(n: number): MailboxEntry | undefined {
+    const m = this.messages[n - 1];
+    return m && !m.deleted ? m : undefined;
+  }
+
+  /** STAT: count and octets of the messages not marked deleted. */
+  stat(): { count: number; octets: number } {
+    let count = 0;
+    let octets = 0;
+    for (const m of this.messages) {
+      if (m.deleted) continue;
+      count++;
+      octets += m.size;
+    }
+    return { count, octets };
+  }
+
+  rset(): void {
+    for (const m of this.messages) m.deleted = false;
+  }
+
+  /**
+   * Send message n dot-stuffed through `write` (which applies backpressure).
+   * bodyLines limits the body for TOP. Returns the bytes read from the file.
+   */
+  async send(m: MailboxEntry, write: (b: Buffer) => Promise<void>, bodyLines?: number): Promise<void> {
+    const stuffer = new DotStuffer(bodyLines);
+    if (m.fileSize <= SMALL_FILE) {
+      const data = await readFile(m.path);
+      await write(Buffer.concat([stuffer.push(data), stuffer.end()]));
+      return;
+    }
+    const stream = createReadStream(m.path, { highWaterMark: 1 << 18 });
+    try {
+      for await (const chunk of stream) {
+        const out = stuffer.push(chunk as Buffer);
+        if (out.length) await write(out);
+        if (stuffer.done) break;
+      }
+    } finally {
+      stream.destroy();
+    }
+    await write(stuffer.end());
+  }
+
+  /** After a complete RETR: new/ → cur/ with the S flag (as Dovecot does). */
+  async seen(m: MailboxEntry): Promise<void> {
+    await markSeen(this.dir, m);
+  }
+
+  /** The UPDATE state (§6): remove what was marked. Returns how many could not be removed. */
+  async commit(): Promise<{ removed: number; failed: number }> {
+    let removed = 0;
+    let failed = 0;
+    for (const m of this.messages) {
+      if (!m.deleted) continue;
+      try {
+        await removeMessage(m);
+        removed++;
+      } catch {
+        failed++;
+      }
+    }
+    return { removed, failed };
+  }
+
+  async close(): Promise<void> {
+    await this.lock.release();
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * startPopServer: the listeners of the suite's POP3 service, all feeding the
+ * one POP3 engine (./pop3/session.ts):
+ * - POP3 (RFC 1939) with STLS (RFC 2595 §4) and AUTH GSSAPI / PLAIN;
+ * - POP3S, TLS from the first byte (RFC 8314);
+ * - KPOP: krb5 sendauth (KPOPV1.0) first, then POP3 already authenticated.
+ */
+import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createSecureContext, createServer as createTlsServer, type SecureContext } from 'node:tls';
+import type { Keytab, Principal } from '@kpop/common';
+import { Pop3Session, type ListenerKind, type LogRecord, type Pop3Config } from './pop3/session.js';
+import type { PasswordVerifier } from './pop3/sasl.js';
+import { UserMap } from './auth/user-map.js';
+import { KerberosAcceptor, type AcceptorOptions } from './auth/acceptor.js';
+import { GssapiMechanism } from './auth/gssapi.js';
+import { handleKpopConnection } from './kpop/kpop-listener.js';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface PopServerOptions {
+  /** Mailboxes live in ROOT/USER/{tmp,new,cur}. */
+  maildirRoot: string;
+  /** The local realm: alice@REALM owns mailbox "alice". */
+  realm: string;
+  /** Keytab path or parsed keytab with pop/* keys (KPOP and AUTH GSSAPI). Without it neither is offered. */
+  keytab?: string | Keytab;
+  /** Accept tickets only for this service ("pop/HOST" or "pop/HOST@REALM"); default: any pop/* key in the keytab. */
+  service?: string;
+  kpop?: ListenAddress | false;
+  pop3?: ListenAddress | false;
+  pop3s?: ListenAddress | false;
+  /** PEM certificate chain and key for STLS and POP3S. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  allowPlaintextAuth?: boolean;
+  /** "PRINCIPAL USER" lines for principals other than USER@REALM. */
+  userMapFile?: string;
+  /** Password check for USER/PASS and PLAIN (inside TLS). */
+  verifyPassword?: PasswordVerifier;
+  log?: (record: LogRecord) => void;
+  idleTimeoutMs?: number;
+  maxConnections?: number;
+  maxAuthFailures?: number;
+  /** Allowed clock skew in seconds (MIT's default 300). */
+  clockSkew?: number;
+  /** Clock for ticket checks (tests pin it to the MIT fixtures' time). */
+  now?: () => Date;
+}
+
+export interface PopServer {
+  kpop?: AddressInfo;
+  pop3?: AddressInfo;
+  pop3s?: AddressInfo;
+  /** Currently open sessions. */
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+/** One JSON line per record on stderr: never a password (none is ever put in a record). */
+export function jsonLogger(stream: NodeJS.WritableStream = process.stderr): (r: LogRecord) => void {
+  return (r) => stream.write(JSON.stringify({ ts: new Date().toISOString(), ...r }) + '\n');
+}
+
+function listen(server: Server, addr: ListenAddress): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(addr.port, addr.host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+export async function startPopServer(opts: PopServerOptions): Promise<PopServer> {
+  const log = opts.log ?? jsonLogger();
+  const userMap = opts.userMapFile ? UserMap.load(opts.userMapFile, opts.realm) : new UserMap(opts.realm);
+  const secureContext: SecureContext | undefined = opts.tls ? createSecureContext({ cert: opts.tls.cert, key: opts.tls.key }) : undefined;
+  const acceptorOptions: AcceptorOptions | undefined = opts.keytab
+    ? { keytab: opts.keytab, service: opts.service, realm: opts.realm, clockSkew: opts.clockSkew, now: opts.now }
+    : undefined;
+  const acceptor = acceptorOptions ? new KerberosAcceptor(acceptorOptions) : undefined;
+
+  const config: Pop3Config = {
+    maildirRoot: opts.maildirRoot,
+    secureContext,
+    allowPlaintextAuth: opts.allowPlaintextAuth,
+    verifyPassword: opts.verifyPassword,
+    gssapi: acceptor ? () => new GssapiMechanism(acceptor) : undefined,
+    mailboxFor: (p: Principal, user: string) => userMap.mailboxFor(p, user),
+    localUser: (p: Principal) => userMap.localUser(p),
+    log,
+    idleTimeoutMs: opts.idleTimeoutMs,
+    maxAuthFailures: opts.maxAuthFailures,
+  };
+
+  const sockets = new Set<Socket>();
+  const servers: Server[] = [];
+  const maxConnections = opts.maxConnections ?? 1000;
+
+  const admit = (socket: Socket, kind: ListenerKind): boolean => {
+    socket.on('error', () => {});
+    if (sockets.size >= maxConnections) {
+      log({ event: 'refused', listener: kind, remote: socket.remoteAddress, reason: 'too many connections' });
+      if (kind === 'kpop') socket.destroy();
+      else socket.end('-ERR [SYS/TEMP] Too many connections\r\n');
+      return false;
+    }
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    return true;
+  };
+  const remote = (s: Socket) => `${s.remoteAddress}:${s.remotePort}`;
+
+  const result: { -readonly [K in keyof PopServer]: PopServer[K] } = {
+    get connections() {
+      return sockets.size;
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    },
+  };
+
+  try {
+    if (opts.pop3) {
+      const server = createNetServer((socket) => {
+        if (!admit(socket, 'pop3')) return;
+        new Pop3Session(socket, config, { listener: 'pop3', remote: remote(socket) }).start();
+      });
+      servers.push(server);
+      result.pop3 = await listen(server, opts.pop3);
+    }
+    if (opts.pop3s) {
+      if (!secureContext) throw new Error('POP3S needs a certificate and key (--cert, --key)');
+      const server = createTlsServer({ secureContext }, (socket) => {
+        if (!admit(socket, 'pop3s')) return;
+        new Pop3Session(socket, config, { listener: 'pop3s', remote: remote(socket) }).start();
+      });
+      server.on('tlsClientError', () => {});
+      servers.push(server);
+      result.pop3s = await listen(server, opts.pop3s);
+    }
+    if (opts.kpop) {
+      if (!acceptor) throw new Error('KPOP needs a keytab with pop/* keys (--keytab or KRB5_KTNAME)');
+      const server = createNetServer((socket) => {
+        if (!admit(socket, 'kpop')) return;
+        handleKpopConnection(socket, acceptor, log, (principal, rest) => {
+          new Pop3Session(socket, config, { listener: 'kpop', remote: remote(socket), preauth: principal, initialData: rest }).start();
+        });
+      });
+      servers.push(server);
+      result.kpop = await listen(server, opts.kpop);
+    }
+  } catch (e) {
+    await result.close();
+    throw e;
+  }
+  return result;
+}
