@@ -117,8 +117,14 @@ export function acceptApReq(bytes: Uint8Array, opts: AcceptApReqOptions): Accept
   if (ticket.endtime.getTime() + skewMs < now) fail(ErrorCode.KRB_AP_ERR_TKT_EXPIRED, 'Ticket expired');
 
   if (opts.replayCache) {
-    const tag = createHash('sha256').update(apReq.authenticator.cipher).digest('base64');
-    if (!opts.replayCache.checkAndStore(tag, ctimeMs + skewMs + 1000, now)) fail(ErrorCode.KRB_AP_ERR_REPEAT, 'Request is a replay');
+    // Two tags: the ciphertext hash (MIT 1.14+: the very same bytes) and
+    // RFC 4120 §3.2.3's "server name, client name, time and microsecond"
+    // (the same authenticator re-encrypted).
+    const expires = ctimeMs + skewMs + 1000;
+    const bytesTag = 'c:' + createHash('sha256').update(apReq.authenticator.cipher).digest('base64');
+    const fieldsTag = `f:${formatPrincipal(client)} ${formatPrincipal(server)} ${authenticator.ctime.getTime()} ${authenticator.cusec}`;
+    const fresh = opts.replayCache.checkAndStore(bytesTag, expires, now);
+    if (!opts.replayCache.checkAndStore(fieldsTag, expires, now) || !fresh) fail(ErrorCode.KRB_AP_ERR_REPEAT, 'Request is a replay');
   }
 
   return {
