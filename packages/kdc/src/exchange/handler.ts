@@ -63,14 +63,17 @@ export function processRequest(bytes: Uint8Array, ctx: HandlerContext, origin: R
   }
   let reply: Uint8Array;
   let malformed = false;
+  let decoded = false;
   try {
     if (tag === AS_REQ_TAG) {
       info.msgType = 'AS_REQ';
-      const req = decodeStrict(() => decodeAsReq(bytes));
+      const req = decodeAsReq(bytes);
+      decoded = true;
       reply = processAsReq(ctx, info, req);
     } else if (tag === TGS_REQ_TAG) {
       info.msgType = 'TGS_REQ';
-      const req = decodeStrict(() => decodeTgsReq(bytes));
+      const req = decodeTgsReq(bytes);
+      decoded = true;
       reply = processTgsReq(ctx, info, req);
     } else {
       throw new KdcFailure(ErrorCode.KRB_AP_ERR_MSG_TYPE, Status.GENERIC, { detail: 'not a KDC-REQ' });
@@ -78,12 +81,13 @@ export function processRequest(bytes: Uint8Array, ctx: HandlerContext, origin: R
     info.status = Status.ISSUE;
     info.code = 0;
   } catch (e) {
-    const failure = asFailure(e);
-    malformed = failure.status === Status.GENERIC;
-    info.status = failure.status;
-    info.code = failure.code;
-    info.detail = failure.detail ?? (failure === e ? undefined : String((e as Error)?.message ?? e).slice(0, 200));
-    reply = errorReply(ctx, info, failure.code, eTextFor(failure.status), failure.eData);
+    // No new Error objects here: stack capture is the dearest part of a junk request.
+    const f = describeFailure(e, decoded);
+    malformed = f.status === Status.GENERIC;
+    info.status = f.status;
+    info.code = f.code;
+    if (f.detail !== undefined) info.detail = f.detail;
+    reply = errorReply(ctx, info, f.code, eTextFor(f.status), f.eData);
   }
   lookaside?.put(key, reply);
   const sent = capForTransport(reply, ctx, origin, info);
@@ -91,22 +95,21 @@ export function processRequest(bytes: Uint8Array, ctx: HandlerContext, origin: R
   return { reply: sent, status: info.status ?? Status.ISSUE, malformed };
 }
 
-class MalformedRequest extends Error {}
-
-function decodeStrict<T>(decode: () => T): T {
-  try {
-    return decode();
-  } catch (e) {
-    throw new MalformedRequest(`malformed request: ${(e as Error)?.message ?? e}`.slice(0, 200));
-  }
+interface FailureInfo {
+  code: number;
+  status: StatusToken;
+  detail?: string;
+  eData?: Uint8Array;
 }
 
-function asFailure(e: unknown): KdcFailure {
-  if (e instanceof KdcFailure) return e;
-  if (e instanceof MalformedRequest) return new KdcFailure(ErrorCode.KRB_ERR_GENERIC, Status.GENERIC, { detail: e.message });
-  if (e instanceof KrbError) return new KdcFailure(e.code, statusForCode(e.code), { detail: e.message.slice(0, 200) });
+function describeFailure(e: unknown, decoded: boolean): FailureInfo {
+  if (e instanceof KdcFailure) return { code: e.code, status: e.status, ...(e.detail !== undefined ? { detail: e.detail } : {}), ...(e.eData ? { eData: e.eData } : {}) };
+  const message = String((e as Error)?.message ?? e).slice(0, 200);
+  // RFC 4120 §7.5.9: a request that does not decode is KRB_ERR_GENERIC.
+  if (!decoded) return { code: ErrorCode.KRB_ERR_GENERIC, status: Status.GENERIC, detail: `malformed request: ${message}` };
+  if (e instanceof KrbError) return { code: e.code, status: statusForCode(e.code), detail: message };
   // A bug or a value our code did not expect: answer, don't crash.
-  return new KdcFailure(ErrorCode.KRB_ERR_GENERIC, Status.GENERIC, { detail: `internal: ${(e as Error)?.message ?? String(e)}`.slice(0, 200) });
+  return { code: ErrorCode.KRB_ERR_GENERIC, status: Status.GENERIC, detail: `internal: ${message}` };
 }
 
 function fromOf(origin: RequestOrigin): string {

@@ -1,0 +1,297 @@
+/**
+ * Hostile input: mutated MIT captures (bit flips, truncations, splices,
+ * length lies, insertions) through the request handler the sockets call,
+ * then a few thousand over real UDP and TCP sockets. Every one must get a
+ * KRB-ERROR, a well-formed reply, or silence; nothing may crash or hang, and
+ * a valid request is served afterwards. Seeded, so a failure reproduces.
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeAsRep, decodeKrbErrorMessage, decodeTgsRep, frameMessage } from '@kpop/common';
+import { Lookaside, buildAsReq, openAsRep, processRequest, startKdcServer } from '@kpop/kdc';
+import type { HandlerContext, KdcServer } from '@kpop/kdc';
+import { CAPTURE_TIME, MIT_KEYS, fixture, mitFixtureRealm } from './kdc-helpers.js';
+
+const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed1234);
+const CAPTURES = ['01-alice-AS-REQ.hex', '03-alice-AS-REQ.hex', '05-alice-TGS-REQ.hex', '07-bench-AS-REQ.hex', '09-bench-AS-REQ.hex', '13-alice-AS-REQ.hex', '15-nosuchuser-AS-REQ.hex'].map(fixture);
+
+/** xorshift32: small, seeded, good enough to pick mutations. */
+function rng(seed: number): (n: number) => number {
+  let x = seed >>> 0 || 1;
+  return (n) => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x % n;
+  };
+}
+
+/** DER length positions: the byte after each plausible tag byte. */
+function lengthPositions(b: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i + 1 < b.length; i++) if ((b[i]! & 0x1f) !== 0x1f && (b[i]! >= 0x30 || b[i]! <= 0x1f)) out.push(i + 1);
+  return out;
+}
+const LENGTHS = CAPTURES.map(lengthPositions);
+
+function mutate(r: (n: number) => number): Uint8Array {
+  const which = r(CAPTURES.length);
+  const src = CAPTURES[which]!;
+  const b = Uint8Array.from(src);
+  switch (r(6)) {
+    case 0: {
+      // bit flips
+      const flips = 1 + r(8);
+      for (let i = 0; i < flips; i++) b[r(b.length)]! ^= 1 << r(8);
+      return b;
+    }
+    case 1:
+      return b.subarray(0, r(b.length));
+    case 2: {
+      // splice: the head of one capture, the tail of another
+      const other = CAPTURES[r(CAPTURES.length)]!;
+      const cut = r(b.length);
+      const from = r(other.length);
+      const out = new Uint8Array(cut + other.length - from);
+      out.set(b.subarray(0, cut));
+      out.set(other.subarray(from), cut);
+      return out;
+    }
+    case 3: {
+      // length lies: a DER length byte made longer, shorter, long-form or huge
+      const pos = LENGTHS[which]!;
+      const lies = 1 + r(3);
+      for (let i = 0; i < lies; i++) {
+        const p = pos[r(pos.length)]!;
+        const choice = r(4);
+        b[p] = choice === 0 ? (b[p]! + 1 + r(4)) & 0xff : choice === 1 ? Math.max(0, b[p]! - 1 - r(4)) : choice === 2 ? 0x84 : 0x80 | r(128);
+      }
+      return b;
+    }
+    case 4: {
+      // random bytes inserted
+      const at = r(b.length);
+      const n = 1 + r(16);
+      const out = new Uint8Array(b.length + n);
+      out.set(b.subarray(0, at));
+      for (let i = 0; i < n; i++) out[at + i] = r(256);
+      out.set(b.subarray(at), at + n);
+      return out;
+    }
+    default: {
+      // a byte run overwritten with one value (0x00, 0xff, 0x80...)
+      const at = r(b.length);
+      const v = [0, 0xff, 0x80, 0x7f][r(4)]!;
+      b.fill(v, at, Math.min(b.length, at + 1 + r(8)));
+      return b;
+    }
+  }
+}
+
+/** A reply is acceptable if it is a KRB-ERROR or a reply that decodes (a mutation can stay valid). */
+function checkReply(reply: Uint8Array | null): 'error' | 'rep' | 'drop' {
+  if (reply === null) return 'drop';
+  if (reply[0] === 0x7e) {
+    decodeKrbErrorMessage(reply);
+    return 'error';
+  }
+  if (reply[0] === 0x6b) decodeAsRep(reply);
+  else if (reply[0] === 0x6d) decodeTgsRep(reply);
+  else throw new Error(`unexpected reply tag 0x${reply[0]!.toString(16)}`);
+  return 'rep';
+}
+
+let realm: ReturnType<typeof mitFixtureRealm>;
+beforeAll(() => {
+  realm = mitFixtureRealm();
+});
+afterAll(() => realm.cleanup());
+
+function validAsReq(): Uint8Array {
+  return buildAsReq({ realm: 'LAB.TEST', cname: ['alice'], preauthKey: { keytype: 18, keyvalue: MIT_KEYS.alice.aes256 }, now: CAPTURE_TIME });
+}
+
+describe(`fuzz (seed ${SEED})`, () => {
+  it('100,000 mutated captures through the request handler: KRB-ERROR, valid reply or drop; never a throw', () => {
+    const ctx: HandlerContext = { store: realm.db, now: () => CAPTURE_TIME, enctypes: [18, 17, 20, 19], lookaside: new Lookaside({ maxEntries: 2000 }) };
+    const r = rng(SEED);
+    const counts = { error: 0, rep: 0, drop: 0 };
+    for (let i = 0; i < 100_000; i++) {
+      const m = mutate(r);
+      for (const transport of i % 2 ? (['udp'] as const) : (['tcp'] as const)) {
+        const res = processRequest(m, ctx, { transport, address: '127.0.0.1', port: 1 });
+        counts[checkReply(res.reply)]++;
+      }
+    }
+    expect(counts.error).toBeGreaterThan(50_000);
+    expect(counts.error + counts.rep + counts.drop).toBe(100_000);
+    // Still serving: a fresh valid request gets a ticket.
+    const ok = processRequest(validAsReq(), ctx, { transport: 'udp' });
+    expect(openAsRep(ok.reply!, { keytype: 18, keyvalue: MIT_KEYS.alice.aes256 }).part.srealm).toBe('LAB.TEST');
+  }, 120_000);
+
+  describe('over real sockets', () => {
+    let server: KdcServer;
+    beforeAll(async () => {
+      server = await startKdcServer({
+        store: realm.db,
+        listen: [{ host: '127.0.0.1', port: 0 }],
+        log: () => {},
+        now: () => CAPTURE_TIME,
+        tcp: { frameTimeoutMs: 300, idleTimeoutMs: 1000, maxConnections: 8 },
+      });
+    });
+    afterAll(async () => server?.close());
+
+    function udpExchange(sock: dgram.Socket, port: number, msg: Uint8Array, timeoutMs = 300): Promise<Uint8Array | null> {
+      return new Promise((resolve) => {
+        const t = setTimeout(() => {
+          sock.off('message', on);
+          resolve(null);
+        }, timeoutMs);
+        const on = (m: Buffer): void => {
+          clearTimeout(t);
+          sock.off('message', on);
+          resolve(new Uint8Array(m));
+        };
+        sock.on('message', on);
+        sock.send(msg, port, '127.0.0.1');
+      });
+    }
+
+    /** Send frames on one TCP connection; collect replies until the server closes or goes quiet. */
+    function tcpSession(port: number, data: Uint8Array[], quietMs = 500): Promise<{ replies: Uint8Array[]; closedByServer: boolean }> {
+      return new Promise((resolve) => {
+        const sock = net.connect(port, '127.0.0.1');
+        const chunks: Buffer[] = [];
+        let closedByServer = false;
+        let timer = setTimeout(() => finish(), quietMs);
+        const finish = (): void => {
+          clearTimeout(timer);
+          sock.destroy();
+          const all = Buffer.concat(chunks);
+          const replies: Uint8Array[] = [];
+          for (let o = 0; o + 4 <= all.length; ) {
+            const len = all.readUInt32BE(o);
+            if (o + 4 + len > all.length) break;
+            replies.push(new Uint8Array(all.subarray(o + 4, o + 4 + len)));
+            o += 4 + len;
+          }
+          resolve({ replies, closedByServer });
+        };
+        sock.on('data', (d) => {
+          chunks.push(d);
+          clearTimeout(timer);
+          timer = setTimeout(() => finish(), quietMs);
+        });
+        sock.on('end', () => {
+          closedByServer = true;
+          finish();
+        });
+        sock.on('error', () => finish());
+        sock.on('connect', () => {
+          for (const d of data) sock.write(d);
+        });
+      });
+    }
+
+    it('3,000 mutated datagrams over UDP, then a valid request is served', async () => {
+      const port = server.udp[0]!.port;
+      const sock = dgram.createSocket('udp4');
+      await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+      const r = rng(SEED ^ 0xabcdef);
+      let answered = 0;
+      // Send in bursts without waiting: replies are counted, silence is allowed.
+      let received = 0;
+      const onMsg = (m: Buffer): void => {
+        checkReply(new Uint8Array(m));
+        received++;
+      };
+      sock.on('message', onMsg);
+      for (let i = 0; i < 3000; i++) {
+        sock.send(mutate(r), port, '127.0.0.1');
+        if (i % 100 === 99) await new Promise((res) => setTimeout(res, 5));
+      }
+      await new Promise((res) => setTimeout(res, 300));
+      sock.off('message', onMsg);
+      answered = received;
+      expect(answered).toBeGreaterThan(1000);
+      const reply = await udpExchange(sock, port, validAsReq(), 2000);
+      expect(openAsRep(reply!, { keytype: 18, keyvalue: MIT_KEYS.alice.aes256 }).part.srealm).toBe('LAB.TEST');
+      sock.close();
+    }, 60_000);
+
+    it('1,000 mutated frames over TCP (pipelined on 50 connections), then a valid request is served', async () => {
+      const port = server.tcp[0]!.port;
+      const r = rng(SEED ^ 0x123456);
+      let errors = 0;
+      for (let c = 0; c < 50; c++) {
+        const frames = Array.from({ length: 20 }, () => frameMessage(mutate(r)));
+        const { replies } = await tcpSession(port, frames, 150);
+        for (const rep of replies) if (checkReply(rep) === 'error') errors++;
+      }
+      expect(errors).toBeGreaterThan(50);
+      const { replies } = await tcpSession(port, [frameMessage(validAsReq())]);
+      expect(openAsRep(replies[0]!, { keytype: 18, keyvalue: MIT_KEYS.alice.aes256 }).part.srealm).toBe('LAB.TEST');
+    }, 60_000);
+
+    it('several valid requests on one TCP connection all get answers', async () => {
+      const { replies, closedByServer } = await tcpSession(server.tcp[0]!.port, [frameMessage(validAsReq()), frameMessage(validAsReq()), frameMessage(fixture('01-alice-AS-REQ.hex'))]);
+      expect(replies.map((x) => x[0])).toEqual([0x6b, 0x6b, 0x7e]);
+      expect(closedByServer).toBe(false);
+    });
+
+    it('a frame length over the limit gets KRB_ERR_FIELD_TOOLONG and a close, before any of it is read', async () => {
+      const head = new Uint8Array([0x00, 0x10, 0x00, 0x00]); // 1 MiB declared
+      const { replies, closedByServer } = await tcpSession(server.tcp[0]!.port, [head]);
+      expect(decodeKrbErrorMessage(replies[0]!).errorCode).toBe(61);
+      expect(closedByServer).toBe(true);
+      const high = await tcpSession(server.tcp[0]!.port, [new Uint8Array([0x80, 0, 0, 10])]);
+      expect(high.closedByServer).toBe(true);
+    });
+
+    it('a garbage TCP frame gets a KRB-ERROR and a close', async () => {
+      const { replies, closedByServer } = await tcpSession(server.tcp[0]!.port, [frameMessage(new Uint8Array([1, 2, 3, 4, 5]))]);
+      expect(decodeKrbErrorMessage(replies[0]!).errorCode).toBeGreaterThan(0);
+      expect(closedByServer).toBe(true);
+    });
+
+    it('a slow sender (frame never finished) and an idle connection are timed out', async () => {
+      const port = server.tcp[0]!.port;
+      const slow = await tcpSession(port, [new Uint8Array([0, 0, 0, 100, 0x6a, 0x81])], 3000);
+      expect(slow.replies).toEqual([]);
+      const closedAt = Date.now();
+      // The server drops it after frameTimeoutMs (300 ms), well before our 3 s patience.
+      expect(slow.closedByServer || Date.now() - closedAt < 3000).toBe(true);
+      const t0 = Date.now();
+      const idle = await new Promise<number>((resolve) => {
+        const s = net.connect(port, '127.0.0.1');
+        s.on('close', () => resolve(Date.now() - t0));
+        s.on('error', () => {});
+        s.resume();
+      });
+      expect(idle).toBeLessThan(5000);
+    }, 20_000);
+
+    it('connections beyond the cap are refused while the KDC keeps serving', async () => {
+      const port = server.tcp[0]!.port;
+      const held: net.Socket[] = [];
+      for (let i = 0; i < 8; i++) {
+        const s = net.connect(port, '127.0.0.1');
+        s.on('error', () => {});
+        await new Promise((r) => s.once('connect', r));
+        held.push(s);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      const extra = await tcpSession(port, [frameMessage(validAsReq())], 500);
+      expect(extra.replies).toEqual([]);
+      for (const s of held) s.destroy();
+      await new Promise((r) => setTimeout(r, 100));
+      const after = await tcpSession(port, [frameMessage(validAsReq())]);
+      expect(after.replies[0]![0]).toBe(0x6b);
+    }, 20_000);
+  });
+});
