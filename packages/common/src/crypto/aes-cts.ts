@@ -11,7 +11,7 @@
  * XORing the first plaintext block with (that value ⊕ IV) restarts the chain
  * at the wanted IV without a new context.
  */
-import { createCipheriv, createDecipheriv, createSecretKey, type Cipher, type Decipher } from 'node:crypto';
+import { createCipheriv, createDecipheriv, type Cipher, type Decipher } from 'node:crypto';
 
 export const AES_BLOCK = 16;
 const ZERO_IV = Buffer.alloc(AES_BLOCK);
@@ -23,17 +23,30 @@ function algo(key: Uint8Array, mode: 'ecb' | 'cbc'): string {
 }
 
 export class AesKey {
-  private readonly ecbEnc: Cipher;
-  private readonly ecbDec: Decipher;
-  private readonly cbcEnc: Cipher;
-  /** The chaining value the persistent CBC context will use next. */
-  private readonly chain = Buffer.alloc(AES_BLOCK);
+  private ecbEncCtx?: Cipher;
+  private ecbDecCtx?: Decipher;
+  private cbcEncCtx?: Cipher;
+  private cbcDecCtx?: Decipher;
+  /** The chaining values the persistent CBC contexts will use next. */
+  private readonly encChain = Buffer.alloc(AES_BLOCK);
+  private readonly decChain = Buffer.alloc(AES_BLOCK);
 
-  constructor(key: Uint8Array) {
-    const ko = createSecretKey(key);
-    this.ecbEnc = createCipheriv(algo(key, 'ecb'), ko, null).setAutoPadding(false);
-    this.ecbDec = createDecipheriv(algo(key, 'ecb'), ko, null).setAutoPadding(false);
-    this.cbcEnc = createCipheriv(algo(key, 'cbc'), ko, ZERO_IV).setAutoPadding(false);
+  constructor(private readonly key: Uint8Array) {
+    algo(key, 'ecb'); // validates the length
+  }
+
+  // Contexts are made on first use: a session key used only to decrypt never pays for an encryptor.
+  private get ecbEnc(): Cipher {
+    return (this.ecbEncCtx ??= createCipheriv(algo(this.key, 'ecb'), this.key, null).setAutoPadding(false));
+  }
+  private get ecbDec(): Decipher {
+    return (this.ecbDecCtx ??= createDecipheriv(algo(this.key, 'ecb'), this.key, null).setAutoPadding(false));
+  }
+  private get cbcEnc(): Cipher {
+    return (this.cbcEncCtx ??= createCipheriv(algo(this.key, 'cbc'), this.key, ZERO_IV).setAutoPadding(false));
+  }
+  private get cbcDec(): Decipher {
+    return (this.cbcDecCtx ??= createDecipheriv(algo(this.key, 'cbc'), this.key, ZERO_IV).setAutoPadding(false));
   }
 
   /** AES-ECB encryption of whole blocks. */
@@ -46,35 +59,47 @@ export class AesKey {
     return this.ecbDec.update(data);
   }
 
-  /** CBC encryption of whole blocks; `data` is modified (its first block is re-chained). */
-  private cbcEncryptInPlace(data: Buffer, iv: Uint8Array): Buffer {
-    for (let i = 0; i < AES_BLOCK; i++) data[i]! ^= this.chain[i]! ^ iv[i]!;
-    const out = this.cbcEnc.update(data);
-    out.copy(this.chain, 0, out.length - AES_BLOCK);
-    return out;
+  /**
+   * CBC-CTS encryption of the first `n` bytes of `padded` (at least one
+   * block; `padded` holds them followed by zeros up to a whole number of
+   * blocks and is overwritten). The n result bytes are written to
+   * out[outOffset…].
+   */
+  ctsEncryptInto(padded: Buffer, n: number, out: Uint8Array, outOffset: number, iv: Uint8Array = ZERO_IV): void {
+    if (n < AES_BLOCK || padded.length !== Math.ceil(n / AES_BLOCK) * AES_BLOCK) throw new RangeError('CTS needs at least one block of input');
+    // Re-chain the persistent context from its last output to the wanted IV.
+    for (let i = 0; i < AES_BLOCK; i++) padded[i]! ^= this.encChain[i]! ^ iv[i]!;
+    const c = this.cbcEnc.update(padded);
+    const len = c.length;
+    c.copy(this.encChain, 0, len - AES_BLOCK);
+    if (n === AES_BLOCK) {
+      out.set(c, outOffset);
+      return;
+    }
+    // Swap the last two blocks; the (padded) last block travels in full, the one before it cut short.
+    const lastLen = n - (len - AES_BLOCK);
+    out.set(c.subarray(0, len - 2 * AES_BLOCK), outOffset);
+    out.set(c.subarray(len - AES_BLOCK, len), outOffset + len - 2 * AES_BLOCK);
+    out.set(c.subarray(len - 2 * AES_BLOCK, len - 2 * AES_BLOCK + lastLen), outOffset + len - AES_BLOCK);
   }
 
   /** RFC 3962 §5 CBC-CTS encryption; input at least one block. */
-  ctsEncrypt(plaintext: Uint8Array, iv: Uint8Array = ZERO_IV): Buffer {
+  ctsEncrypt(plaintext: Uint8Array, iv: Uint8Array = ZERO_IV): Uint8Array {
     const n = plaintext.length;
     if (n < AES_BLOCK) throw new RangeError('CTS needs at least one block of input');
     const padded = Buffer.alloc(Math.ceil(n / AES_BLOCK) * AES_BLOCK);
     padded.set(plaintext);
-    const c = this.cbcEncryptInPlace(padded, iv);
-    if (n === AES_BLOCK) return c;
-    const len = c.length;
-    const lastLen = n - (len - AES_BLOCK); // 1..16 bytes in the final block
-    const out = Buffer.allocUnsafe(n);
-    c.copy(out, 0, 0, len - 2 * AES_BLOCK);
-    c.copy(out, len - 2 * AES_BLOCK, len - AES_BLOCK, len);
-    c.copy(out, len - AES_BLOCK, len - 2 * AES_BLOCK, len - 2 * AES_BLOCK + lastLen);
+    const out = new Uint8Array(n);
+    this.ctsEncryptInto(padded, n, out, 0, iv);
     return out;
   }
 
   /**
    * RFC 3962 §5 CBC-CTS decryption. The full block on the wire at position
-   * k-2 is the CBC ciphertext of the padded last block; decrypting it yields
-   * the stolen tail of block k-1, which rebuilds the ordinary CBC ciphertext.
+   * k-2 is the CBC ciphertext C_k of the zero-padded last block; decrypting
+   * it yields the stolen tail of C_{k-1}, which rebuilds the ordinary CBC
+   * ciphertext C_1 … C_k for one CBC pass. Returns a Buffer of n bytes
+   * (may share Node's pool: callers copy out what they return).
    */
   ctsDecrypt(ciphertext: Uint8Array, iv: Uint8Array = ZERO_IV): Buffer {
     const n = ciphertext.length;
@@ -85,27 +110,19 @@ export class AesKey {
       return p;
     }
     const k = Math.ceil(n / AES_BLOCK);
-    const fullEnd = (k - 1) * AES_BLOCK; // end of the wire's whole blocks
-    const lastLen = n - fullEnd;
-    const x = this.decryptBlocks(ciphertext.subarray(0, fullEnd));
-    const dOff = fullEnd - AES_BLOCK; // D = AES⁻¹(C_k) = P_k ‖ 0… ⊕ C_{k-1}
-    // Rebuild C_{k-1}: its head travels as the short tail, its rest is in D.
-    const cPrev = Buffer.allocUnsafe(AES_BLOCK);
-    cPrev.set(ciphertext.subarray(fullEnd, n));
-    x.copy(cPrev, lastLen, dOff + lastLen, dOff + AES_BLOCK);
-    const xPrev = this.decryptBlocks(cPrev);
-
-    const out = Buffer.allocUnsafe(n);
-    // Blocks 1..k-2: P_i = X_i ⊕ C_{i-1}, with C_0 = IV.
-    for (let i = 0; i < dOff; i++) {
-      out[i] = x[i]! ^ (i < AES_BLOCK ? iv[i]! : ciphertext[i - AES_BLOCK]!);
-    }
-    // Block k-1: its predecessor is C_{k-2} (or the IV when k = 2).
-    for (let i = 0; i < AES_BLOCK; i++) {
-      out[dOff + i] = xPrev[i]! ^ (dOff === 0 ? iv[i]! : ciphertext[dOff - AES_BLOCK + i]!);
-    }
-    // Block k (partial): P_k = D ⊕ C_{k-1}, first lastLen bytes.
-    for (let i = 0; i < lastLen; i++) out[fullEnd + i] = x[dOff + i]! ^ cPrev[i]!;
-    return out;
+    const fullEnd = (k - 1) * AES_BLOCK; // end of the whole blocks on the wire
+    const lastLen = n - fullEnd; // 1..16
+    const ck = ciphertext.subarray(fullEnd - AES_BLOCK, fullEnd);
+    const d = this.decryptBlocks(ck); // = (P_k ‖ 0…) ⊕ C_{k-1}
+    const cbc = Buffer.allocUnsafe(k * AES_BLOCK);
+    cbc.set(ciphertext.subarray(0, fullEnd - AES_BLOCK));
+    cbc.set(ciphertext.subarray(fullEnd, n), fullEnd - AES_BLOCK);
+    d.copy(cbc, fullEnd - AES_BLOCK + lastLen, lastLen);
+    cbc.set(ck, fullEnd);
+    const p = this.cbcDec.update(cbc);
+    // The persistent context chained from its previous input: correct the first block to the wanted IV.
+    for (let i = 0; i < AES_BLOCK; i++) p[i]! ^= this.decChain[i]! ^ iv[i]!;
+    cbc.copy(this.decChain, 0, cbc.length - AES_BLOCK);
+    return p.subarray(0, n);
   }
 }

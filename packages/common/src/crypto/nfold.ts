@@ -5,14 +5,31 @@
  * the n-bit pieces with one's-complement (end-around carry) addition.
  *
  * Only used on the short usage constants and "kerberos" during key
- * derivation, whose results are cached, so it works bit by bit for clarity.
+ * derivation, so it works bit by bit for clarity and memoises its results.
  */
+import { BoundedCache } from './key-cache.js';
+
 function gcd(a: number, b: number): number {
   while (b !== 0) [a, b] = [b, a % b];
   return a;
 }
 
+/** n-fold results of the usage constants, which recur for every new key. */
+const memo = new BoundedCache<Uint8Array>(512);
+
+/** n-fold(input) to outBytes bytes; memoised for short inputs (the RFC 3961 §5.3 constants). */
 export function nfold(input: Uint8Array, outBytes: number): Uint8Array {
+  if (input.length > 32) return computeNfold(input, outBytes);
+  const id = `${outBytes}:${Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('hex')}`;
+  let r = memo.get(id);
+  if (r === undefined) {
+    r = computeNfold(input, outBytes);
+    memo.set(id, r);
+  }
+  return r.slice();
+}
+
+function computeNfold(input: Uint8Array, outBytes: number): Uint8Array {
   if (input.length === 0 || outBytes <= 0) throw new RangeError('n-fold needs a non-empty input and a positive output length');
   const inBits = input.length * 8;
   const outBits = outBytes * 8;

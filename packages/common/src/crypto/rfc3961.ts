@@ -26,17 +26,24 @@ export function usageConstant(usage: number, kind: number): Uint8Array {
 
 /**
  * DR(Key, Constant) = k-truncate(E(Key, n-fold(Constant)) ‖ E(Key, previous) …)
- * (§5.1), with E the AES block encryption and zero IV: a single block of CBC.
+ * (§5.1), with E the AES block encryption and zero IV: a single block of CBC,
+ * i.e. AES-ECB. One ECB context serves every constant given.
  */
-export function deriveRandom(baseKey: Uint8Array, constant: Uint8Array, outBytes: number): Uint8Array {
+export function deriveRandoms(baseKey: Uint8Array, constants: readonly Uint8Array[], outBytes: number): Uint8Array[] {
   const aes = new AesKey(baseKey);
-  const out = new Uint8Array(outBytes);
-  let block: Uint8Array = nfold(constant, AES_BLOCK);
-  for (let off = 0; off < outBytes; off += AES_BLOCK) {
-    block = aes.encryptBlocks(block);
-    out.set(block.subarray(0, Math.min(AES_BLOCK, outBytes - off)), off);
-  }
-  return out;
+  return constants.map((constant) => {
+    const out = new Uint8Array(outBytes);
+    let block: Uint8Array = nfold(constant, AES_BLOCK);
+    for (let off = 0; off < outBytes; off += AES_BLOCK) {
+      block = aes.encryptBlocks(block);
+      out.set(block.subarray(0, Math.min(AES_BLOCK, outBytes - off)), off);
+    }
+    return out;
+  });
+}
+
+export function deriveRandom(baseKey: Uint8Array, constant: Uint8Array, outBytes: number): Uint8Array {
+  return deriveRandoms(baseKey, [constant], outBytes)[0]!;
 }
 
 /** DK(Key, Constant) = random-to-key(DR(Key, Constant)); random-to-key is the identity for AES. */

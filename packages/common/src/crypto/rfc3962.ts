@@ -13,7 +13,7 @@ import { AES_BLOCK, AesKey } from './aes-cts.js';
 import { BoundedCache, cacheKey } from './key-cache.js';
 import { freshRandom, pooledRandom } from './random.js';
 import {
-  KC, KE, KI, checkKey, deriveKey, integrityError, iterationsFrom, macEqual, toBytes, usageConstant,
+  KC, KE, KI, checkKey, deriveKey, deriveRandoms, integrityError, iterationsFrom, macEqual, toBytes, usageConstant,
 } from './rfc3961.js';
 
 const MAC_SIZE = 12; // HMAC-SHA1-96 (RFC 3962 §6)
@@ -50,10 +50,8 @@ export class AesSha1Enctype implements Enctype {
     let k = cipherKeys.get(id);
     if (k === undefined) {
       checkKey(this.name, this.keySize, key);
-      k = {
-        ke: new AesKey(deriveKey(key, usageConstant(usage, KE))),
-        ki: Buffer.from(deriveKey(key, usageConstant(usage, KI))),
-      };
+      const [ke, ki] = deriveRandoms(key, [usageConstant(usage, KE), usageConstant(usage, KI)], key.length);
+      k = { ke: new AesKey(ke!), ki: Buffer.from(ki!) };
       cipherKeys.set(id, k);
     }
     return k;
@@ -74,14 +72,16 @@ export class AesSha1Enctype implements Enctype {
     const { ke, ki } = this.cipherKeys(key, usage);
     const conf = confounder ?? pooledRandom(AES_BLOCK);
     if (conf.length !== AES_BLOCK) throw new RangeError(`confounder must be ${AES_BLOCK} bytes`);
-    const data = Buffer.allocUnsafe(AES_BLOCK + plaintext.length);
+    const n = AES_BLOCK + plaintext.length;
+    // confounder ‖ plaintext, zero-padded to whole blocks for the single CBC pass.
+    const data = Buffer.allocUnsafe(Math.ceil(n / AES_BLOCK) * AES_BLOCK);
     data.set(conf);
     data.set(plaintext, AES_BLOCK);
-    const mac = createHmac('sha1', ki).update(data).digest();
-    const c = ke.ctsEncrypt(data);
-    const out = new Uint8Array(c.length + MAC_SIZE);
-    out.set(c);
-    out.set(mac.subarray(0, MAC_SIZE), c.length);
+    data.fill(0, n);
+    const mac = createHmac('sha1', ki).update(data.subarray(0, n)).digest();
+    const out = new Uint8Array(n + MAC_SIZE);
+    ke.ctsEncryptInto(data, n, out, 0);
+    out.set(mac.subarray(0, MAC_SIZE), n);
     return out;
   }
 

@@ -99,14 +99,16 @@ export class AesSha2Enctype implements Enctype {
     const { ke, ki } = this.cipherKeys(key, usage);
     const conf = confounder ?? pooledRandom(AES_BLOCK);
     if (conf.length !== AES_BLOCK) throw new RangeError(`confounder must be ${AES_BLOCK} bytes`);
-    const data = Buffer.allocUnsafe(AES_BLOCK + plaintext.length);
+    const n = AES_BLOCK + plaintext.length;
+    const data = Buffer.allocUnsafe(Math.ceil(n / AES_BLOCK) * AES_BLOCK);
     data.set(conf);
     data.set(plaintext, AES_BLOCK);
-    const c = ke.ctsEncrypt(data, ZERO_IV);
+    data.fill(0, n);
+    const out = new Uint8Array(n + this.checksumSize);
+    ke.ctsEncryptInto(data, n, out, 0, ZERO_IV);
+    const c = out.subarray(0, n);
     const mac = createHmac(this.hash, ki).update(ZERO_IV).update(c).digest();
-    const out = new Uint8Array(c.length + this.checksumSize);
-    out.set(c);
-    out.set(mac.subarray(0, this.checksumSize), c.length);
+    out.set(mac.subarray(0, this.checksumSize), n);
     return out;
   }
 
