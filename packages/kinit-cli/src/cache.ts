@@ -5,6 +5,7 @@
  * that client, or a new one, and makes it primary (MIT's krb5_cc_cache_match
  * then krb5_cc_switch).
  */
+import { mkdirSync } from 'node:fs';
 import {
   listCcacheCollection,
   newCcacheInCollection,
@@ -26,6 +27,11 @@ export function resolveCache(explicit: string | undefined, env: NodeJS.ProcessEn
   return resolveCcacheName(explicit, env, config.defaultCcacheName);
 }
 
+/** A DIR collection's directory is created (mode 0700) on first use, as MIT's cc_dir.c does. */
+function ensureCollection(loc: CcacheLocation): void {
+  if (loc.type === 'DIR' && loc.collection) mkdirSync(loc.collection, { recursive: true, mode: 0o700 });
+}
+
 /** "FILE:/tmp/x" / "DIR::/dir/tktX", as klist's "Ticket cache:" line names it. */
 export function cacheDisplayName(c: CcacheLocation): string {
   return c.type === 'DIR' ? `DIR::${c.path}` : `FILE:${c.path}`;
@@ -39,6 +45,7 @@ export function describeCache(c: CcacheLocation): string {
 /** kinit's choice: the resolved cache, or in a DIR collection (no -c), the client's own cache. */
 export function chooseCacheFor(explicit: string | undefined, env: NodeJS.ProcessEnv, config: Krb5Config, client?: Principal): CacheChoice {
   const loc = resolveCache(explicit, env, config);
+  ensureCollection(loc);
   if (explicit || loc.type !== 'DIR' || !loc.collection || !client) return loc;
   const dir = loc.collection;
   const owner = (path: string): Principal | undefined => {

@@ -149,13 +149,14 @@ function statusOf(cache: Ccache, now: Date): number {
 function listKeytab(name: string | undefined, o: KlistOptions, io: CliIo, defaultName: string | undefined): number {
   const chosen = name ?? (o.clientKeytab ? io.env.KRB5_CLIENT_KTNAME : undefined);
   const path = resolveKeytabName(chosen, io.env, defaultName);
+  io.out(`Keytab name: FILE:${path}\n`);
   let kt;
   try {
     kt = readKeytab(path);
   } catch (e) {
     throw new CliExit(1, `${errorText(e)} while starting keytab scan`);
   }
-  const out: string[] = [`Keytab name: FILE:${path}\n`];
+  const out: string[] = [];
   out.push(o.timestamps ? 'KVNO Timestamp         Principal\n---- ----------------- ' + '-'.repeat(56) + '\n' : 'KVNO Principal\n---- ' + '-'.repeat(74) + '\n');
   for (const e of kt.entries) {
     let line = `${String(e.kvno).padStart(4)} `;

@@ -87,7 +87,8 @@ export function errorText(e: unknown, ctx: MessageContext = {}): string {
     if (ctx.password && (e.code === 24 || e.code === 31)) return 'Password incorrect';
     if (e.code === 6 && ctx.client) return `Client '${formatPrincipal(ctx.client)}' not found in Kerberos database`;
     if (e.code === 7 && ctx.server) return `Server ${formatPrincipal(ctx.server)} not found in Kerberos database`;
-    if (e.code === 60 && e.eText) return e.eText;
+    // KRB_ERR_GENERIC: the KDC's e-text, or our own message (file errors use this code too).
+    if (e.code === 60) return e.eText ?? e.message;
     const t = MIT_TEXT[e.code];
     if (t !== undefined) return t;
     return e.message;

@@ -30,6 +30,9 @@ import type { Krb5Config } from './config.js';
 import { ClientError } from './errors.js';
 import { sendToKdc } from './transport.js';
 
+/** MIT's KDC_TKT_COMMON_MASK: FORWARDABLE | PROXIABLE | ALLOW_POSTDATE | RENEWABLE (same bits in both flag sets). */
+const KDC_TKT_COMMON_MASK = (TicketFlags.FORWARDABLE | TicketFlags.PROXIABLE | TicketFlags.MAY_POSTDATE | TicketFlags.RENEWABLE) >>> 0;
+
 export interface ServiceTicketOptions {
   config: Krb5Config;
   /** The TGT for the service's realm (from the ccache or an AS exchange). */
@@ -67,8 +70,9 @@ export async function getServiceTicket(opts: ServiceTicketOptions): Promise<Serv
 
   let kdcOptions = (opts.kdcOptions ?? 0) >>> 0;
   if (opts.canonicalize) kdcOptions |= KdcOptions.CANONICALIZE;
-  // Ask for what the TGT allows (MIT copies forwardable/proxiable from the TGT's flags into its defaults).
-  if (!renewOrValidate && tgt.ticketFlags & TicketFlags.FORWARDABLE) kdcOptions |= KdcOptions.FORWARDABLE;
+  // MIT asks for what the TGT has of forwardable, proxiable, may-postdate and renewable
+  // (KDC_TKT_COMMON_MASK), so a renewal keeps them and a service ticket inherits them.
+  kdcOptions |= tgt.ticketFlags & KDC_TKT_COMMON_MASK;
   const till = opts.lifetime ? new Date(Math.min(tgt.endtime.getTime(), now().getTime() + opts.lifetime * 1000)) : renewOrValidate ? tgt.renewTill : tgt.endtime;
   const body: KdcReqBody = {
     kdcOptions: kdcOptions >>> 0,
@@ -78,6 +82,7 @@ export async function getServiceTicket(opts: ServiceTicketOptions): Promise<Serv
     nonce: makeNonce(),
     etype: requestEnctypes(config, 'tgs', opts.etypes),
   };
+  if (kdcOptions & KdcOptions.RENEWABLE && tgt.renewTill.getTime() > 0) body.rtime = tgt.renewTill;
   const bodyBytes = encodeKdcReqBody(body);
   const subkey = randomKeyFor(tgt.key.keytype);
   const ts = splitTime(now());
