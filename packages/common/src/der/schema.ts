@@ -18,6 +18,7 @@ import {
   Tag,
   applicationTag,
   contextTag,
+  copyBytes,
   decodeBooleanContent,
   decodeFlagsContent,
   decodeIntegerContent,
@@ -140,8 +141,31 @@ export const MAX_DEPTH = 32;
 // Set by decodeElement: the offset just past the element it read.
 let cursor = 0;
 
-function expect(buf: Uint8Array, pos: number, limit: number, tag: number, what: string): void {
-  if (pos < limit && buf[pos] !== tag) throw new DerError(`expected ${what}, found ${tagName(buf[pos]!)}`);
+/** What a schema expects, for error messages (built only when there is an error). */
+function expected(s: Schema): string {
+  switch (s.kind) {
+    case 'int':
+      return `INTEGER (${s.name})`;
+    case 'bool':
+      return 'BOOLEAN';
+    case 'octets':
+      return 'OCTET STRING';
+    case 'string':
+      return tagName(s.tag);
+    case 'time':
+      return 'GeneralizedTime (KerberosTime)';
+    case 'flags':
+      return 'BIT STRING (KerberosFlags)';
+    case 'seq':
+      return s.app === undefined ? `SEQUENCE (${s.name})` : `[APPLICATION ${s.app}] (${s.name})`;
+    case 'seqOf':
+      return 'SEQUENCE OF';
+  }
+}
+
+/** Checks the tag at pos (before trusting its length) and reads the header into `header`. */
+function expect(buf: Uint8Array, pos: number, limit: number, tag: number, s: Schema | null): void {
+  if (pos < limit && buf[pos] !== tag) throw new DerError(`expected ${s === null ? tagName(tag) : expected(s)}, found ${tagName(buf[pos]!)}`);
   readHeaderInto(buf, pos, limit);
 }
 
@@ -150,7 +174,7 @@ function decodeElement(s: Schema, buf: Uint8Array, pos: number, limit: number, d
   if (depth > MAX_DEPTH) throw new DerError(`nesting deeper than ${MAX_DEPTH}`);
   switch (s.kind) {
     case 'int': {
-      expect(buf, pos, limit, Tag.INTEGER, `INTEGER (${s.name})`);
+      expect(buf, pos, limit, Tag.INTEGER, s);
       cursor = header.end;
       let v = decodeIntegerContent(buf, header.start, header.end);
       if (s.wrapNegative && v < 0 && v >= -0x80000000) v = v >>> 0;
@@ -158,35 +182,35 @@ function decodeElement(s: Schema, buf: Uint8Array, pos: number, limit: number, d
       return v;
     }
     case 'bool':
-      expect(buf, pos, limit, Tag.BOOLEAN, 'BOOLEAN');
+      expect(buf, pos, limit, Tag.BOOLEAN, s);
       cursor = header.end;
       return decodeBooleanContent(buf, header.start, header.end);
     case 'octets':
-      expect(buf, pos, limit, Tag.OCTET_STRING, 'OCTET STRING');
+      expect(buf, pos, limit, Tag.OCTET_STRING, s);
       cursor = header.end;
       // A copy: the caller may reuse its input buffer (a socket's, say).
-      return buf.slice(header.start, header.end);
+      return copyBytes(buf, header.start, header.end);
     case 'string':
-      expect(buf, pos, limit, s.tag, tagName(s.tag));
+      expect(buf, pos, limit, s.tag, s);
       cursor = header.end;
       return decodeStringContent(buf, header.start, header.end);
     case 'time':
-      expect(buf, pos, limit, Tag.GeneralizedTime, 'GeneralizedTime (KerberosTime)');
+      expect(buf, pos, limit, Tag.GeneralizedTime, s);
       cursor = header.end;
       return decodeTimeContent(buf, header.start, header.end);
     case 'flags':
-      expect(buf, pos, limit, Tag.BIT_STRING, 'BIT STRING (KerberosFlags)');
+      expect(buf, pos, limit, Tag.BIT_STRING, s);
       cursor = header.end;
       return decodeFlagsContent(buf, header.start, header.end);
     case 'seq': {
       let end: number;
       if (s.app !== undefined) {
-        expect(buf, pos, limit, applicationTag(s.app), `[APPLICATION ${s.app}] (${s.name})`);
+        expect(buf, pos, limit, applicationTag(s.app), s);
         end = header.end;
-        expect(buf, header.start, end, Tag.SEQUENCE, 'SEQUENCE');
+        expect(buf, header.start, end, Tag.SEQUENCE, null);
         if (header.end !== end) throw new DerError(`trailing bytes inside [APPLICATION ${s.app}]`);
       } else {
-        expect(buf, pos, limit, Tag.SEQUENCE, `SEQUENCE (${s.name})`);
+        expect(buf, pos, limit, Tag.SEQUENCE, s);
         end = header.end;
       }
       const value = decodeFields(s, buf, header.start, end, depth);
@@ -194,7 +218,7 @@ function decodeElement(s: Schema, buf: Uint8Array, pos: number, limit: number, d
       return value;
     }
     case 'seqOf': {
-      expect(buf, pos, limit, Tag.SEQUENCE, 'SEQUENCE OF');
+      expect(buf, pos, limit, Tag.SEQUENCE, s);
       const end = header.end;
       const out: any[] = [];
       let p = header.start;

@@ -7,6 +7,7 @@
  * encoded in reverse").
  */
 import { DerError } from './errors.js';
+import { copyBytes } from './reader.js';
 
 const encoder = new TextEncoder();
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -32,7 +33,7 @@ export class DerWriter {
 
   /** A copy of the bytes written (the writer can then be reused). */
   toBytes(): Uint8Array {
-    return this.buf.slice(this.pos);
+    return copyBytes(this.buf, this.pos, this.buf.length);
   }
 
   private room(n: number): void {
@@ -158,25 +159,25 @@ export class DerWriter {
     this.header(tag, b.length);
   }
 
+  private twoDigits(v: number): void {
+    this.buf[--this.pos] = 0x30 + (v % 10);
+    this.buf[--this.pos] = 0x30 + Math.floor(v / 10);
+  }
+
   /** KerberosTime: GeneralizedTime `YYYYMMDDHHMMSSZ`; milliseconds are dropped (RFC 4120 §5.2.3). */
   time(d: Date): void {
     if (!(d instanceof Date) || Number.isNaN(d.getTime())) throw new DerError('expected a valid Date');
     const y = d.getUTCFullYear();
     if (y < 0 || y > 9999) throw new DerError(`year ${y} does not fit in a KerberosTime`);
     this.room(17);
-    const buf = this.buf;
-    buf[--this.pos] = 0x5a; // 'Z'
-    const two = (v: number) => {
-      buf[--this.pos] = 0x30 + (v % 10);
-      buf[--this.pos] = 0x30 + Math.floor(v / 10);
-    };
-    two(d.getUTCSeconds());
-    two(d.getUTCMinutes());
-    two(d.getUTCHours());
-    two(d.getUTCDate());
-    two(d.getUTCMonth() + 1);
-    two(y % 100);
-    two(Math.floor(y / 100));
+    this.buf[--this.pos] = 0x5a; // 'Z'
+    this.twoDigits(d.getUTCSeconds());
+    this.twoDigits(d.getUTCMinutes());
+    this.twoDigits(d.getUTCHours());
+    this.twoDigits(d.getUTCDate());
+    this.twoDigits(d.getUTCMonth() + 1);
+    this.twoDigits(y % 100);
+    this.twoDigits(Math.floor(y / 100));
     this.header(0x18, 15);
   }
 }
