@@ -7,9 +7,9 @@
  */
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createSecureContext, createServer as createTlsServer, type SecureContext } from 'node:tls';
-import type { Keytab, Principal } from '@kpop/common';
+import { KrbError, parsePrincipal, verifyPassword, type Keytab, type Krb5Config, type Principal } from '@kpop/common';
 import { Pop3Session, type ListenerKind, type LogRecord, type Pop3Config } from './pop3/session.js';
-import type { PasswordVerifier } from './pop3/sasl.js';
+import { SaslError, type PasswordVerifier } from './pop3/sasl.js';
 import { UserMap } from './auth/user-map.js';
 import { KerberosAcceptor, type AcceptorOptions } from './auth/acceptor.js';
 import { GssapiMechanism } from './auth/gssapi.js';
@@ -37,8 +37,14 @@ export interface PopServerOptions {
   allowPlaintextAuth?: boolean;
   /** "PRINCIPAL USER" lines for principals other than USER@REALM. */
   userMapFile?: string;
-  /** Password check for USER/PASS and PLAIN (inside TLS). */
+  /**
+   * Password check for USER/PASS and PLAIN (inside TLS). Default with a
+   * krb5Config and a keytab: an AS exchange with the KDC, then a ticket for
+   * our service that must open with our keytab (client/verifyPassword).
+   */
   verifyPassword?: PasswordVerifier;
+  /** krb5.conf, to reach the KDC for password checks. */
+  krb5Config?: Krb5Config;
   log?: (record: LogRecord) => void;
   idleTimeoutMs?: number;
   maxConnections?: number;
@@ -82,11 +88,32 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
     : undefined;
   const acceptor = acceptorOptions ? new KerberosAcceptor(acceptorOptions) : undefined;
 
+  let passwords = opts.verifyPassword;
+  if (!passwords && opts.krb5Config && acceptor) {
+    const krb5Config = opts.krb5Config;
+    passwords = async (user, password) => {
+      let client: Principal;
+      try {
+        client = parsePrincipal(user, { defaultRealm: opts.realm });
+      } catch (e) {
+        throw new SaslError(`bad user name: ${(e as Error).message}`);
+      }
+      try {
+        return await verifyPassword({ config: krb5Config, user: client, password, service: acceptor.serverPrincipal, keytab: acceptor.currentKeytab, ...(opts.now ? { now: opts.now } : {}) });
+      } catch (e) {
+        // A KDC answer (wrong password, unknown user) is a refusal; anything
+        // else (KDC unreachable) is temporary: [SYS/TEMP], not [AUTH].
+        if (e instanceof KrbError) throw new SaslError(`${e.codeName}: ${e.message}`, false, e);
+        throw new SaslError(`KDC unavailable: ${(e as Error).message}`, true, e);
+      }
+    };
+  }
+
   const config: Pop3Config = {
     maildirRoot: opts.maildirRoot,
     secureContext,
     allowPlaintextAuth: opts.allowPlaintextAuth,
-    verifyPassword: opts.verifyPassword,
+    verifyPassword: passwords,
     gssapi: acceptor ? () => new GssapiMechanism(acceptor) : undefined,
     mailboxFor: (p: Principal, user: string) => userMap.mailboxFor(p, user),
     localUser: (p: Principal) => userMap.localUser(p),

@@ -60,6 +60,12 @@ export class KerberosAcceptor {
     return e.principal;
   }
 
+  /** The keys in use (re-read from the file when it changed). */
+  get currentKeytab(): Keytab {
+    this.refresh();
+    return this.keytab;
+  }
+
   now(): Date {
     return this.opts.now ? this.opts.now() : new Date();
   }

@@ -1,0 +1,176 @@
+/**
+ * kpop: the POP3 / KPOP server and its tools.
+ *   kpop start [--keytab FILE] [--maildir-root DIR] [--realm R] [--service pop/HOST]
+ *              [--kpop HOST:PORT] [--pop3 HOST:PORT] [--pop3s HOST:PORT] [--cert FILE --key FILE]
+ *   kpop deliver USER [--maildir-root DIR] < message
+ *   kpop ca init [--dir DIR]
+ *   kpop cert issue --host NAME... [--ca-dir DIR] [--out DIR]
+ * Errors: one line on stderr, non-zero exit, never a stack trace.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { loadKrb5Config, resolveKeytabName, type Krb5Config } from '@kpop/common';
+import { startPopServer, jsonLogger, type ListenAddress } from '../server.js';
+import { deliver } from '../maildir/deliver.js';
+import { isValidUserName, maildirPath, MaildirError } from '../maildir/maildir.js';
+import { createCa, issueServerCert } from '../tls/ca.js';
+
+/** sysexits.h, as MTAs expect from a delivery agent. */
+const EX_USAGE = 64;
+const EX_NOUSER = 67;
+const EX_SOFTWARE = 70;
+const EX_TEMPFAIL = 75;
+
+class CliError extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+  }
+}
+
+const DEFAULT_ROOT = process.env.KPOP_MAILDIR_ROOT ?? '/var/spool/kpop';
+
+function parseListen(text: string, what: string): ListenAddress | false {
+  if (text === 'none' || text === 'off') return false;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new CliError(`${what} "${text}" is not HOST:PORT (e.g. 127.0.0.1:1109, or "none")`, EX_USAGE);
+  return { host: m[1] ?? m[2]!, port };
+}
+
+function readFile(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new CliError(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+function writeSecret(path: string, text: string): void {
+  writeFileSync(path, text, { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
+async function readStdin(): Promise<AsyncIterable<Uint8Array>> {
+  return process.stdin as AsyncIterable<Uint8Array>;
+}
+
+const program = new Command('kpop')
+  .description('POP3 server for Kerberos: KPOP (sendauth, port 1109), AUTH GSSAPI, STLS and POP3S on Maildir')
+  .exitOverride()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+program
+  .command('start')
+  .description('run the server until interrupted')
+  .option('--keytab <file>', 'keytab with pop/HOST keys (default: KRB5_KTNAME or /etc/krb5.keytab)')
+  .option('--maildir-root <dir>', 'mailboxes are DIR/USER/{tmp,new,cur}', DEFAULT_ROOT)
+  .option('--realm <realm>', 'local realm (default: krb5.conf default_realm)')
+  .option('--service <principal>', 'accept only tickets for this service (default: any pop/* key)')
+  .option('--kpop <host:port>', 'KPOP listener, or "none"', '0.0.0.0:1109')
+  .option('--pop3 <host:port>', 'POP3 listener (STLS, AUTH), or "none"', '0.0.0.0:110')
+  .option('--pop3s <host:port>', 'POP3S listener (needs --cert/--key), or "none"')
+  .option('--cert <file>', 'PEM certificate (chain) for STLS and POP3S')
+  .option('--key <file>', 'PEM private key for the certificate')
+  .option('--user-map <file>', '"PRINCIPAL USER" lines for principals other than USER@REALM')
+  .option('--allow-plaintext-auth', 'allow USER/PASS and PLAIN without TLS (not recommended)')
+  .action(async (o: Record<string, string | boolean | undefined>) => {
+    let krb5: Krb5Config | undefined;
+    try {
+      krb5 = loadKrb5Config();
+    } catch (e) {
+      if (!o.realm) throw new CliError(`cannot read krb5.conf (${(e as Error).message}); give --realm`);
+    }
+    const realm = (o.realm as string | undefined) ?? krb5?.defaultRealm;
+    if (!realm) throw new CliError('no realm: give --realm or set default_realm in krb5.conf');
+    if (!!o.cert !== !!o.key) throw new CliError('--cert and --key go together', EX_USAGE);
+    const kpop = parseListen(o.kpop as string, '--kpop');
+    const pop3 = parseListen(o.pop3 as string, '--pop3');
+    const pop3s = o.pop3s ? parseListen(o.pop3s as string, '--pop3s') : false;
+    if (pop3s && !o.cert) throw new CliError('--pop3s needs --cert and --key (make them with "kpop ca init" and "kpop cert issue")', EX_USAGE);
+    const keytabPath = o.keytab ? String(o.keytab) : resolveKeytabName();
+    const keytabFile = keytabPath.replace(/^(FILE|WRFILE):/, '');
+    const haveKeytab = existsSync(keytabFile);
+    if (!haveKeytab && kpop) throw new CliError(`keytab ${keytabFile} not found: KPOP needs pop/HOST keys (--keytab FILE, or --kpop none)`);
+    const root = String(o.maildirRoot);
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+    const server = await startPopServer({
+      maildirRoot: root,
+      realm,
+      ...(haveKeytab ? { keytab: keytabFile } : {}),
+      ...(o.service ? { service: String(o.service) } : {}),
+      kpop,
+      pop3,
+      pop3s,
+      ...(o.cert ? { tls: { cert: readFile(String(o.cert), 'certificate'), key: readFile(String(o.key), 'key') } } : {}),
+      ...(o.userMap ? { userMapFile: String(o.userMap) } : {}),
+      allowPlaintextAuth: !!o.allowPlaintextAuth,
+      ...(krb5 ? { krb5Config: krb5 } : {}),
+      log: jsonLogger(),
+    }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE' || e.code === 'EACCES') throw new CliError(`cannot listen: ${e.message} (choose another --kpop/--pop3/--pop3s address, or "none")`);
+      throw new CliError(e.message);
+    });
+    const where = (['kpop', 'pop3', 'pop3s'] as const).filter((k) => server[k]).map((k) => `${k}=${server[k]!.address}:${server[k]!.port}`);
+    jsonLogger()({ event: 'start', realm, keytab: haveKeytab ? keytabFile : undefined, maildirRoot: root, listeners: where.join(' ') });
+    const stop = () => void server.close().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+program
+  .command('deliver')
+  .description('deliver a message from stdin into USER\'s Maildir (exit 75 on a temporary failure)')
+  .argument('<user>', 'mailbox name')
+  .option('--maildir-root <dir>', 'mailboxes are DIR/USER/{tmp,new,cur}', DEFAULT_ROOT)
+  .action(async (user: string, o: { maildirRoot: string }) => {
+    if (!isValidUserName(user)) throw new CliError(`"${user}" is not a valid mailbox name (letters, digits, . _ + -)`, EX_NOUSER);
+    try {
+      await deliver(maildirPath(o.maildirRoot, user), await readStdin());
+    } catch (e) {
+      if (e instanceof MaildirError) throw new CliError(`${e.message}; the message was not delivered`, e.temporary ? EX_TEMPFAIL : EX_SOFTWARE);
+      throw new CliError(`delivery failed: ${(e as Error).message}`, EX_TEMPFAIL);
+    }
+  });
+
+const ca = program.command('ca').description('the local certificate authority');
+ca.command('init')
+  .description('create a CA: DIR/ca.pem (give it to clients) and DIR/ca.key (0600)')
+  .option('--dir <dir>', 'where to write', 'kpop-ca')
+  .option('--force', 'overwrite an existing CA')
+  .action(async (o: { dir: string; force?: boolean }) => {
+    const certPath = join(o.dir, 'ca.pem');
+    if (existsSync(certPath) && !o.force) throw new CliError(`${certPath} exists; use --force to replace the CA`);
+    mkdirSync(o.dir, { recursive: true, mode: 0o700 });
+    const pair = await createCa();
+    writeSecret(join(o.dir, 'ca.key'), pair.keyPem);
+    writeFileSync(certPath, pair.certPem, { mode: 0o644 });
+    process.stdout.write(`CA certificate: ${certPath} (point clients at it, e.g. curl --cacert ${certPath})\n`);
+  });
+
+const cert = program.command('cert').description('server certificates');
+cert.command('issue')
+  .description('issue a server certificate for the given host names and addresses')
+  .requiredOption('--host <name...>', 'host names and IP addresses (subjectAltName)')
+  .option('--ca-dir <dir>', 'the CA made by "kpop ca init"', 'kpop-ca')
+  .option('--out <dir>', 'where to write server.pem and server.key', '.')
+  .action(async (o: { host: string[]; caDir: string; out: string }) => {
+    const pair = { certPem: readFile(join(o.caDir, 'ca.pem'), 'CA certificate').toString(), keyPem: readFile(join(o.caDir, 'ca.key'), 'CA key').toString() };
+    const hosts = o.host.flatMap((h) => h.split(',')).filter(Boolean);
+    const issued = await issueServerCert(pair, hosts);
+    mkdirSync(o.out, { recursive: true });
+    writeFileSync(join(o.out, 'server.pem'), issued.certPem, { mode: 0o644 });
+    writeSecret(join(o.out, 'server.key'), issued.keyPem);
+    process.stdout.write(`server certificate for ${hosts.join(', ')}: ${join(o.out, 'server.pem')}, key ${join(o.out, 'server.key')}\n`);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exit(e.exitCode === 0 ? 0 : EX_USAGE);
+  }
+  const code = e instanceof CliError ? e.exitCode : 1;
+  process.stderr.write(`kpop: ${(e as Error).message.split('\n')[0]}\n`);
+  process.exit(code);
+}
