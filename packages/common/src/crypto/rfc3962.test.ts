@@ -40,12 +40,6 @@ describe('RFC 3962 appendix B CBC-CTS ("chicken teriyaki", zero IV)', () => {
     it(`${v.input.length / 2}-byte input`, () => {
       expect(toHex(aes.ctsEncrypt(hex(v.input)))).toBe(v.output);
       expect(toHex(aes.ctsDecrypt(hex(v.output)))).toBe(v.input);
-      // Next IV (the cipher state) is the last full ciphertext block before the swap: second-to-last block of the output
-      // when there are two or more, i.e. output bytes [len-16-lastLen .. len-lastLen).
-      const out = hex(v.output);
-      const n = out.length;
-      const last = n === 16 ? 16 : n - Math.floor((n - 1) / 16) * 16;
-      expect(toHex(out.subarray(n - last - 16 >= 0 ? n - last - 16 : 0, n - last - 16 >= 0 ? n - last : 16))).toBe(v.nextIv);
     });
   }
   it('interleaves encryptions under one key without leaking chaining state', () => {
@@ -54,6 +48,9 @@ describe('RFC 3962 appendix B CBC-CTS ("chicken teriyaki", zero IV)', () => {
     expect(toHex(aes.ctsEncrypt(a))).toBe(ctsVectors[5]!.output);
     expect(toHex(aes.ctsEncrypt(b))).toBe(ctsVectors[1]!.output);
     expect(toHex(aes.ctsEncrypt(a))).toBe(ctsVectors[5]!.output);
+    expect(toHex(aes.ctsDecrypt(hex(ctsVectors[5]!.output)))).toBe(ctsVectors[5]!.input);
+    expect(toHex(aes.ctsDecrypt(hex(ctsVectors[3]!.output)))).toBe(ctsVectors[3]!.input);
+    expect(toHex(aes.ctsDecrypt(hex(ctsVectors[5]!.output)))).toBe(ctsVectors[5]!.input);
   });
   it('refuses less than one block', () => {
     expect(() => aes.ctsEncrypt(new Uint8Array(15))).toThrow(RangeError);
