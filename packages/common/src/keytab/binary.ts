@@ -41,8 +41,26 @@ export class FileNotFoundError extends KrbError {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
 
+/** UTF-8 bytes of a string; principal names are nearly always ASCII, which skips TextEncoder. */
 export function encodeUtf8(s: string): Uint8Array {
-  return utf8Encoder.encode(s);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return utf8Encoder.encode(s);
+    out[i] = c;
+  }
+  return out;
+}
+
+/** Decode UTF-8 (fatal on invalid input), with an ASCII fast path; throws TypeError when invalid. */
+function decodeUtf8(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if (c >= 0x80) return utf8.decode(b);
+    s += String.fromCharCode(c);
+  }
+  return s;
 }
 
 export class ByteReader {
@@ -117,19 +135,19 @@ export class ByteReader {
   /** A UTF-8 string of n bytes (principal realms and components). */
   utf8N(n: number, what = 'string'): string {
     const start = this.offset;
-    const b = this.bytesN(n, what);
+    this.need(n, what);
+    this.offset += n;
     try {
-      return utf8.decode(b);
+      return decodeUtf8(this.bytes.subarray(start, start + n));
     } catch {
       return this.fail(`${what} is not valid UTF-8`, start);
     }
   }
 }
 
-/** Grows as needed; integers in the chosen byte order. */
+/** Grows as needed; integers in the chosen byte order (plain byte stores: faster than DataView here). */
 export class ByteWriter {
-  private buf = new Uint8Array(256);
-  private view = new DataView(this.buf.buffer);
+  private buf = new Uint8Array(1024);
   length = 0;
 
   constructor(readonly littleEndian = false) {}
@@ -141,31 +159,51 @@ export class ByteWriter {
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.length));
     this.buf = next;
-    this.view = new DataView(next.buffer);
   }
 
   u8(v: number): void {
     this.ensure(1);
-    this.view.setUint8(this.length, v);
-    this.length += 1;
+    this.buf[this.length++] = v;
   }
 
   u16(v: number): void {
     this.ensure(2);
-    this.view.setUint16(this.length, v, this.littleEndian);
+    const b = this.buf;
+    const i = this.length;
+    if (this.littleEndian) {
+      b[i] = v;
+      b[i + 1] = v >>> 8;
+    } else {
+      b[i] = v >>> 8;
+      b[i + 1] = v;
+    }
     this.length += 2;
+  }
+
+  /** Stores the low 32 bits, so signed and unsigned values both land right. */
+  private put32(at: number, v: number): void {
+    const b = this.buf;
+    if (this.littleEndian) {
+      b[at] = v;
+      b[at + 1] = v >>> 8;
+      b[at + 2] = v >>> 16;
+      b[at + 3] = v >>> 24;
+    } else {
+      b[at] = v >>> 24;
+      b[at + 1] = v >>> 16;
+      b[at + 2] = v >>> 8;
+      b[at + 3] = v;
+    }
   }
 
   u32(v: number): void {
     this.ensure(4);
-    this.view.setUint32(this.length, v, this.littleEndian);
+    this.put32(this.length, v);
     this.length += 4;
   }
 
   i32(v: number): void {
-    this.ensure(4);
-    this.view.setInt32(this.length, v, this.littleEndian);
-    this.length += 4;
+    this.u32(v | 0);
   }
 
   bytes(b: Uint8Array): void {
@@ -176,7 +214,7 @@ export class ByteWriter {
 
   /** Overwrite a u32/i32 written earlier (record lengths known only afterwards). */
   patchI32(at: number, v: number): void {
-    this.view.setInt32(at, v, this.littleEndian);
+    this.put32(at, v | 0);
   }
 
   finish(): Uint8Array {

@@ -8,6 +8,7 @@ import {
   addKeytabEntries,
   parseKeytab,
   readKeytab,
+  readKeytabCached,
   removeKeytabEntries,
   resolveKeytabName,
   serializeKeytab,
@@ -117,5 +118,31 @@ describe('keytab files', () => {
     expect(() => readKeytab(p)).toThrow(new RegExp(`^${p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: truncated`));
     expect(() => addKeytabEntries(p, [entry('z', 1, 18)])).toThrow(FileFormatError);
     expect(fs.statSync(p).size).toBe(60); // nothing lost on a failed add
+  });
+
+  it('readKeytabCached reuses the parse until the file is replaced or edited in place', () => {
+    const p = path.join(dir, 'cached.keytab');
+    writeKeytab(p, parseKeytab(popBytes));
+    // Just written: too fresh to trust a timestamp, so every call re-reads.
+    expect(readKeytabCached(p)).not.toBe(readKeytabCached(p));
+    fs.utimesSync(p, new Date(Date.now() - 10_000), new Date(Date.now() - 10_000)); // as if written 10 s ago
+    const a = readKeytabCached(p);
+    expect(readKeytabCached(p)).toBe(a);
+    writeKeytab(p, { version: 0x502, entries: [entry('c', 1, 18)] }); // rename: a new inode
+    fs.utimesSync(p, new Date(Date.now() - 10_000), new Date(Date.now() - 10_000));
+    const b = readKeytabCached(p);
+    expect(b).not.toBe(a);
+    expect(b.entries[0]!.principal.name.nameString).toEqual(['c']);
+    expect(readKeytabCached(p)).toBe(b);
+    // In place, same size (as MIT's ktadd into a hole): the change is still seen.
+    const bytes = fs.readFileSync(p);
+    bytes[bytes.length - 5] ^= 0xff; // last key byte
+    const fd = fs.openSync(p, 'r+');
+    fs.writeSync(fd, bytes, 0, bytes.length, 0);
+    fs.closeSync(fd);
+    const c = readKeytabCached(p);
+    expect(c).not.toBe(b);
+    expect(c.entries[0]!.key.keyvalue.at(-1)).toBe(b.entries[0]!.key.keyvalue.at(-1)! ^ 0xff);
+    expect(() => readKeytabCached(path.join(dir, 'absent'))).toThrow(FileNotFoundError);
   });
 });

@@ -7,6 +7,7 @@
  * the old or the new keytab. Deleted slots left by MIT's ktremove are
  * compacted away in the process; MIT tools read the result identically.
  */
+import * as fs from 'node:fs';
 import { KrbError, ErrorCode } from '../krb5/errors.js';
 import { FileFormatError, FileNotFoundError } from './binary.js';
 import { readWholeFile, sleepSync, writeFileAtomic } from './file-io.js';
@@ -80,4 +81,46 @@ export function removeKeytabEntries(path: string, match: (e: KeytabEntry) => boo
   const removed = kt.entries.length - kept.length;
   if (removed > 0) writeKeytab(path, { version: kt.version, entries: kept });
   return removed;
+}
+
+interface CachedKeytab {
+  stamp: string;
+  keytab: Keytab;
+}
+const parsedByPath = new Map<string, CachedKeytab>();
+
+/**
+ * File timestamps come from a coarse kernel clock, so an in-place edit
+ * (MIT's ktadd into a hole keeps the size) made in the same tick as the
+ * previous write can leave the stamp unchanged. As git does with "racily
+ * clean" files, a file modified less than this long ago is never trusted to
+ * the cache.
+ */
+const SETTLE_MS = 2000;
+
+/** What changes when a keytab is replaced (new inode) or edited in place (times, size). */
+function fileStamp(path: string): { stamp: string; settled: boolean } | undefined {
+  try {
+    const s = fs.statSync(path, { bigint: true });
+    const settled = Date.now() - Number(s.mtimeMs) > SETTLE_MS; // content edits move mtime
+    return { stamp: `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`, settled };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * readKeytab for servers that look a key up per request (the KPOP acceptor):
+ * the parsed keytab is kept and reused until the file changes, so a request
+ * costs one stat(2). The result is shared; treat it as read-only.
+ */
+export function readKeytabCached(path: string): Keytab {
+  const st = fileStamp(path);
+  const hit = parsedByPath.get(path);
+  if (st !== undefined && hit?.stamp === st.stamp) return hit.keytab;
+  const keytab = readKeytab(path);
+  // The stamp was taken before the read: if the file changed meanwhile, the next call re-reads.
+  if (st?.settled) parsedByPath.set(path, { stamp: st.stamp, keytab });
+  else parsedByPath.delete(path);
+  return keytab;
 }
