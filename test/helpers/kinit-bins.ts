@@ -4,7 +4,7 @@
  * scripts/build.mjs, built once per test process into a temp directory so
  * that tests do not depend on, or race with, the shared dist/ build).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -43,15 +43,41 @@ export interface RunResult {
   stderr: string;
 }
 
+/**
+ * Run a program without blocking the event loop (a KDC in this same process,
+ * like startTestKdc's, must keep answering while the program runs).
+ */
+export function runAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv, input = '', timeoutMs = 60_000): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+    child.stdin.on('error', () => {}); // the program may exit before reading it all
+    child.stdin.end(input);
+  });
+}
+
 /** Run one of our programs (built) with arguments, environment and stdin. */
 export async function runOurs(prog: KinitProgram, args: string[], env: NodeJS.ProcessEnv, input = ''): Promise<RunResult> {
   const dir = await buildKinitBins();
-  const r = spawnSync(process.execPath, [join(dir, `${prog}.mjs`), ...args], { env, input, encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runAsync(process.execPath, [join(dir, `${prog}.mjs`), ...args], env, input);
 }
 
-/** Run an MIT program (kinit, klist, …) the same way. */
+/** Run an MIT program (kinit, klist, …) synchronously: only for KDCs in another process. */
 export function runMit(prog: string, args: string[], env: NodeJS.ProcessEnv, input = ''): RunResult {
   const r = spawnSync(prog, args, { env, input, encoding: 'utf8', timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Run an MIT program without blocking (against a KDC in this process). */
+export function runMitAsync(prog: string, args: string[], env: NodeJS.ProcessEnv, input = ''): Promise<RunResult> {
+  return runAsync(prog, args, env, input);
 }
