@@ -1,5 +1,5 @@
 import { describe, expect, it, beforeEach, afterEach } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, copyFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, copyFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -59,6 +59,23 @@ describe('initRealm', () => {
     expect(reason(() => initRealm(join(dir, 'x'), { realm: 'A@B' }))).toBe('BAD_ARGUMENT');
     expect(reason(() => initRealm(join(dir, 'y'), { realm: 'LAB.TEST', enctypes: [23] }))).toBe('BAD_ARGUMENT');
     expect(reason(() => openDatabase(join(dir, 'nothing')))).toBe('NO_DATABASE');
+  });
+
+  it('a file that is not our database is refused with a clear error', () => {
+    const junk = join(dir, '..', 'junk');
+    mkdirSync(junk);
+    writeFileSync(join(junk, 'kdc.sqlite'), 'this is not SQLite at all, not even close: '.repeat(100));
+    expect(reason(() => openDatabase(junk))).toBe('CORRUPT');
+    const other = join(dir, '..', 'other-sqlite');
+    mkdirSync(other);
+    new Database(join(other, 'kdc.sqlite')).exec('CREATE TABLE t (x)').close();
+    let msg = '';
+    try {
+      openDatabase(other);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toMatch(/is not a kpop KDC database/);
   });
 });
 

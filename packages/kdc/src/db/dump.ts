@@ -148,12 +148,14 @@ export function loadDump(db: BetterSqlite3.Database, mkey: MasterKey, realm: str
     const gen = db.prepare<[], number>("SELECT CAST(v AS INTEGER) FROM meta WHERE k = 'generation'").pluck().get()!;
     const delKeys = db.prepare('DELETE FROM principal_keys WHERE principal = ?');
     const delPrincipal = db.prepare('DELETE FROM principals WHERE name = ?');
+    const clearTombstone = db.prepare('DELETE FROM deleted WHERE name = ?');
     const tombstone = db.prepare('INSERT INTO deleted (name, gen) VALUES (?, ?)');
     const existing = db.prepare<[], string>('SELECT name FROM principals').pluck().all();
     for (const name of existing) {
       if (opts.update === true && !seen.has(name)) continue;
       delKeys.run(name);
       delPrincipal.run(name);
+      clearTombstone.run(name);
       tombstone.run(name, gen);
     }
     const insRow = db.prepare(`INSERT INTO principals (name, components, name_type, kvno, attributes, max_life, max_renew, expires_at, pw_expires_at,

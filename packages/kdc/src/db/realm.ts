@@ -116,9 +116,19 @@ export function openDatabase(dir: string, opts: OpenDatabaseOptions = {}): KdcDa
   const root = resolve(dir);
   const dbPath = join(root, DB_FILE);
   if (!existsSync(dbPath)) throw new KdcDbError('NO_DATABASE', `no KDC database in ${root}: run "kdc init --realm REALM --dir ${dir}" first`);
-  const db = openSqlite(dbPath, false);
+  let db: Database.Database;
+  let meta: Map<string, string>;
   try {
-    const meta = new Map(db.prepare<[], { k: string; v: string }>('SELECT k, v FROM meta').all().map((r) => [r.k, r.v]));
+    db = openSqlite(dbPath, false);
+  } catch (e) {
+    throw new KdcDbError('CORRUPT', `cannot open ${dbPath}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    try {
+      meta = new Map(db.prepare<[], { k: string; v: string }>('SELECT k, v FROM meta').all().map((r) => [r.k, r.v]));
+    } catch (e) {
+      throw new KdcDbError('CORRUPT', `${dbPath} is not a kpop KDC database (${(e as Error).message})`, { cause: e });
+    }
     const version = Number(meta.get('schema_version'));
     if (version !== SCHEMA_VERSION) throw new KdcDbError('CORRUPT', `${dbPath} has schema version ${String(meta.get('schema_version'))}, this KDC reads ${SCHEMA_VERSION}`);
     const realm = meta.get('realm');

@@ -89,6 +89,14 @@ describe('refresh', () => {
     expect(kdc.lookup(['bob'])).toBeUndefined();
     expect(kdc.lookup(['alice'])!.kvno).toBe(1);
     expect(kdc.listPrincipals()).toEqual(['alice@LAB.TEST', 'krbtgt/LAB.TEST@LAB.TEST']);
+    // Deleting a name again and again leaves one tombstone for it.
+    for (let i = 0; i < 5; i++) {
+      kdc.addPrincipal('tmp', { randkey: true });
+      kdc.deletePrincipal('tmp');
+    }
+    const raw = new Database(join(dir, 'kdc.sqlite'), { readonly: true });
+    expect(raw.prepare("SELECT COUNT(*) FROM deleted WHERE name = 'tmp@LAB.TEST'").pluck().get()).toBe(1);
+    raw.close();
   });
 });
 

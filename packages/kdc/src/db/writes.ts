@@ -125,6 +125,8 @@ export function principalWriter(db: BetterSqlite3.Database, mkey: MasterKey, now
   const deleteKeys = db.prepare('DELETE FROM principal_keys WHERE principal = ?');
   const insertKey = db.prepare('INSERT INTO principal_keys (principal, kvno, etype, salt, s2kparams, key_enc) VALUES (?, ?, ?, ?, ?, ?)');
   const deletePrincipal = db.prepare('DELETE FROM principals WHERE name = ?');
+  // One tombstone per name, at its latest deletion: the table stays as small as the set of names ever deleted.
+  const clearDeleted = db.prepare('DELETE FROM deleted WHERE name = ?');
   const insertDeleted = db.prepare('INSERT INTO deleted (name, gen) VALUES (?, ?)');
   const writeSettings = db.prepare("UPDATE meta SET v = ? WHERE k = 'settings'");
 
@@ -220,6 +222,7 @@ export function principalWriter(db: BetterSqlite3.Database, mkey: MasterKey, now
         const gen = nextGen();
         deleteKeys.run(canonicalName);
         deletePrincipal.run(canonicalName);
+        clearDeleted.run(canonicalName);
         insertDeleted.run(canonicalName, gen);
       }).immediate();
     },
