@@ -39,6 +39,7 @@ import {
   encodeTgsRep,
   encodeTgsReq,
   krbErrorFromMessage,
+  krbErrorToMessage,
 } from './index.js';
 import type { EncryptionKey, KrbMessage } from './types.js';
 
@@ -154,6 +155,11 @@ describe('02 KRB-ERROR PREAUTH_REQUIRED with METHOD-DATA', () => {
     expect(e.eText).toBe('NEEDED_PREAUTH');
     expect(e.eData).toEqual(m.eData);
     expect(e.serverTime).toEqual(new Date(authtime.getTime() + 445));
+  });
+  it('is what krbErrorToMessage builds from that KrbError, byte for byte', () => {
+    const e = new KrbError(25, 'client must pre-authenticate', { eText: 'NEEDED_PREAUTH', eData: m.eData! });
+    const back = krbErrorToMessage(e, { realm: 'LAB.TEST', sname: krbtgt, stime: authtime, susec: 445033, crealm: 'LAB.TEST', cname: alice });
+    expect(toHex(encodeKrbErrorMessage(back))).toBe(toHex(fixture('02-alice-KRB-ERROR-e25.hex')));
   });
 });
 
