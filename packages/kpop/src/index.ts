@@ -9,3 +9,4 @@ export { UserMap, parseUserMap, UserMapError } from './auth/user-map.js';
 export { KerberosAcceptor, type AcceptorOptions } from './auth/acceptor.js';
 export { GssapiMechanism } from './auth/gssapi.js';
 export { handleKpopConnection } from './kpop/kpop-listener.js';
+export { createCa, issueServerCert, type PemPair } from './tls/ca.js';

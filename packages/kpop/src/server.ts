@@ -161,7 +161,7 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
     }
     if (opts.pop3s) {
       if (!secureContext) throw new Error('POP3S needs a certificate and key (--cert, --key)');
-      const server = createTlsServer({ secureContext }, (socket) => {
+      const server = createTlsServer({ cert: opts.tls!.cert, key: opts.tls!.key }, (socket) => {
         if (!admit(socket, 'pop3s')) return;
         new Pop3Session(socket, config, { listener: 'pop3s', remote: remote(socket) }).start();
       });
