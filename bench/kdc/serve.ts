@@ -1,8 +1,8 @@
 // Our KDC as a child process for the benchmark: opens a realm made by
 // index.ts and serves it on 127.0.0.1:PORT (UDP and TCP), logging one JSON
 // line per request to a file, as MIT's krb5kdc logs to its FILE: target.
-import { createWriteStream } from 'node:fs';
-import { openDatabase, startKdcServer } from '@kpop/kdc';
+import { openSync } from 'node:fs';
+import { batchedFdLogger, openDatabase, startKdcServer } from '@kpop/kdc';
 
 const [dir, logFile] = process.argv.slice(2);
 if (!dir || !logFile) {
@@ -10,8 +10,8 @@ if (!dir || !logFile) {
   process.exit(2);
 }
 const db = openDatabase(dir);
-const log = createWriteStream(logFile, { flags: 'a' });
-const server = await startKdcServer({ store: db, listen: [{ host: '127.0.0.1', port: 0 }], log: (r) => log.write(JSON.stringify(r) + '\n') });
+const log = batchedFdLogger(openSync(logFile, 'a', 0o600));
+const server = await startKdcServer({ store: db, listen: [{ host: '127.0.0.1', port: 0 }], log });
 process.stdout.write(`READY ${server.udp[0]!.port}\n`);
 process.on('SIGTERM', () => {
   void server.close().then(() => {

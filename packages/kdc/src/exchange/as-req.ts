@@ -3,10 +3,11 @@
  * pre-authentication, issue a ticket and the AS-REP.
  */
 import { ErrorCode, KdcOptions, KeyUsage, PaDataType, TicketFlags, encodeAsRep, encodeEncAsRepPart, encodeEncTicketPart, getEnctype } from '@kpop/common';
-import type { AsRep, AsReq, EncKdcRepPart, EncTicketPart, EncryptionKey, Ticket } from '@kpop/common';
+import type { AsRep, AsReq, EncKdcRepPart, EncTicketPart, Ticket } from '@kpop/common';
 import type { KdcContext, RequestInfo } from './context.js';
 import { chooseReplyKey, chooseSessionEtype, ticketKey } from './keys.js';
 import { asTicketPolicy } from './policy.js';
+import { newSessionKey } from './session-key.js';
 import { etypeInfo2PaData, findPaData, preauthMethodData, verifyEncTimestamp } from './preauth.js';
 import { checkClient, checkServer, isChangePw, isLocalTgs } from './principal-checks.js';
 import { KdcFailure, Status, fail } from './status.js';
@@ -61,8 +62,7 @@ export function processAsReq(ctx: KdcContext, info: RequestInfo, req: AsReq): Ui
   const { starttime, endtime, renewTill } = policy.times;
 
   // Issue.
-  const etype = getEnctype(sessionEtype);
-  const session: EncryptionKey = { keytype: sessionEtype, keyvalue: etype.randomKey() };
+  const session = newSessionKey(sessionEtype);
   const tkey = ticketKey(server, permitted);
   const cname = (body.kdcOptions & KdcOptions.CANONICALIZE ? client.principal.name : body.cname);
   const sname = (body.kdcOptions & KdcOptions.CANONICALIZE ? server.principal.name : body.sname);

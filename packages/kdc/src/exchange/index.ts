@@ -3,7 +3,7 @@ export type { HandlerContext, HandlerResult } from './handler.js';
 export type { KdcContext, RequestOrigin, Transport } from './context.js';
 export { Lookaside } from './lookaside.js';
 export type { LookasideOptions } from './lookaside.js';
-export { stdoutLogger } from './log.js';
+export { batchedFdLogger, stdoutLogger } from './log.js';
 export type { KdcLogger } from './log.js';
 export { Status, KdcFailure } from './status.js';
 export type { StatusToken } from './status.js';

@@ -25,6 +25,7 @@ import type { ApReq, Authenticator, AuthorizationData, EncKdcRepPart, EncTicketP
 import type { KdcContext, RequestInfo } from './context.js';
 import { chooseSessionEtype, keyByVersion, ticketKey } from './keys.js';
 import { tgsTicketPolicy } from './policy.js';
+import { newSessionKey } from './session-key.js';
 import { findPaData } from './preauth.js';
 import { checkClient, checkServer, isLocalTgs } from './principal-checks.js';
 import { Status, fail, statusForCode } from './status.js';
@@ -158,7 +159,7 @@ export function processTgsReq(ctx: KdcContext, info: RequestInfo, req: TgsReq): 
   const extraAd = requestAuthData(req, v);
 
   // Issue.
-  const session: EncryptionKey = { keytype: sessionEtype, keyvalue: getEnctype(sessionEtype).randomKey() };
+  const session = newSessionKey(sessionEtype);
   const sname = opts & KdcOptions.CANONICALIZE ? server.principal.name : body.sname;
   const etp: EncTicketPart = {
     flags,
