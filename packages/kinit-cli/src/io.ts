@@ -109,7 +109,7 @@ export async function runProgram(prog: string, usage: string, usageStatus: numbe
     return await main(io);
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`${e.message}\n${usage}`);
+      io.err(e.message ? `${e.message}\n${usage}` : usage);
       return usageStatus;
     }
     if (e instanceof CliExit) {
