@@ -55,7 +55,7 @@ export async function cmdInit(o: InitOpts, io: CliIo): Promise<void> {
   let masterPassword: string | undefined;
   if (!o.stash) masterPassword = io.env[MASTER_PASSWORD_ENV] ?? (io.stdin.isTTY ? await promptNewPassword(io, 'KDC database master key') : undefined);
   if (!o.stash && masterPassword === undefined) throw new UsageError(`--no-stash needs a master password: set ${MASTER_PASSWORD_ENV} or run on a terminal`);
-  const db = initRealm(dir, { realm: o.realm, ...opts, ...(opts.lockout ? { lockout: opts.lockout } : {}), ...(masterPassword !== undefined ? { masterPassword } : {}) });
+  const db = initRealm(dir, { realm: o.realm, ...opts, ...(masterPassword !== undefined ? { masterPassword } : {}) });
   db.close();
   io.stdout.write(`Initialized realm "${o.realm}" in ${dir}; ${o.stash ? `master key stashed in ${resolve(dir, STASH_FILE)}` : 'master key derived from the master password (not stashed)'}.\n`);
 }
