@@ -1,4 +1,5 @@
 /** The EncryptionKey/EncryptedData/Checksum layer, error codes, limits and CF2. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, KrbError } from '../krb5/errors.js';
 import {
@@ -34,6 +35,36 @@ describe('encryptData / decryptData', () => {
     expect(codeOf(() => decryptData(k18, 3, { etype: 23, cipher: new Uint8Array(40) }))).toBe(ErrorCode.KDC_ERR_ETYPE_NOSUPP);
     expect(codeOf(() => decryptData(k18, 3, { etype: 18, cipher: new Uint8Array(40) }))).toBe(ErrorCode.KRB_AP_ERR_BAD_INTEGRITY);
     expect(codeOf(() => encryptData({ keytype: 23, keyvalue: new Uint8Array(16) }, 1, new Uint8Array(1)))).toBe(ErrorCode.KDC_ERR_ETYPE_NOSUPP);
+  });
+});
+
+describe('hostile EncryptedData and Checksum values', () => {
+  it('decryptData and verifyChecksum only ever throw KrbError (any etype, cksumtype, bytes)', () => {
+    const keys = [17, 18, 19, 20].map(randomKeyFor);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -(2 ** 31), max: 2 ** 32 }),
+        fc.constantFrom(17, 18, 19, 20, 23, 1, 0, -1),
+        fc.uint8Array({ maxLength: 100 }),
+        fc.nat(3),
+        (usage, etype, bytes, k) => {
+          const key = keys[k]!;
+          for (const f of [
+            () => decryptData(key, usage, { etype, cipher: bytes }),
+            () => decryptData(key, 3, { etype, cipher: bytes }),
+            () => verifyChecksum(key, 6, bytes, { cksumtype: etype, checksum: bytes }),
+          ]) {
+            try {
+              const r = f();
+              expect(typeof r === 'boolean').toBe(true); // only a checksum may come back (false)
+            } catch (e) {
+              expect(e).toBeInstanceOf(KrbError);
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
