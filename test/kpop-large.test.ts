@@ -1,0 +1,124 @@
+/**
+ * A 50 MB message goes out of RETR streamed from the file: the server's
+ * memory stays flat (it never holds the message), and the octets received
+ * are exactly the size LIST announced. Also: `kpop deliver` exit codes and
+ * `kpop ca init` / `kpop cert issue` as a user runs them.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeContextToken, makeWrapToken, readWrapToken, TokId } from '@kpop/common';
+import { deliver, startPopServer, type PopServer } from '@kpop/kpop';
+import { buildApReq, mitPopKeytab, MIT_NOW } from '../packages/common/src/gss/testing/initiator.js';
+import { has, PopClient, tempDir } from './kpop-helpers.js';
+
+let server: PopServer;
+let tmp: ReturnType<typeof tempDir>;
+const subkey = { keytype: 18, keyvalue: new Uint8Array(32).fill(3) };
+
+beforeAll(async () => {
+  tmp = tempDir('kpop-large-');
+  server = await startPopServer({ maildirRoot: join(tmp.dir, 'mail'), realm: 'LAB.TEST', keytab: mitPopKeytab(), pop3: { host: '127.0.0.1', port: 0 }, now: () => MIT_NOW, log: () => {} });
+});
+afterAll(async () => {
+  await server?.close();
+  tmp?.cleanup();
+});
+
+describe('a 50 MB message', () => {
+  it('is retrieved streaming, with flat memory, octet count as LIST said', async () => {
+    const line = 'y'.repeat(99) + '\n';
+    async function* source() {
+      yield Buffer.from('Subject: big\n\n');
+      const chunk = Buffer.from(line.repeat(10_000)); // 1 MB
+      for (let i = 0; i < 50; i++) yield chunk;
+    }
+    await deliver(join(tmp.dir, 'mail', 'alice'), source());
+    const c = await PopClient.connect(server.pop3!.port);
+    await c.line();
+    const tok = encodeContextToken(TokId.AP_REQ, buildApReq({ gssFlags: 0x134, subkey, seqNumber: 5 }));
+    expect(await c.cmd('AUTH GSSAPI')).toBe('+ ');
+    const offer = await c.cmd(Buffer.from(tok).toString('base64'));
+    readWrapToken(Buffer.from(offer.slice(2), 'base64'), { key: subkey, fromAcceptor: true });
+    expect(await c.cmd(Buffer.from(makeWrapToken(Uint8Array.of(1, 0, 0, 0), { key: subkey, seq: 5, fromAcceptor: false })).toString('base64'))).toMatch(/^\+OK/);
+    const size = Number((await c.cmd('LIST 1')).split(' ')[2]);
+    expect(size).toBe(14 + 2 + 50 * 10_000 * 101);
+
+    // Count bytes as they come, keeping only the tail; sample memory meanwhile.
+    global.gc?.();
+    const base = process.memoryUsage();
+    let peak = 0;
+    const sampler = setInterval(() => {
+      const m = process.memoryUsage();
+      peak = Math.max(peak, m.heapUsed + m.arrayBuffers - (base.heapUsed + base.arrayBuffers));
+    }, 5);
+    c.socket.removeAllListeners('data');
+    let received = 0;
+    let tail = Buffer.alloc(0);
+    const done = new Promise<void>((resolve) => {
+      c.socket.on('data', (d: Buffer) => {
+        received += d.length;
+        tail = Buffer.concat([tail, d]).subarray(-64);
+        if (tail.toString('latin1').endsWith('\r\n.\r\n')) resolve();
+      });
+    });
+    c.send('RETR 1');
+    await done;
+    clearInterval(sampler);
+    const header = `+OK ${size} octets\r\n`;
+    expect(received).toBe(header.length + size + 3);
+    // 50 MB went through; the process grew by far less than the message.
+    expect(peak).toBeLessThan(24 * 1024 * 1024);
+    c.close();
+  }, 60_000);
+});
+
+describe('kpop CLI', () => {
+  // The program as users run it (built by set-up); from source when not built.
+  const built = join(import.meta.dirname, '..', 'packages', 'kpop', 'dist', 'bin', 'kpop.js');
+  const src = join(import.meta.dirname, '..', 'packages', 'kpop', 'src', 'bin', 'kpop.ts');
+  const tsx = join(import.meta.dirname, '..', 'node_modules', '.bin', 'tsx');
+  const kpop = (args: string[], input?: string) =>
+    existsSync(built)
+      ? spawnSync(process.execPath, [built, ...args], { input, encoding: 'utf8', cwd: tmp.dir })
+      : spawnSync(tsx, [src, ...args], { input, encoding: 'utf8', cwd: tmp.dir });
+
+  it('deliver: 0 into new/, 67 for a bad mailbox name, 75 when the Maildir cannot be written', () => {
+    const ok = kpop(['deliver', 'carol', '--maildir-root', 'boxes'], 'Subject: x\n\nhi\n');
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(readdirSync(join(tmp.dir, 'boxes', 'carol', 'new'))).toHaveLength(1);
+    const bad = kpop(['deliver', '../etc', '--maildir-root', 'boxes'], 'x');
+    expect(bad.status).toBe(67);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    writeFileSync(join(tmp.dir, 'boxes', 'dave'), 'a file where a Maildir should be');
+    const temp = kpop(['deliver', 'dave', '--maildir-root', 'boxes'], 'x');
+    expect(temp.status).toBe(75);
+    expect(temp.stderr).toMatch(/^kpop: .*not delivered\n$/);
+  }, 30_000);
+  it.skipIf(!has('openssl'))('ca init and cert issue make a chain openssl verifies, with SANs and a 0600 key', () => {
+    expect(kpop(['ca', 'init', '--dir', 'ca']).status).toBe(0);
+    expect(statSync(join(tmp.dir, 'ca', 'ca.key')).mode & 0o777).toBe(0o600);
+    const again = kpop(['ca', 'init', '--dir', 'ca']);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/exists; use --force/);
+    expect(kpop(['cert', 'issue', '--host', 'mail.example', '127.0.0.1', '--ca-dir', 'ca', '--out', 'srv']).status).toBe(0);
+    expect(statSync(join(tmp.dir, 'srv', 'server.key')).mode & 0o777).toBe(0o600);
+    const v = execFileSync('openssl', ['verify', '-CAfile', join(tmp.dir, 'ca', 'ca.pem'), join(tmp.dir, 'srv', 'server.pem')], { encoding: 'utf8' });
+    expect(v).toMatch(/OK/);
+    const text = execFileSync('openssl', ['x509', '-noout', '-text', '-in', join(tmp.dir, 'srv', 'server.pem')], { encoding: 'utf8' });
+    expect(text).toMatch(/DNS:mail\.example, IP Address:127\.0\.0\.1/);
+    expect(text).toMatch(/TLS Web Server Authentication/);
+    const missing = kpop(['cert', 'issue', '--host', 'x', '--ca-dir', 'nope']);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/^kpop: cannot read CA certificate/);
+  }, 60_000);
+  it('start refuses bad arguments in one line', () => {
+    const r = kpop(['start', '--realm', 'X', '--pop3', 'nonsense']);
+    expect(r.status).toBe(64);
+    expect(r.stderr).toBe('kpop: --pop3 "nonsense" is not HOST:PORT (e.g. 127.0.0.1:1109, or "none")\n');
+    const noKeytab = kpop(['start', '--realm', 'X', '--keytab', join(tmp.dir, 'missing.keytab'), '--pop3', 'none']);
+    expect(noKeytab.status).toBe(1);
+    expect(noKeytab.stderr).toMatch(/^kpop: keytab .* not found/);
+  }, 30_000);
+});
