@@ -73,6 +73,7 @@ describe('kdc init', () => {
   it('usage errors are one line with exit 2', () => {
     fails(kdc(['init']), 2, /required option '-r, --realm <realm>'/);
     fails(kdc(['frobnicate']), 2, /unknown command 'frobnicate'/);
+    fails(kdc([]), 2, /^kdc: no command given: use one of init, realm, start, addprinc/);
     fails(kdc(['init', '--realm', 'X', '--max-life', 'forever', '--dir', join(tmp, 'x')]), 2, /invalid --max-life "forever"/);
     fails(kdc(['getprinc', 'alice', '--dir', join(tmp, 'none')]), 1, /no KDC database in .*none: run "kdc init/);
     const help = kdc(['addprinc', '--help']);

@@ -139,10 +139,7 @@ export async function runKdcCli(argv: string[], io: CliIo): Promise<number> {
   const sub = argv.find((a) => !a.startsWith('-'));
   const who = sub !== undefined && program.commands.some((c) => c.name() === sub) ? `kdc ${sub}` : 'kdc';
   try {
-    if (argv.length === 0) {
-      program.outputHelp();
-      return 2;
-    }
+    if (argv.length === 0) throw new UsageError(`no command given: use one of ${program.commands.map((c) => c.name()).filter((n) => n !== 'help').join(', ')} (see "kdc --help")`);
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
