@@ -122,14 +122,14 @@ function readCredential(r: ByteReader, version: number): Credential {
 }
 
 function readHeader(r: ByteReader, c: Ccache): void {
-  const length = r.u16('header length');
-  const header = new ByteReader(r.bytesN(length, 'header'), false, r.file, r.offset - length, 'ccache header');
-  while (header.remaining > 0) {
-    const at = header.offset;
-    const tag = header.u16('header tag');
-    const value = header.bytesN(header.u16('header field length'), 'header field');
+  const start = r.offset;
+  const saved = r.enter(r.u16('header length'), 'ccache header', start);
+  while (r.remaining > 0) {
+    const at = r.offset;
+    const tag = r.u16('header tag');
+    const value = r.bytesN(r.u16('header field length'), 'header field');
     if (tag === HEADER_KDC_OFFSET) {
-      if (value.length !== 8) header.fail(`KDC time offset field has length ${value.length}, not 8`, at);
+      if (value.length !== 8) r.fail(`KDC time offset field has length ${value.length}, not 8`, at);
       const dv = new DataView(value.buffer, value.byteOffset, 8);
       c.kdcOffset = { seconds: dv.getInt32(0), microseconds: dv.getInt32(4) };
     } else {
@@ -137,6 +137,7 @@ function readHeader(r: ByteReader, c: Ccache): void {
       (c.headerFields ??= []).push({ tag, value });
     }
   }
+  r.leave(saved);
 }
 
 /** Parse a ccache file's bytes. `file` names the file in error messages. */

@@ -53,49 +53,65 @@ export function encodeUtf8(s: string): Uint8Array {
 }
 
 /** Decode UTF-8 (fatal on invalid input), with an ASCII fast path; throws TypeError when invalid. */
-function decodeUtf8(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i]!;
-    if (c >= 0x80) return utf8.decode(b);
-    s += String.fromCharCode(c);
-  }
-  return s;
+function decodeUtf8(b: Uint8Array, start: number, end: number): string {
+  for (let i = start; i < end; i++) if (b[i]! >= 0x80) return utf8.decode(b.subarray(start, end));
+  return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
 }
 
 export class ByteReader {
   private readonly view: DataView;
   offset = 0;
+  /** Reads stop here: the end of the input, or of the record being read (see enter). */
+  private end: number;
+  /** Offset and kind of the record being read, for error messages; -1 outside records. */
+  private recordAt = -1;
+  private recordKind = '';
 
-  /**
-   * @param base offset of `bytes` inside the file, so errors report file offsets
-   * @param container when reading inside a length-prefixed record, its name:
-   *   running off its end is then a malformed record, not a truncated file
-   */
   constructor(
     readonly bytes: Uint8Array,
     readonly littleEndian: boolean,
     readonly file: string,
-    readonly base = 0,
-    readonly container?: string,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.end = bytes.length;
   }
 
+  /** Bytes left before the current limit (the end of the file, or of the record being read). */
   get remaining(): number {
-    return this.bytes.length - this.offset;
+    return this.end - this.offset;
+  }
+
+  /**
+   * Confine reads to the next `length` bytes, a length-prefixed record that
+   * starts at `recordAt`: running off its end is then a malformed record, not
+   * a truncated file. Returns the token for leave().
+   */
+  enter(length: number, kind: string, recordAt: number): number {
+    this.need(length, kind);
+    const saved = this.end;
+    this.end = this.offset + length;
+    this.recordAt = recordAt;
+    this.recordKind = kind;
+    return saved;
+  }
+
+  /** Skip whatever the record had left (slack) and lift its limit. */
+  leave(saved: number): void {
+    this.offset = this.end;
+    this.end = saved;
+    this.recordAt = -1;
   }
 
   fail(reason: string, at = this.offset): never {
-    throw new FileFormatError(this.file, this.base + at, reason);
+    throw new FileFormatError(this.file, at, reason);
   }
 
   private need(n: number, what: string): void {
-    if (n <= this.remaining) return;
-    if (this.container !== undefined) {
-      this.fail(`${this.container} too short: ${what} needs ${n} bytes, ${this.remaining} left`);
+    if (n <= this.end - this.offset) return;
+    if (this.recordAt >= 0) {
+      this.fail(`${this.recordKind} at offset ${this.recordAt} too short: ${what} needs ${n} bytes, ${this.remaining} left`);
     }
-    throw new FileFormatError(this.file, this.base + this.offset, `truncated: ${what} needs ${n} bytes, ${this.remaining} left`, true);
+    throw new FileFormatError(this.file, this.offset, `truncated: ${what} needs ${n} bytes, ${this.remaining} left`, true);
   }
 
   u8(what = 'u8'): number {
@@ -124,6 +140,12 @@ export class ByteReader {
     return v;
   }
 
+  /** Skip n bytes. */
+  skip(n: number, what = 'bytes'): void {
+    this.need(n, what);
+    this.offset += n;
+  }
+
   /** n raw bytes, copied so the result does not pin the whole file. */
   bytesN(n: number, what = 'bytes'): Uint8Array {
     this.need(n, what);
@@ -138,7 +160,7 @@ export class ByteReader {
     this.need(n, what);
     this.offset += n;
     try {
-      return decodeUtf8(this.bytes.subarray(start, start + n));
+      return decodeUtf8(this.bytes, start, start + n);
     } catch {
       return this.fail(`${what} is not valid UTF-8`, start);
     }

@@ -70,9 +70,8 @@ function readEntry(r: ByteReader, version: number): KeytabEntry {
 
 /** Parse a keytab file's bytes. `file` names the file in error messages. */
 export function parseKeytab(bytes: Uint8Array, file = 'keytab'): Keytab {
-  const head = new ByteReader(bytes, false, file);
   if (bytes.length < 2) throw new FileFormatError(file, 0, 'not a keytab: file is shorter than its 2-byte version', true);
-  const version = head.u16('version');
+  const version = (bytes[0]! << 8) | bytes[1]!;
   if (version !== KEYTAB_V1 && version !== KEYTAB_V2) {
     throw new FileFormatError(file, 0, `not a keytab: unsupported version 0x${version.toString(16).padStart(4, '0')}`);
   }
@@ -86,11 +85,12 @@ export function parseKeytab(bytes: Uint8Array, file = 'keytab'): Keytab {
     const size = r.i32('record length');
     if (size === 0) break; // explicit end of the keytab
     if (size < 0) {
-      r.bytesN(-size, 'deleted slot'); // hole left by a removed entry
+      r.skip(-size, 'deleted slot'); // hole left by a removed entry
       continue;
     }
-    const record = r.bytesN(size, 'keytab record');
-    entries.push(readEntry(new ByteReader(record, r.littleEndian, file, at + 4, `keytab record at offset ${at}`), version));
+    const saved = r.enter(size, 'keytab record', at);
+    entries.push(readEntry(r, version));
+    r.leave(saved); // any slack after the entry (a record reusing a larger hole) is skipped
   }
   return { version, entries };
 }
