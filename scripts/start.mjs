@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// `npm start`: the suite's main job. Until the lab lands, print what the
-// suite serves and which programs are built.
+// `npm start`: the suite's main job, the lab (packages/kpop/src/bin/lab.ts).
+// Flags pass through: `npm start -- --reset`, `npm start -- --kdc-port 9888`
+// (npm hands them to this script, and the lab reads process.argv).
+// Without a built lab, print what the suite serves and which programs are built.
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +10,6 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const lab = join(root, 'packages', 'kpop', 'dist', 'bin', 'lab.js');
 if (existsSync(lab)) {
-  process.argv.splice(2, 0);
   await import(lab);
 } else {
   const built = [];

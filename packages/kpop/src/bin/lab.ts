@@ -1,0 +1,27 @@
+/**
+ * lab: `npm start` runs this (scripts/start.mjs passes its flags through).
+ * Makes or reuses the realm under ./var/lab, serves until Ctrl-C (SIGINT) or
+ * SIGTERM, then closes every listener and the database and exits 0.
+ */
+import { startLabFromArgs } from '../lab/cli.js';
+
+const lab = await startLabFromArgs(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() });
+if (typeof lab === 'number') {
+  process.exitCode = lab;
+} else {
+  const stop = (signal: string): void => {
+    process.stdout.write(`\nkpop lab: ${signal}: stopping…\n`);
+    lab.close().then(
+      () => {
+        process.stdout.write('kpop lab: stopped; npm start brings the same realm back\n');
+        process.exit(0);
+      },
+      (e: unknown) => {
+        process.stderr.write(`lab: stopping failed: ${(e as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}

@@ -1,0 +1,107 @@
+/**
+ * The lab's command line (what `npm start -- FLAGS` runs). A state machine
+ * with four states: absent/empty → created → serving → stopped. The realm
+ * is made only when the folder has none; --reset deletes a lab folder
+ * (never a folder without lab.json) and makes a new one. Errors: one line,
+ * "lab: what is wrong (what to do)", exit 1 (2 for a usage mistake).
+ */
+import { rmSync, writeFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { KdcDbError } from '@kpop/kdc';
+import { bannerLines } from './banner.js';
+import { createLab } from './create.js';
+import { DEFAULT_LAB_DIR, labPaths, labState, readMarker } from './layout.js';
+import { DEFAULT_LAB_PORTS, LabError, runLab, type LabPorts, type RunningLab } from './run.js';
+
+export interface LabIo {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown };
+  cwd?: string;
+}
+
+interface RawOptions {
+  dir: string;
+  realm: string;
+  reset?: boolean;
+  alicePassword?: string;
+  bobPassword?: string;
+  kdcPort: string;
+  kpopPort: string;
+  pop3Port: string;
+  pop3sPort: string;
+  quiet?: boolean;
+}
+
+class UsageError extends Error {}
+
+function port(flag: string, v: string): number {
+  if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) throw new UsageError(`${flag} must be a port number from 0 to 65535 (0: any free port), got "${v}"`);
+  return Number(v);
+}
+
+function oneLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.replace(/^error: /, '').replace(/\s*\n\s*/g, '; ').trim() || 'unknown error';
+}
+
+export function buildLabProgram(): Command {
+  return new Command('lab')
+    .description('a complete Kerberized POP realm on 127.0.0.1: KDC, KPOP, POP3 with STLS, POP3S; users alice and bob')
+    .option('--dir <dir>', 'the lab folder', DEFAULT_LAB_DIR)
+    .option('--realm <realm>', 'realm name for a new lab', 'LAB.TEST')
+    .option('--reset', 'delete the lab folder and make a new realm')
+    .option('--alice-password <pw>', "alice's password for a new lab (default: random, printed once)")
+    .option('--bob-password <pw>', "bob's password for a new lab (default: random, printed once)")
+    .option('--kdc-port <port>', 'KDC port, UDP and TCP (0: any free port)', String(DEFAULT_LAB_PORTS.kdc))
+    .option('--kpop-port <port>', 'KPOP port', String(DEFAULT_LAB_PORTS.kpop))
+    .option('--pop3-port <port>', 'POP3 (STLS) port', String(DEFAULT_LAB_PORTS.pop3))
+    .option('--pop3s-port <port>', 'POP3S port', String(DEFAULT_LAB_PORTS.pop3s))
+    .option('-q, --quiet', 'do not print a line per request')
+    .exitOverride()
+    .helpOption('-h, --help');
+}
+
+/**
+ * Makes or reuses the lab and starts it; resolves once it serves. The
+ * caller stops it (Ctrl-C in the bin).
+ */
+export async function startLabFromArgs(argv: string[], io: LabIo): Promise<RunningLab | number> {
+  const program = buildLabProgram().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} });
+  let o: RawOptions;
+  try {
+    program.parse(argv, { from: 'user' });
+    o = program.opts<RawOptions>();
+  } catch (e) {
+    if (e instanceof CommanderError && (e.code === 'commander.helpDisplayed' || e.code === 'commander.help')) return 0;
+    io.stderr.write(`lab: ${oneLine(e)} (see "npm start -- --help")\n`);
+    return 2;
+  }
+  try {
+    const ports: LabPorts = { kdc: port('--kdc-port', o.kdcPort), kpop: port('--kpop-port', o.kpopPort), pop3: port('--pop3-port', o.pop3Port), pop3s: port('--pop3s-port', o.pop3sPort) };
+    const fixed = Object.values(ports).filter((n) => n !== 0);
+    if (new Set(fixed).size !== fixed.length) throw new UsageError('two services were given the same port');
+    const p = labPaths(o.dir);
+    let state = labState(p);
+    if (state === 'foreign') throw new LabError(`${p.dir} holds other files and no lab.json: it is not a lab folder; choose another --dir`);
+    if (o.reset && state === 'lab') {
+      rmSync(p.dir, { recursive: true, force: true });
+      state = 'empty';
+    }
+    let passwords: Record<string, string> | undefined;
+    if (state === 'empty') {
+      io.stdout.write(`kpop lab: making realm ${o.realm} in ${p.dir} …\n`);
+      ({ passwords } = await createLab(p, { realm: o.realm, users: { alice: o.alicePassword, bob: o.bobPassword } }));
+    } else if (o.alicePassword !== undefined || o.bobPassword !== undefined) {
+      io.stderr.write('lab: the realm exists, so the password flags are ignored (use --reset, or pnpm kdc cpw)\n');
+    }
+    const marker = readMarker(p);
+    const lab = await runLab(p, marker.realm, { ports, ...(o.quiet ? {} : { onEvent: (l: string) => io.stdout.write(`${l}\n`) }) });
+    writeFileSync(`${p.dir}/ports.json`, JSON.stringify(lab.ports) + '\n');
+    const lines = bannerLines({ realm: marker.realm, paths: p, ports: lab.ports, users: marker.users, created: passwords !== undefined, ...(passwords ? { passwords } : {}), ...(io.cwd ? { cwd: io.cwd } : {}) });
+    io.stdout.write(lines.join('\n') + '\n');
+    return lab;
+  } catch (e) {
+    io.stderr.write(`lab: ${oneLine(e)}\n`);
+    return e instanceof UsageError ? 2 : e instanceof LabError || e instanceof KdcDbError ? 1 : 1;
+  }
+}
