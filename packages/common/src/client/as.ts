@@ -222,7 +222,7 @@ export async function getInitialCredentials(opts: InitialCredentialsOptions): Pr
       }
       throw krbErrorFromMessage(err);
     }
-    if (reply.msgType !== MsgType.AS_REP) throw new ClientError('KRB5_KDCREP_MODIFIED', 'KDC reply did not match expectations');
+    if (reply.msgType !== MsgType.AS_REP) throw new ClientError('KRB5_KDCREP_MODIFIED', `KDC reply did not match expectations (message type ${reply.msgType})`);
     const rep = reply as AsRep;
 
     if (!replyKey || replyKey.keytype !== rep.encPart.etype) {

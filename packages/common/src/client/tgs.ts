@@ -110,7 +110,7 @@ export async function getServiceTicket(opts: ServiceTicketOptions): Promise<Serv
   });
   const reply = decodeMessage(await send(realm, request));
   if (reply.msgType === MsgType.KRB_ERROR) throw krbErrorFromMessage(reply as KrbErrorMessage);
-  if (reply.msgType !== MsgType.TGS_REP) throw new ClientError('KRB5_KDCREP_MODIFIED', 'KDC reply did not match expectations');
+  if (reply.msgType !== MsgType.TGS_REP) throw new ClientError('KRB5_KDCREP_MODIFIED', `KDC reply did not match expectations (message type ${reply.msgType})`);
   const rep = reply as TgsRep;
   let plain: Uint8Array;
   try {

@@ -1,0 +1,76 @@
+// bench/kinit: wall time of one password kinit against a local KDC, our kinit
+// (built JavaScript, as users run it) against MIT's kinit, alternating runs,
+// median of each. Goal (issue 5): ours at most 1.5 times MIT's. Also the
+// start-up time of `kinit --help` against `node -e 0` (goal: at most 1.5x).
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildKinitBins } from '../../test/helpers/kinit-bins.js';
+import { findProgram, hasMitKdc, startMitRealm } from '../../test/helpers/mit-realm.js';
+
+const RUNS = Number(process.env.KINIT_BENCH_RUNS ?? 11);
+
+/** CPU time (user + sys) of the last run, when /usr/bin/time can tell it: wall time alone is noisy on a shared machine. */
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const cpu: { ours: number[]; mit: number[]; node: number[]; help: number[] } = { ours: [], mit: [], node: [], help: [] };
+
+function timeRun(cmd: string, args: string[], env: NodeJS.ProcessEnv, input: string, cpuInto?: number[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const [c, a] = TIME && cpuInto ? [TIME, ['-f', 'KPOPCPU %U %S', cmd, ...args]] : [cmd, args];
+    const child = spawn(c, a, { env, stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const wall = performance.now() - t0;
+      if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${err}`));
+      const m = /KPOPCPU ([\d.]+) ([\d.]+)/.exec(err);
+      if (m && cpuInto) cpuInto.push((Number(m[1]) + Number(m[2])) * 1000);
+      resolve(wall);
+    });
+    child.stdin.end(input);
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (ms: number) => `${ms.toFixed(1).padStart(8)} ms`;
+
+const bins = await buildKinitBins();
+const ourKinit = join(bins, 'kinit.mjs');
+
+// Start-up: the cost of starting node at all, against our kinit printing its usage.
+{
+  const node: number[] = [];
+  const help: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    node.push(await timeRun(process.execPath, ['-e', '0'], process.env, '', cpu.node));
+    help.push(await timeRun(process.execPath, [ourKinit, '--help'], process.env, '', cpu.help));
+  }
+  console.log(`${'node -e 0 (median)'.padEnd(48)} ${fmt(median(node))}`);
+  console.log(`${'our kinit --help (median)'.padEnd(48)} ${fmt(median(help))}   ratio ${(median(help) / median(node)).toFixed(2)} (goal <= 1.5)`);
+  if (cpu.node.length) console.log(`${'  CPU (user+sys): node -e 0 / kinit --help'.padEnd(48)} ${fmt(median(cpu.node))} / ${fmt(median(cpu.help))}   ratio ${(median(cpu.help) / median(cpu.node)).toFixed(2)}`);
+}
+
+if (!hasMitKdc || !findProgram('kinit')) {
+  console.log('kinit vs MIT kinit: skipped (MIT krb5kdc/kdb5_util/kadmin.local or kinit not installed)');
+} else {
+  const realm = await startMitRealm({ principals: [{ name: 'alice', password: 'alice-pw-1' }] });
+  try {
+    const env = { ...realm.env, KRB5CCNAME: `FILE:${join(realm.dir, 'bench-cc')}` };
+    const ours: number[] = [];
+    const mit: number[] = [];
+    // One warm-up each (page cache, KDC database), then alternate so load changes hit both alike.
+    await timeRun(process.execPath, [ourKinit, 'alice'], env, 'alice-pw-1\n');
+    await timeRun(findProgram('kinit')!, ['alice'], env, 'alice-pw-1\n');
+    for (let i = 0; i < RUNS; i++) {
+      ours.push(await timeRun(process.execPath, [ourKinit, 'alice'], env, 'alice-pw-1\n', cpu.ours));
+      mit.push(await timeRun(findProgram('kinit')!, ['alice'], env, 'alice-pw-1\n', cpu.mit));
+    }
+    console.log(`${'MIT kinit alice (password, MIT KDC, median)'.padEnd(48)} ${fmt(median(mit))}`);
+    console.log(`${'our kinit alice (password, MIT KDC, median)'.padEnd(48)} ${fmt(median(ours))}   ratio ${(median(ours) / median(mit)).toFixed(2)} (goal <= 1.5)`);
+    if (cpu.ours.length) console.log(`${'  CPU (user+sys): MIT kinit / our kinit'.padEnd(48)} ${fmt(median(cpu.mit))} / ${fmt(median(cpu.ours))}`);
+  } finally {
+    await realm.stop();
+  }
+}
