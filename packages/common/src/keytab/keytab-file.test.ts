@@ -46,7 +46,9 @@ describe('resolveKeytabName', () => {
   it('refuses keytab types that are not files', () => {
     expect(() => resolveKeytabName('MEMORY:foo', {})).toThrow(/Unsupported key table type "MEMORY"/);
     expect(() => resolveKeytabName('FILE:', {})).toThrow(/no file name/);
-    expect(() => resolveKeytabName('FILE:/x/%{bogus}', {})).toThrow(/%\{bogus\}/);
+    expect(() => resolveKeytabName(undefined, {}, 'FILE:/x/%{bogus}')).toThrow(/%\{bogus\}/);
+    // An explicit or environment name is taken literally, as MIT does.
+    expect(resolveKeytabName(undefined, { KRB5_KTNAME: '/k/%{uid}' })).toBe('/k/%{uid}');
   });
 });
 

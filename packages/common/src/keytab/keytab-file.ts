@@ -20,17 +20,19 @@ export const DEFAULT_KEYTAB_NAME = 'FILE:/etc/krb5.keytab';
 /**
  * The path of a keytab: `name` if given, else $KRB5_KTNAME, else
  * `defaultName` (pass krb5.conf's default_keytab_name here). Accepts "FILE:",
- * "WRFILE:" and bare paths; %{tokens} are expanded. Other keytab types
+ * "WRFILE:" and bare paths; %{tokens} are expanded in the default only. Other keytab types
  * (MEMORY:, KDB:) are not files and are refused.
  */
 export function resolveKeytabName(name?: string, env: NodeJS.ProcessEnv = process.env, defaultName = DEFAULT_KEYTAB_NAME): string {
-  const chosen = name || env.KRB5_KTNAME || defaultName;
+  // As krb5_kt_default_name: the environment is taken literally; path tokens
+  // are expanded only in the configured or built-in default.
+  const chosen = name || env.KRB5_KTNAME || expandPathTokens(defaultName, env);
   const { type, residual } = splitTypedName(chosen);
   if (type !== 'FILE' && type !== 'WRFILE') {
     throw new KrbError(ErrorCode.KRB_ERR_GENERIC, `Unsupported key table type "${type}" in "${chosen}": use FILE:/path`);
   }
   if (residual === '') throw new KrbError(ErrorCode.KRB_ERR_GENERIC, `Key table name "${chosen}" has no file name`);
-  return expandPathTokens(residual, env);
+  return residual;
 }
 
 /**
