@@ -26,6 +26,7 @@ import type { KdcContext, RequestInfo } from './context.js';
 import { chooseSessionEtype, keyByVersion, ticketKey } from './keys.js';
 import { tgsTicketPolicy } from './policy.js';
 import { newSessionKey } from './session-key.js';
+import { cachedTicket, rememberTicket } from './ticket-cache.js';
 import { findPaData } from './preauth.js';
 import { checkClient, checkServer, isLocalTgs } from './principal-checks.js';
 import { Status, fail, statusForCode } from './status.js';
@@ -84,7 +85,11 @@ function verifyApReq(ctx: KdcContext, info: RequestInfo, req: TgsReq): VerifiedT
   if (!issuer) return fail(ErrorCode.KRB_AP_ERR_NOT_US, Status.NOT_US, 'header ticket service unknown');
   const tkey = keyByVersion(issuer, ticket.encPart.etype, ticket.encPart.kvno);
   if (!tkey) return fail(ErrorCode.KRB_AP_ERR_BADKEYVER, Status.BADKEYVER, 'no key for the ticket kvno/enctype');
-  const tgt = decodeOr(decodeEncTicketPart, decryptOr(Status.BAD_INTEGRITY, tkey, KeyUsage.KDC_REP_TICKET, ticket.encPart.cipher, 'ticket'), 'EncTicketPart');
+  let tgt = cachedTicket(tkey, ticket.encPart.cipher);
+  if (!tgt) {
+    tgt = decodeOr(decodeEncTicketPart, decryptOr(Status.BAD_INTEGRITY, tkey, KeyUsage.KDC_REP_TICKET, ticket.encPart.cipher, 'ticket'), 'EncTicketPart');
+    rememberTicket(tkey, ticket.encPart.cipher, tgt);
+  }
   info.cname = tgt.cname;
   info.crealm = tgt.crealm;
   if (apReq.authenticator.etype !== tgt.key.keytype) fail(ErrorCode.KRB_AP_ERR_BAD_INTEGRITY, Status.BAD_INTEGRITY, 'authenticator enctype differs from the session key');
