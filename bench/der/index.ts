@@ -16,6 +16,16 @@ const cases = [
   { label: 'AS-REP (04, 774 B)', bytes: fixture('04-alice-AS-REP.hex'), decode: decodeAsRep, encode: encodeAsRep as (m: unknown) => Uint8Array },
 ];
 
+// On a shared machine wall time mostly measures the queue for a core; the
+// process's CPU time per operation (GC threads included) is the steadier figure.
+function cpuTime(name: string, fn: () => unknown, n = 50_000): void {
+  for (let i = 0; i < n / 10; i++) fn();
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) fn();
+  const c = process.cpuUsage(c0);
+  console.log(`${(name + ' (CPU time)').padEnd(48)} ${((c.user + c.system) / n).toFixed(2).padStart(10)} µs/op  (${n} ops)`);
+}
+
 // A fixed pure-JS workload, to read the numbers below against the machine's current load
 // (on an idle core it takes about 2 µs).
 measure('baseline: 2000 integer multiply-adds', () => {
@@ -30,6 +40,7 @@ for (const c of cases) {
   measure(`decode ${c.label}`, () => c.decode(c.bytes));
   measure(`encode ${c.label}`, () => c.encode(m));
   measure(`decode + encode ${c.label}`, () => c.encode(c.decode(c.bytes)));
+  cpuTime(`decode + encode ${c.label}`, () => c.encode(c.decode(c.bytes)));
 }
 
 const tgsReq = decodeTgsReq(fixture('05-alice-TGS-REQ.hex'));

@@ -188,8 +188,8 @@ function decodeElement(s: Schema, buf: Uint8Array, pos: number, limit: number, d
     case 'octets':
       expect(buf, pos, limit, Tag.OCTET_STRING, s);
       cursor = header.end;
-      // A copy: the caller may reuse its input buffer (a socket's, say).
-      return copyBytes(buf, header.start, header.end);
+      // A view into decodeWith's private copy of the input (see there).
+      return buf.subarray(header.start, header.end);
     case 'string':
       expect(buf, pos, limit, s.tag, s);
       cursor = header.end;
@@ -352,16 +352,26 @@ export function encodeWith<T>(schema: Schema, value: T, name: string): Uint8Arra
   return w.toBytes();
 }
 
-/** Decodes exactly one `schema` element filling all of `bytes`; `name` starts the path of any DerError. */
+/**
+ * Decodes exactly one `schema` element filling all of `bytes`; `name` starts
+ * the path of any DerError.
+ *
+ * The input is copied once, and the OCTET STRINGs of the result (and captured
+ * bytes such as reqBodyBytes) are views into that private copy: they never
+ * alias the caller's buffer, which may be reused (a socket's, say), and the
+ * decoder allocates one buffer instead of one per OCTET STRING, which was
+ * most of its cost. Use byteOffset/byteLength with `.buffer` as for any view.
+ */
 export function decodeWith<T>(schema: Schema, bytes: Uint8Array, name: string): T {
   if (!(bytes instanceof Uint8Array)) throw new DerError(`expected a Uint8Array`, name);
+  const own = copyBytes(bytes, 0, bytes.length);
   let value: T;
   try {
-    value = decodeElement(schema, bytes, 0, bytes.length, 0) as T;
+    value = decodeElement(schema, own, 0, own.length, 0) as T;
   } catch (e) {
     rethrowWithin(e, name);
   }
-  if (cursor !== bytes.length) throw new DerError(`${bytes.length - cursor} trailing bytes after the ${name}`, name);
+  if (cursor !== own.length) throw new DerError(`${own.length - cursor} trailing bytes after the ${name}`, name);
   return value;
 }
 
@@ -370,13 +380,14 @@ export function decodeWith<T>(schema: Schema, bytes: Uint8Array, name: string): 
  * bytes before `limit`; returns the value and the offset after it.
  */
 export function decodeAt<T>(schema: Schema, bytes: Uint8Array, pos: number, limit: number, name: string): { value: T; end: number } {
+  const own = copyBytes(bytes, pos, limit);
   let value: T;
   try {
-    value = decodeElement(schema, bytes, pos, limit, 0) as T;
+    value = decodeElement(schema, own, 0, own.length, 0) as T;
   } catch (e) {
     rethrowWithin(e, name);
   }
-  return { value, end: cursor };
+  return { value, end: pos + cursor };
 }
 
 export interface Codec<T> {
