@@ -171,6 +171,30 @@ describe.skipIf(skip)(`our CLIs against an MIT 1.20 KDC${why}`, () => {
     }
   });
 
+  it('-S service, -E enterprise name, -C, -s postdated then -v validate, other time zones: as MIT prints them', async () => {
+    const e = cc('more');
+    expect((await runOurs('kinit', ['-S', 'pop/localhost', 'alice'], e, 'alice-pw-1\n')).status).toBe(0);
+    expect(runMit('klist', [], e).stdout).toMatch(/  pop\/localhost@MIT\.TEST\n/);
+    // An MIT KDC without enterprise aliases refuses -E names; ours must say what MIT's kinit says.
+    const ent = await runOurs('kinit', ['-E', 'alice@MIT.TEST'], e, 'alice-pw-1\n');
+    expect(ent).toEqual(runMit('kinit', ['-E', 'alice@MIT.TEST'], e, 'alice-pw-1\n'));
+    expect(ent.stderr).toBe("kinit: Client 'alice\\@MIT.TEST@MIT.TEST' not found in Kerberos database while getting initial credentials\n");
+    expect((await runOurs('kinit', ['-C', 'alice'], e, 'alice-pw-1\n')).status).toBe(0);
+    expect(runMit('klist', [], e).stdout).toContain('Default principal: alice@MIT.TEST');
+    // Postdated: invalid until validated; validating before the start time is refused by the KDC.
+    expect((await runOurs('kinit', ['-s', '2h', 'alice'], e, 'alice-pw-1\n')).status).toBe(0);
+    const flags = runMit('klist', ['-f'], e);
+    expect(flags.stdout).toMatch(/Flags: .*d.*i/);
+    expect((await runOurs('klist', ['-f'], e)).stdout).toBe(flags.stdout);
+    const ours = await runOurs('kinit', ['-v'], e);
+    expect(ours).toEqual(runMit('kinit', ['-v'], e));
+    expect(ours.stderr).toBe('kinit: Ticket not yet valid while validating credentials\n');
+    for (const tz of ['America/New_York', 'Asia/Kolkata']) {
+      const z = { ...e, TZ: tz };
+      expect((await runOurs('klist', [], z)).stdout).toBe(runMit('klist', [], z).stdout);
+    }
+  });
+
   it("unreachable KDC: \"Cannot contact any KDC for realm 'MIT.TEST'\", as MIT prints it", async () => {
     const conf = join(realm.dir, 'closed.conf');
     writeFileSync(conf, readFileSync(realm.krb5Conf, 'utf8').replace(`127.0.0.1:${realm.port}`, '127.0.0.1:9'));
