@@ -5,12 +5,14 @@
  * the error words, and verifyPassword (including a KDC that does not know
  * the service key).
  */
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKdc, type TestKdc } from '@kpop/kdc';
 import { parseKrb5Config, parsePrincipal, readKeytab, verifyPassword, KEYTAB_V2 } from '@kpop/common';
 import { hasMitClients } from './helpers/mit-realm.js';
-import { runMitAsync as runMit, runOurs } from './helpers/kinit-bins.js';
+import { buildKinitBins, runMitAsync as runMit, runOurs } from './helpers/kinit-bins.js';
+import { findProgram } from './helpers/mit-realm.js';
 
 describe('our CLIs against our KDC', () => {
   let kdc: TestKdc;
@@ -88,6 +90,26 @@ describe('our CLIs against our KDC', () => {
       stdout: '',
       stderr: "kinit: Client 'nobody@OURS.TEST' not found in Kerberos database while getting initial credentials\n",
     });
+  });
+
+  it.skipIf(!findProgram('script'))('reads the password from a terminal without echoing it (skipped without util-linux script)', async () => {
+    const e = cc('tty');
+    const bin = join(await buildKinitBins(), 'kinit.mjs');
+    // script(1) gives kinit a pseudo-terminal; type the password only once the prompt is shown.
+    const child = spawn(findProgram('script')!, ['-q', '-e', '-c', `${process.execPath} ${bin} alice`, '/dev/null'], { env: e });
+    let seen = '';
+    const status = await new Promise<number | null>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        const before = seen;
+        seen += d.toString('utf8');
+        if (!before.includes('Password for') && seen.includes('Password for alice@OURS.TEST: ')) setTimeout(() => child.stdin.write('alice-pw-1\r'), 200);
+      });
+      child.on('close', resolve);
+    });
+    expect(status).toBe(0);
+    expect(seen).toContain('Password for alice@OURS.TEST: ');
+    expect(seen).not.toContain('alice-pw-1');
+    expect((await runOurs('klist', [], e)).stdout).toContain('Default principal: alice@OURS.TEST');
   });
 
   it('verifyPassword: good password, wrong password, and a KDC that does not know the service key', async () => {
