@@ -19,6 +19,7 @@ export interface Bins {
   lab: string;
   kinit: string;
   klist: string;
+  kdc: string;
   /** `kpop` with the fetch subcommand. */
   kpop: string;
   cleanup(): void;
@@ -56,9 +57,10 @@ export function buildBins(): Promise<Bins> {
       build({ ...common, entryPoints: [join(ROOT, 'packages/kpop/src/bin/lab.ts')], outfile: join(dir, 'lab.mjs') }),
       build({ ...common, entryPoints: [join(ROOT, 'packages/kinit-cli/src/bin/kinit.ts')], outfile: join(dir, 'kinit.mjs') }),
       build({ ...common, entryPoints: [join(ROOT, 'packages/kinit-cli/src/bin/klist.ts')], outfile: join(dir, 'klist.mjs') }),
+      build({ ...common, entryPoints: [join(ROOT, 'packages/kdc/src/bin/kdc.ts')], outfile: join(dir, 'kdc.mjs') }),
       build({ ...common, ...kpopEntry(), outfile: join(dir, 'kpop.mjs') }),
     ]);
-    return { dir, lab: join(dir, 'lab.mjs'), kinit: join(dir, 'kinit.mjs'), klist: join(dir, 'klist.mjs'), kpop: join(dir, 'kpop.mjs'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+    return { dir, lab: join(dir, 'lab.mjs'), kinit: join(dir, 'kinit.mjs'), klist: join(dir, 'klist.mjs'), kdc: join(dir, 'kdc.mjs'), kpop: join(dir, 'kpop.mjs'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
   })();
   return built;
 }

@@ -10,6 +10,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeTicket, readCcache } from '@kpop/common';
 import { buildBins, hasProgram, run, startLab, type Bins, type LabProcess } from './lab-helpers.js';
 import { tempDir } from './fetch-helpers.js';
 
@@ -151,6 +152,36 @@ describe("MIT's tools against the lab", () => {
     ], { env: env('mpop.cc') });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(readFileSync(mbox, 'utf8')).toContain('Subject: for mpop');
+  });
+});
+
+describe('admin guide: rotating the service key while the lab runs', () => {
+  const popKvno = (cc: string) => {
+    const cred = readCcache(join(tmp.dir, cc)).credentials.find((c) => c.server.name.nameString.join('/') === 'pop/localhost');
+    return cred ? decodeTicket(cred.ticket).encPart.kvno : undefined;
+  };
+
+  it('kdc ktadd --randkey: new tickets get the new kvno, tickets already out still open', async () => {
+    expect((await kinit('alice', 'alice-pw-1', 'rot-old.cc')).code).toBe(0);
+    const fetchAs = (cc: string) => fetch(['--host', 'localhost', '--port', String(ports.pop3), '--keep', '--out', join(tmp.dir, `${cc}.mbox`)], cc);
+    expect((await fetchAs('rot-old.cc')).code).toBe(0);
+    const before = popKvno('rot-old.cc');
+    expect(before).toBeGreaterThanOrEqual(1);
+
+    const k = await run(process.execPath, [bins.kdc, 'ktadd', '--randkey', '-k', join(labDir, 'pop.keytab'), 'pop/localhost', '--dir', join(labDir, 'kdc')], { env: { PATH: process.env.PATH } });
+    expect(k.stderr).toBe('');
+    expect(k.stdout).toContain(`Entry for principal pop/localhost@LAB.TEST with kvno ${before! + 1}`);
+
+    // The ticket fetched before the rotation still opens (the keytab keeps the old kvno).
+    const old = await fetchAs('rot-old.cc');
+    expect(old.stderr).toBe('');
+    expect(popKvno('rot-old.cc')).toBe(before);
+    // A new login gets a ticket under the new key (the KDC re-reads its database within half a second).
+    await new Promise((r) => setTimeout(r, 1200));
+    expect((await kinit('alice', 'alice-pw-1', 'rot-new.cc')).code).toBe(0);
+    const fresh = await fetchAs('rot-new.cc');
+    expect(fresh.stderr).toBe('');
+    expect(popKvno('rot-new.cc')).toBe(before! + 1);
   });
 });
 
