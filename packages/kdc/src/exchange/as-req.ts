@@ -54,7 +54,9 @@ export function processAsReq(ctx: KdcContext, info: RequestInfo, req: AsReq): Ui
       throw e;
     }
     preauthenticated = true;
-  } else if (client.attributes.requiresPreauth || server.attributes.requiresPreauth) {
+  } else if (client.attributes.requiresPreauth) {
+    // Only the client's flag counts here: on a service (krbtgt included) MIT
+    // reads requires_preauth as a TGS-side rule about the presented ticket.
     throw new KdcFailure(ErrorCode.KDC_ERR_PREAUTH_REQUIRED, Status.PREAUTH_REQUIRED, { eData: methodData() });
   }
   const policy = asTicketPolicy(body, client, server, settings, now);
