@@ -27,7 +27,7 @@ function cpuTime(name: string, fn: () => unknown, n = 50_000): void {
 }
 
 // A fixed pure-JS workload, to read the numbers below against the machine's current load
-// (on an idle core it takes about 2 µs).
+// (compare it across runs: it grows with the load other processes put on the cores).
 measure('baseline: 2000 integer multiply-adds', () => {
   let x = 0;
   for (let i = 0; i < 2000; i++) x = (x * 31 + i) | 0;
