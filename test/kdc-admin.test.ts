@@ -5,7 +5,7 @@
  * it is the one MIT 1.20 derived for the same password (test/fixtures/mit).
  */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +90,18 @@ describe('principals', () => {
     ok(kdc(['addprinc', '--dir', dir, '--randkey', 'svc/nopre', '--no-preauth', '--disallow', 'forwardable,proxiable']));
     expect(ok(kdc(['listprincs', '--dir', dir])).split('\n')).toEqual(['alice@LAB.TEST', 'bob@LAB.TEST', 'krbtgt/LAB.TEST@LAB.TEST', 'pop/localhost@LAB.TEST', 'svc/nopre@LAB.TEST', '']);
     expect(ok(kdc(['listprincs', 'pop/*', '--dir', dir]))).toBe('pop/localhost@LAB.TEST\n');
+  });
+
+  it('--pw-stdin takes the first line and does not wait for end-of-file (a person at a terminal)', async () => {
+    const child = spawn(process.execPath, [KDC, 'addprinc', 'typed', '--pw-stdin', '--dir', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdin.write('typed-pw\n'); // and the writer stays open
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    child.stdin.destroy();
+    expect(code).toBe(0);
+    expect(out).toBe('Principal "typed@LAB.TEST" created.\n');
+    ok(kdc(['delprinc', 'typed', '--dir', dir]));
   });
 
   it('addprinc refuses bad input with one line and creates nothing', () => {

@@ -24,12 +24,37 @@ export async function readAll(stdin: Readable, limit = 256 * 1024 * 1024): Promi
   return Buffer.concat(chunks);
 }
 
-/** The first line of standard input, without its line end. */
-export async function readPasswordLine(stdin: Readable): Promise<string> {
-  const text = (await readAll(stdin, 64 * 1024)).toString('utf8');
-  const line = text.split(/\r?\n/)[0] ?? '';
-  if (line === '') throw new UsageError('--pw-stdin: standard input holds no password (give one line)');
-  return line;
+/**
+ * The first line of standard input, without its line end. Reading stops at
+ * the first newline, so that a person typing at a terminal is not left
+ * waiting for end-of-file.
+ */
+export function readPasswordLine(stdin: Readable, limit = 64 * 1024): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const finish = (err?: Error): void => {
+      stdin.off('data', onData);
+      stdin.off('end', onEnd);
+      stdin.off('error', onError);
+      stdin.pause();
+      if (err) return reject(err);
+      const line = text.split(/\r?\n/)[0] ?? '';
+      if (line === '') reject(new UsageError('--pw-stdin: standard input holds no password (give one line)'));
+      else resolve(line);
+    };
+    const onData = (c: Buffer | string): void => {
+      text += c.toString();
+      if (text.includes('\n')) finish();
+      else if (text.length > limit) finish(new UsageError(`--pw-stdin: no line end in the first ${limit} bytes`));
+    };
+    const onEnd = (): void => finish();
+    const onError = (e: Error): void => finish(e);
+    stdin.on('data', onData);
+    stdin.once('end', onEnd);
+    stdin.once('error', onError);
+    if (stdin.readableEnded) finish();
+    else stdin.resume();
+  });
 }
 
 /** One line typed on the terminal with echo off. Ctrl-C or Ctrl-D cancel. */

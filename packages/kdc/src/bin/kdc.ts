@@ -8,4 +8,6 @@ process.on('uncaughtException', (e) => {
 });
 
 const code = await runKdcCli(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env });
-process.exitCode = code;
+// Exit now: a standard input still open (a pipe whose writer lingers) must not keep a finished command alive.
+// stdout and stderr are synchronous on Linux for files, pipes and terminals, so nothing written is lost.
+process.exit(code);
