@@ -82,6 +82,14 @@ describe('kpop fetch --kpop (krb5 sendauth, KPOPV1.0)', () => {
     expect(waiting('bob')).toBe(1);
   });
 
+  it('--tls asks for STLS after sendauth; a KPOP port without it gets one line, and the mail stays', async () => {
+    await putMail(r, 'alice', [MSG2]);
+    const res = await fetch(['--kpop', '--tls', '--cafile', r.caFile, '--host', 'localhost', '--port', String(r.pop.kpop!.port), '--out', join(tmp.dir, 'kpop-stls')]);
+    expect(res.code).toBe(1);
+    expect(res.err).toMatch(/^kpop fetch: localhost:\d+ does not offer STLS \(its CAPA lacks it\): drop --tls, or use --gssapi --tls on the POP3 port for an encrypted session\n$/);
+    expect(waiting('alice')).toBe(1);
+  });
+
   it('says so when pointed at the plain POP3 port', async () => {
     const res = await fetch(['--kpop', '--host', 'localhost', '--port', String(r.pop.pop3!.port), '--out', join(tmp.dir, 'x'), '--timeout', '5']);
     expect(res.code).toBe(1);

@@ -87,7 +87,7 @@ export async function runFetch(o: FetchOptions): Promise<FetchResult> {
       say('KPOP sendauth accepted, server authenticated (AP-REP)');
       await pop.greeting();
       if (o.tls === 'stls') {
-        await pop.stls(tlsOptions, await pop.capa());
+        await pop.stls(tlsOptions, await pop.capa(), 'drop --tls, or use --gssapi --tls on the POP3 port for an encrypted session');
         say('STLS: TLS started');
       }
       await pop.must(`USER ${mailbox}`, 'USER');

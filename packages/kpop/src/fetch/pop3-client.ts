@@ -74,8 +74,8 @@ export class Pop3Client {
     return caps;
   }
 
-  async stls(tls: TlsOptions, caps: Map<string, string[]> | undefined): Promise<void> {
-    if (caps && !caps.has('STLS')) throw new FetchError('protocol', `${this.where()} does not offer STLS (its CAPA lacks it): drop --tls, or use --tls-implicit on the POP3S port`);
+  async stls(tls: TlsOptions, caps: Map<string, string[]> | undefined, hint = 'drop --tls, or use --tls-implicit on the POP3S port'): Promise<void> {
+    if (caps && !caps.has('STLS')) throw new FetchError('protocol', `${this.where()} does not offer STLS (its CAPA lacks it): ${hint}`);
     const r = await this.command('STLS');
     if (!r.ok) throw new FetchError('protocol', `${this.where()} refused STLS: ${r.text}`);
     await this.conn.startTls(tls);

@@ -30,7 +30,9 @@ export function bannerLines(b: BannerInput): string[] {
   const user = b.users[0] ?? 'alice';
   const mbox = `${user}.mbox`;
   const out: string[] = [];
-  out.push(`kpop lab: realm ${b.realm} in ${b.cwd ? relative(b.cwd, p.dir) || '.' : p.dir}${b.created ? ' (new)' : ' (reused; --reset makes a new one)'}`);
+  const rel = b.cwd ? relative(b.cwd, p.dir) : '';
+  const shown = b.cwd && !rel.startsWith('..') ? rel || '.' : p.dir;
+  out.push(`kpop lab: realm ${b.realm} in ${shown}${b.created ? ' (new)' : ' (reused; --reset makes a new one)'}`);
   out.push(`  KDC    127.0.0.1:${ports.kdc} (UDP and TCP)`);
   out.push(`  KPOP   127.0.0.1:${ports.kpop} (krb5 sendauth, then POP3)`);
   out.push(`  POP3   127.0.0.1:${ports.pop3} (STLS, AUTH GSSAPI)`);
