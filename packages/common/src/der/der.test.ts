@@ -186,11 +186,13 @@ describe('strings, OCTET STRING, BOOLEAN', () => {
     expect(() => enc(KerberosStringSchema, 'a\ud800b')).toThrow(/lone surrogate/);
     expect(() => enc(KerberosStringSchema, 5)).toThrow(/expected a string/);
   });
-  it('copies OCTET STRING contents out of the input', () => {
-    const input = hex('0403010203');
-    const v = decodeWith<Uint8Array>(OctetString, input, 'T');
-    input[2] = 0xff;
-    expect(toHex(v)).toBe('010203');
+  it('copies OCTET STRING contents out of the input, Buffer or not', () => {
+    for (const input of [hex('0403010203'), Buffer.from('0403010203', 'hex')]) {
+      const v = decodeWith<Uint8Array>(OctetString, input, 'T');
+      input[2] = 0xff;
+      expect(toHex(v)).toBe('010203');
+      expect(Object.getPrototypeOf(v)).toBe(Uint8Array.prototype);
+    }
   });
   it('BOOLEAN is 00 or ff only', () => {
     expect(enc(Bool, true)).toBe('0101ff');
