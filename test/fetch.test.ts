@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { formatPrincipal, readCcache } from '@kpop/common';
+import { encodeApRep, encodeEncApRepPart, encodeKrbErrorMessage, encryptData, formatPrincipal, KrbError, krbErrorToMessage, randomKeyFor, readCcache } from '@kpop/common';
 import { runFetchCli } from '../packages/kpop/src/fetch/index.js';
 import { kinitInProcess, putMail, startFetchRealm, tempDir, type FetchRealm } from './fetch-helpers.js';
 
@@ -226,6 +226,55 @@ describe('one-line errors, no hang', () => {
       const res = await fetch(['--host', '127.0.0.1', '--port', String(port()), '--out', join(tmp.dir, 'x')]);
       expect(res.code).toBe(1);
       expect(res.err).toMatch(/^kpop fetch: 127\.0\.0\.1:\d+ sent a malformed GSS-API token/);
+    });
+
+    /** A fake KPOP server: accepts the versions, reads the AP-REP frame, then answers with `reply`. */
+    const kpopFake = (reply: (apReq: Buffer) => Buffer) => (sock: import('node:net').Socket) => {
+      sock.on('error', () => {});
+      let buf = Buffer.alloc(0);
+      let stage = 0;
+      sock.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        if (stage === 0 && buf.length >= 36) {
+          sock.write(Buffer.of(0));
+          buf = buf.subarray(36);
+          stage = 1;
+        }
+        if (stage === 1 && buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
+          stage = 2;
+          sock.write(reply(buf.subarray(4, 4 + buf.readUInt32BE(0))));
+          sock.on('data', (more) => received.push(more.toString()));
+        }
+      });
+    };
+    const received: string[] = [];
+    const frame = (b: Uint8Array) => {
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(b.length);
+      return Buffer.concat([len, Buffer.from(b)]);
+    };
+
+    it('KPOP: a server that sends a KRB-ERROR is quoted, with a hint', async () => {
+      behaviour = kpopFake(() => {
+        const err = encodeKrbErrorMessage(krbErrorToMessage(new KrbError(37, 'Clock skew too great'), { realm: 'FETCH.TEST', sname: { nameType: 3, nameString: ['pop', 'localhost'] }, stime: new Date(), susec: 0 }));
+        return frame(err);
+      });
+      const res = await fetch(['--kpop', '--host', 'localhost', '--port', String(port()), '--out', join(tmp.dir, 'x')]);
+      expect(res.code).toBe(1);
+      expect(res.err).toMatch(/^kpop fetch: localhost:\d+ rejected our ticket: .*Clock skew too great.*\(clocks differ by more than 5 minutes: fix the clock\)\n$/);
+    });
+
+    it('KPOP: an AP-REP that does not open with the session key fails mutual authentication before any POP3 command', async () => {
+      received.length = 0;
+      behaviour = kpopFake(() => {
+        // Accepted, then an AP-REP under some other key: an impostor without the service key.
+        const bogus = encodeApRep({ pvno: 5, msgType: 15, encPart: encryptData(randomKeyFor(18), 12, encodeEncApRepPart({ ctime: new Date(), cusec: 1 })) });
+        return Buffer.concat([Buffer.alloc(4), frame(bogus), Buffer.from('+OK impostor\r\n')]);
+      });
+      const res = await fetch(['--kpop', '--host', 'localhost', '--port', String(port()), '--out', join(tmp.dir, 'x')]);
+      expect(res.code).toBe(1);
+      expect(res.err).toMatch(/^kpop fetch: localhost:\d+ sent an AP-REP that does not open with our session key .*it is not the server the ticket is for\n$/);
+      expect(received.join('')).not.toContain('USER');
     });
 
     it('a KPOP server that drops the connection after the versions', async () => {
