@@ -7,6 +7,7 @@
 import { writeFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCcache, TicketFlags } from '@kpop/common';
 import { hasMitClients, hasMitKdc, startMitRealm, type MitRealm } from './helpers/mit-realm.js';
 import { runMit, runOurs } from './helpers/kinit-bins.js';
 
@@ -41,6 +42,10 @@ describe.skipIf(skip)(`our CLIs against an MIT 1.20 KDC${why}`, () => {
     const r = await runOurs('kinit', ['alice'], e, 'alice-pw-1\n');
     expect(r).toMatchObject({ status: 0, stdout: 'Password for alice@MIT.TEST: \n', stderr: '' });
     expect(statSync(join(realm.dir, 'pw')).mode & 0o777).toBe(0o600);
+    // MIT's KDC answered our PA-REQ-ENC-PA-REP: the flag is set, so its checksum of our request was verified.
+    const tgt = readCcache(join(realm.dir, 'pw')).credentials.find((c) => c.server.name.nameString[0] === 'krbtgt')!;
+    expect(tgt.ticketFlags & TicketFlags.ENC_PA_REP).toBe(TicketFlags.ENC_PA_REP);
+    expect(readCcache(join(realm.dir, 'pw')).kdcOffset).toBeDefined();
     const mit = runMit('klist', ['-e', '-f', '-a'], e);
     expect(mit.status).toBe(0);
     expect(mit.stdout).toContain('Default principal: alice@MIT.TEST');

@@ -11,11 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { decryptData } from '../crypto/index.js';
 import { parseKeytab } from '../keytab/index.js';
-import { decodeAsReq, decodeEncryptedData, decodePaEncTsEnc } from '../krb5/index.js';
+import { decodeAsRep, decodeAsReq, decodeEncKdcRepPart, decodeEncryptedData, decodePaEncTsEnc, encodeTicket } from '../krb5/index.js';
 import { KeyUsage, PaDataType } from '../krb5/constants.js';
 import { parsePrincipal } from '../krb5/principal.js';
 import type { AsReq } from '../krb5/types.js';
-import { getInitialCredentials } from './as.js';
+import { checkEncPaRep, getInitialCredentials } from './as.js';
 import { parseKrb5Config } from './config.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../../../../test/fixtures/mit');
@@ -40,11 +40,11 @@ function replay(...files: string[]) {
 }
 
 describe('AS exchange against MIT 1.20 replies', () => {
-  it('password: preauth with the ETYPE-INFO2 salt, reply opened and checked, the TGT as MIT stored it', async () => {
+  it('password: preauth from ETYPE-INFO2 (salt, cookie); the captured reply is refused since it checksums MIT\'s request, not ours', async () => {
     const kdc = replay('02-alice-KRB-ERROR-e25.hex', '04-alice-AS-REP.hex');
     const nonces = [1307434981, 1246662440];
     let prompted = 0;
-    const r = await getInitialCredentials({
+    const p = getInitialCredentials({
       config,
       client: alice,
       password: async () => {
@@ -55,35 +55,48 @@ describe('AS exchange against MIT 1.20 replies', () => {
       nonce: () => nonces.shift()!,
       send: kdc.send,
     });
+    // RFC 6806 §11: the reply (flag enc-pa-rep) carries a checksum of request 03, which we did not send.
+    await expect(p).rejects.toThrow('KDC reply did not match expectations (request checksum, RFC 6806)');
     expect(prompted).toBe(1);
-    expect(r.credential.key.keyvalue).toEqual(new Uint8Array(Buffer.from('699ecb3a9af9416c5c4e3f40afb04bb367bdceacf8163aa72c51723e437b065a', 'hex')));
-    expect(r.credential.ticketFlags).toBe(0x40610000);
-    expect(r.credential.endtime.toISOString()).toBe('2026-11-29T16:11:57.000Z');
-    expect(r.credential.starttime).toEqual(r.credential.authtime);
-    expect(r.credential.renewTill.getTime()).toBe(0);
-    expect(r.paType).toBe(2);
-    expect(r.kdcOffset).toEqual({ seconds: 0, microseconds: 0 });
-    // The ticket bytes are the captured TGT (the ccache fixture holds the same 400 bytes at offset 514).
-    const ccache = readFileSync(join(fixtures, 'ccache-alice-tgt-and-pop.bin'));
-    expect(Buffer.from(r.credential.ticket).equals(ccache.subarray(514, 514 + 400))).toBe(true);
-
-    // What we sent: first no padata, then the cookie echoed and a timestamp alice's key opens.
-    expect(kdc.sent[0]!.padata ?? []).toEqual([]);
+    // What we sent: PA-REQ-ENC-PA-REP in both, then the cookie echoed and a timestamp alice's key opens.
+    expect(kdc.sent[0]!.padata!.map((p) => p.padataType)).toEqual([PaDataType.PA_REQ_ENC_PA_REP]);
     expect(kdc.sent[0]!.reqBody.kdcOptions).toBe(0x40000010);
     expect(kdc.sent[0]!.reqBody.till.toISOString()).toBe('2026-11-29T16:11:57.000Z');
+    expect(kdc.sent[0]!.reqBody.sname).toEqual({ nameType: 2, nameString: ['krbtgt', 'LAB.TEST'] });
     const pa = kdc.sent[1]!.padata!;
-    expect(pa.find((p) => p.padataType === PaDataType.PA_FX_COOKIE)?.padataValue).toEqual(new TextEncoder().encode('MIT'));
-    const ts = pa.find((p) => p.padataType === PaDataType.PA_ENC_TIMESTAMP)!;
-    const plain = decodePaEncTsEnc(decryptData(aliceKey, KeyUsage.AS_REQ_PA_ENC_TIMESTAMP, decodeEncryptedData(ts.padataValue)));
+    expect(pa.map((p) => p.padataType)).toEqual([PaDataType.PA_FX_COOKIE, PaDataType.PA_ENC_TIMESTAMP, PaDataType.PA_REQ_ENC_PA_REP]);
+    expect(pa[0]!.padataValue).toEqual(new TextEncoder().encode('MIT'));
+    const plain = decodePaEncTsEnc(decryptData(aliceKey, KeyUsage.AS_REQ_PA_ENC_TIMESTAMP, decodeEncryptedData(pa[1]!.padataValue)));
     expect(plain.patimestamp.toISOString()).toBe('2026-11-29T06:11:57.000Z');
   });
 
-  it('keytab: bench with its random key (no salt involved)', async () => {
+  it('RFC 6806 §11 check on the genuine pair: MIT reply 04 covers MIT request 03; one changed byte breaks it', () => {
+    const rep = decodeAsRep(hex('04-alice-AS-REP.hex'));
+    const enc = decodeEncKdcRepPart(decryptData(aliceKey, KeyUsage.AS_REP_ENCPART, rep.encPart));
+    const req = hex('03-alice-AS-REQ.hex');
+    expect(enc.flags).toBe(0x40610000);
+    expect(() => checkEncPaRep(enc, aliceKey, req)).not.toThrow();
+    const tampered = req.slice();
+    tampered[tampered.length - 1]! ^= 1;
+    expect(() => checkEncPaRep(enc, aliceKey, tampered)).toThrow(/RFC 6806/);
+    // The flag without the checksum is refused too (MIT krb5int_fast_verify_nego).
+    expect(() => checkEncPaRep({ ...enc, encryptedPaData: [] }, aliceKey, req)).toThrow(/RFC 6806/);
+    // And the reply maps onto the credential MIT stored (ccache fixture: TGT DER at offset 514).
+    expect(Buffer.from(enc.key.keyvalue).toString('hex')).toBe('699ecb3a9af9416c5c4e3f40afb04bb367bdceacf8163aa72c51723e437b065a');
+    const ccache = readFileSync(join(fixtures, 'ccache-alice-tgt-and-pop.bin'));
+    expect(Buffer.from(encodeTicket(rep.ticket)).equals(ccache.subarray(514, 514 + 400))).toBe(true);
+  });
+
+  it('keytab: bench\'s random key opens the PREAUTH_REQUIRED round and the reply is refused the same way', async () => {
     const kt = parseKeytab(new Uint8Array(readFileSync(join(fixtures, 'bench.keytab'))));
     const nonces = [2146237742, 691030189];
     const kdc = replay('08-bench-KRB-ERROR-e25.hex', '10-bench-AS-REP.hex');
-    const r = await getInitialCredentials({ config, client: parsePrincipal('bench@LAB.TEST'), keytab: kt, now: () => NOW, nonce: () => nonces.shift()!, send: kdc.send });
-    expect(Buffer.from(r.credential.key.keyvalue).toString('hex')).toBe('54ad197f738e6e13c1bb44b06d698a6e66f322ee100db57d00837c77e44d134e');
+    await expect(
+      getInitialCredentials({ config, client: parsePrincipal('bench@LAB.TEST'), keytab: kt, now: () => NOW, nonce: () => nonces.shift()!, send: kdc.send }),
+    ).rejects.toThrow(/RFC 6806/);
+    const benchKey = kt.entries.find((e) => e.key.keytype === 18)!.key;
+    const ts = kdc.sent[1]!.padata!.find((p) => p.padataType === PaDataType.PA_ENC_TIMESTAMP)!;
+    expect(() => decryptData(benchKey, KeyUsage.AS_REQ_PA_ENC_TIMESTAMP, decodeEncryptedData(ts.padataValue))).not.toThrow();
   });
 
   it('wrong password: the KDC error 24 comes out as a KrbError', async () => {

@@ -9,13 +9,20 @@
  *    (MIT's kdc_timesync, on by default);
  * 4. the AS-REP opened with the reply key (usage 3) and checked (§3.1.5:
  *    nonce, names, realm, times); the KDC time offset kept for the ccache.
+ *
+ * Every AS-REQ carries an empty PA-REQ-ENC-PA-REP (RFC 6806 §11), as MIT's
+ * does: a KDC that supports it sets the enc-pa-rep ticket flag and returns,
+ * inside the encrypted reply, a checksum of the request it answered, so the
+ * unauthenticated first round (etype, salt, cookie) cannot be tampered with
+ * unnoticed.
  */
 import { randomInt } from 'node:crypto';
 import type { Credential } from '../ccache/index.js';
-import { decryptData, encryptData, enctypesFromList, getEnctype, isSupportedEnctype, defaultSalt, stringToKey } from '../crypto/index.js';
+import { decryptData, encryptData, enctypesFromList, verifyChecksum, getEnctype, isSupportedEnctype, defaultSalt, stringToKey } from '../crypto/index.js';
 import type { Keytab } from '../keytab/index.js';
 import { findKeytabKey } from '../keytab/index.js';
 import {
+  decodeChecksum,
   decodeEncKdcRepPart,
   decodeEtypeInfo2,
   decodeMessage,
@@ -26,7 +33,7 @@ import {
   encodeTicket,
   krbErrorFromMessage,
 } from '../krb5/index.js';
-import { KdcOptions, KeyUsage, MsgType, PaDataType } from '../krb5/constants.js';
+import { KdcOptions, KeyUsage, MsgType, PaDataType, TicketFlags } from '../krb5/constants.js';
 import { ErrorCode, KrbError } from '../krb5/errors.js';
 import { principalEquals, principalNameEquals, tgsPrincipal } from '../krb5/principal.js';
 import type { AsRep, EncKdcRepPart, EncryptionKey, EtypeInfo2Entry, HostAddress, KdcReqBody, KrbErrorMessage, PaData, Principal } from '../krb5/types.js';
@@ -184,7 +191,7 @@ export async function getInitialCredentials(opts: InitialCredentialsOptions): Pr
     if (opts.startTime) body.from = wholeSeconds(opts.startTime);
     if (renewLifetime > 0) body.rtime = wholeSeconds(new Date(start.getTime() + renewLifetime * 1000));
     if (opts.addresses?.length) body.addresses = opts.addresses;
-    const request = encodeAsReq({ pvno: 5, msgType: MsgType.AS_REQ, ...(padata.length ? { padata } : {}), reqBody: body });
+    const request = encodeAsReq({ pvno: 5, msgType: MsgType.AS_REQ, padata: [...padata, REQ_ENC_PA_REP], reqBody: body });
     const replyBytes = await send(realm, request);
     const reply = decodeMessage(replyBytes);
 
@@ -234,6 +241,7 @@ export async function getInitialCredentials(opts: InitialCredentialsOptions): Pr
     }
     const encPart = decodeEncKdcRepPart(decryptData(replyKey, KeyUsage.AS_REP_ENCPART, rep.encPart));
     checkAsReply(body, rep, encPart, opts.canonicalize ?? false);
+    checkEncPaRep(encPart, replyKey, request);
     const authtimeS = Math.floor(encPart.authtime.getTime() / 1000);
     const kdcOffset = { seconds: authtimeS - Math.floor(clock().getTime() / 1000), microseconds: 0 };
     const credential: Credential = {
@@ -255,6 +263,27 @@ export async function getInitialCredentials(opts: InitialCredentialsOptions): Pr
     return { credential, kdcOffset, ...(paType !== undefined ? { paType } : {}), encPart, reply: rep };
   }
   throw new ClientError('KRB5_KDCREP_MODIFIED', 'Too many rounds in the AS exchange');
+}
+
+const REQ_ENC_PA_REP: PaData = { padataType: PaDataType.PA_REQ_ENC_PA_REP, padataValue: new Uint8Array(0) };
+
+/**
+ * RFC 6806 §11: with the enc-pa-rep flag set, the reply must hold a checksum
+ * (key usage 56, the reply key) over the whole AS-REQ we sent. A missing or
+ * wrong one means the exchange was tampered with (MIT: KRB5_KDCREP_MODIFIED).
+ */
+export function checkEncPaRep(enc: EncKdcRepPart, replyKey: EncryptionKey, request: Uint8Array): void {
+  if (!(enc.flags & TicketFlags.ENC_PA_REP)) return;
+  const pa = enc.encryptedPaData?.find((p) => p.padataType === PaDataType.PA_REQ_ENC_PA_REP);
+  let ok = false;
+  if (pa) {
+    try {
+      ok = verifyChecksum(replyKey, KeyUsage.AS_REQ, request, decodeChecksum(pa.padataValue));
+    } catch {
+      ok = false;
+    }
+  }
+  if (!ok) throw new ClientError('KRB5_KDCREP_MODIFIED', 'KDC reply did not match expectations (request checksum, RFC 6806)');
 }
 
 /** RFC 4120 §3.1.5: what the client must check before trusting an AS-REP. */
