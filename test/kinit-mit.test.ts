@@ -7,7 +7,7 @@
 import { writeFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readCcache, TicketFlags } from '@kpop/common';
+import { loadKrb5Config, parsePrincipal, readCcache, readKeytab, TicketFlags, verifyPassword } from '@kpop/common';
 import { hasMitClients, hasMitKdc, startMitRealm, type MitRealm } from './helpers/mit-realm.js';
 import { runMit, runOurs } from './helpers/kinit-bins.js';
 
@@ -198,6 +198,16 @@ describe.skipIf(skip)(`our CLIs against an MIT 1.20 KDC${why}`, () => {
       const z = { ...e, TZ: tz };
       expect((await runOurs('klist', [], z)).stdout).toBe(runMit('klist', [], z).stdout);
     }
+  });
+
+  it('verifyPassword against the MIT KDC: the service ticket opens with the keytab MIT exported', async () => {
+    const config = loadKrb5Config(env);
+    const service = parsePrincipal('pop/localhost@MIT.TEST');
+    const keytab = readKeytab(join(realm.dir, 'pop.keytab'));
+    const user = parsePrincipal('alice@MIT.TEST');
+    expect(await verifyPassword({ config, user, password: 'alice-pw-1', service, keytab })).toEqual({ realm: 'MIT.TEST', name: { nameType: 1, nameString: ['alice'] } });
+    await expect(verifyPassword({ config, user, password: 'wrong', service, keytab })).rejects.toMatchObject({ code: 24 });
+    await expect(verifyPassword({ config, user: parsePrincipal('ghost@MIT.TEST'), password: 'x', service, keytab })).rejects.toMatchObject({ code: 6 });
   });
 
   it("unreachable KDC: \"Cannot contact any KDC for realm 'MIT.TEST'\", as MIT prints it", async () => {

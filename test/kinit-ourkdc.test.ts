@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKdc, type TestKdc } from '@kpop/kdc';
-import { parseKrb5Config, parsePrincipal, readKeytab, verifyPassword, KEYTAB_V2 } from '@kpop/common';
+import { KrbError, parseKrb5Config, parsePrincipal, readKeytab, verifyPassword, KEYTAB_V2 } from '@kpop/common';
 import { hasMitClients } from './helpers/mit-realm.js';
 import { buildKinitBins, runMitAsync as runMit, runOurs } from './helpers/kinit-bins.js';
 import { findProgram } from './helpers/mit-realm.js';
@@ -123,5 +123,20 @@ describe('our CLIs against our KDC', () => {
     const foreign = readKeytab(kdc.keytab(['bench'], join(kdc.dir, 'foreign.keytab')));
     const spoofKeytab = { version: KEYTAB_V2, entries: foreign.entries.map((e) => ({ ...e, principal: service, kvno: 1 })) };
     await expect(verifyPassword({ config, user, password: 'alice-pw-1', service, keytab: spoofKeytab })).rejects.toMatchObject({ code: 31 });
+  });
+
+  it('verifyPassword: a spoofed KDC for the same realm that accepts any password cannot log anyone in', async () => {
+    const spoof = await startTestKdc({ realm: 'OURS.TEST', principals: { alice: 'attacker-chosen', 'pop/localhost': { randkey: true } } });
+    try {
+      const config = parseKrb5Config(`[libdefaults]\n default_realm = OURS.TEST\n[realms]\n OURS.TEST = {\n  kdc = ${spoof.kdcAddress}\n }\n`);
+      const service = parsePrincipal('pop/localhost@OURS.TEST');
+      const realKeytab = readKeytab(kdc.keytab(['pop/localhost'], join(kdc.dir, 'real.keytab')));
+      const user = parsePrincipal('alice@OURS.TEST');
+      // The AS and TGS exchanges succeed against the impostor, but its ticket does not open with our key.
+      await expect(verifyPassword({ config, user, password: 'attacker-chosen', service, keytab: realKeytab })).rejects.toBeInstanceOf(KrbError);
+      await expect(verifyPassword({ config, user, password: 'attacker-chosen', service, keytab: realKeytab })).rejects.toMatchObject({ code: 31 });
+    } finally {
+      await spoof.stop();
+    }
   });
 });
