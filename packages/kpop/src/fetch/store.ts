@@ -57,7 +57,7 @@ export function openStore(path: string, format: StoreFormat = guessFormat(path))
 function asctime(d: Date): string {
   const s = d.toUTCString(); // "Sun, 29 Nov 2026 08:07:11 GMT"
   const [wd, day, mon, year, time] = s.replace(',', '').split(' ');
-  return `${wd} ${mon} ${day!.padStart(2, ' ')} ${time} ${year}`;
+  return `${wd} ${mon} ${String(Number(day)).padStart(2, ' ')} ${time} ${year}`;
 }
 
 /** mboxrd quoting: one more '>' before any ">*From " line, so readers can undo it exactly. */
