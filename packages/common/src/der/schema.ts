@@ -164,7 +164,7 @@ function expected(s: Schema): string {
 }
 
 /** Checks the tag at pos (before trusting its length) and reads the header into `header`. */
-function expect(buf: Uint8Array, pos: number, limit: number, tag: number, s: Schema | null): void {
+function openElement(buf: Uint8Array, pos: number, limit: number, tag: number, s: Schema | null): void {
   if (pos < limit && buf[pos] !== tag) throw new DerError(`expected ${s === null ? tagName(tag) : expected(s)}, found ${tagName(buf[pos]!)}`);
   readHeaderInto(buf, pos, limit);
 }
@@ -174,7 +174,7 @@ function decodeElement(s: Schema, buf: Uint8Array, pos: number, limit: number, d
   if (depth > MAX_DEPTH) throw new DerError(`nesting deeper than ${MAX_DEPTH}`);
   switch (s.kind) {
     case 'int': {
-      expect(buf, pos, limit, Tag.INTEGER, s);
+      openElement(buf, pos, limit, Tag.INTEGER, s);
       cursor = header.end;
       let v = decodeIntegerContent(buf, header.start, header.end);
       if (s.wrapNegative && v < 0 && v >= -0x80000000) v = v >>> 0;
@@ -182,35 +182,35 @@ function decodeElement(s: Schema, buf: Uint8Array, pos: number, limit: number, d
       return v;
     }
     case 'bool':
-      expect(buf, pos, limit, Tag.BOOLEAN, s);
+      openElement(buf, pos, limit, Tag.BOOLEAN, s);
       cursor = header.end;
       return decodeBooleanContent(buf, header.start, header.end);
     case 'octets':
-      expect(buf, pos, limit, Tag.OCTET_STRING, s);
+      openElement(buf, pos, limit, Tag.OCTET_STRING, s);
       cursor = header.end;
       // A view into decodeWith's private copy of the input (see there).
       return buf.subarray(header.start, header.end);
     case 'string':
-      expect(buf, pos, limit, s.tag, s);
+      openElement(buf, pos, limit, s.tag, s);
       cursor = header.end;
       return decodeStringContent(buf, header.start, header.end);
     case 'time':
-      expect(buf, pos, limit, Tag.GeneralizedTime, s);
+      openElement(buf, pos, limit, Tag.GeneralizedTime, s);
       cursor = header.end;
       return decodeTimeContent(buf, header.start, header.end);
     case 'flags':
-      expect(buf, pos, limit, Tag.BIT_STRING, s);
+      openElement(buf, pos, limit, Tag.BIT_STRING, s);
       cursor = header.end;
       return decodeFlagsContent(buf, header.start, header.end);
     case 'seq': {
       let end: number;
       if (s.app !== undefined) {
-        expect(buf, pos, limit, applicationTag(s.app), s);
+        openElement(buf, pos, limit, applicationTag(s.app), s);
         end = header.end;
-        expect(buf, header.start, end, Tag.SEQUENCE, null);
+        openElement(buf, header.start, end, Tag.SEQUENCE, null);
         if (header.end !== end) throw new DerError(`trailing bytes inside [APPLICATION ${s.app}]`);
       } else {
-        expect(buf, pos, limit, Tag.SEQUENCE, s);
+        openElement(buf, pos, limit, Tag.SEQUENCE, s);
         end = header.end;
       }
       const value = decodeFields(s, buf, header.start, end, depth);
@@ -218,7 +218,7 @@ function decodeElement(s: Schema, buf: Uint8Array, pos: number, limit: number, d
       return value;
     }
     case 'seqOf': {
-      expect(buf, pos, limit, Tag.SEQUENCE, s);
+      openElement(buf, pos, limit, Tag.SEQUENCE, s);
       const end = header.end;
       const out: any[] = [];
       let p = header.start;
