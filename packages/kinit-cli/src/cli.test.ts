@@ -13,7 +13,8 @@ import { ClientError, KrbError, parsePrincipal } from '@kpop/common';
 import { getopt, UsageError } from './getopt.js';
 import { runProgram, type CliIo } from './io.js';
 import { parseKinitArgs, kinitMain } from './kinit.js';
-import { klistMain, KLIST_USAGE } from './klist.js';
+import { klistMain } from './klist.js';
+import { KLIST_USAGE } from './usage.js';
 import { errorText } from './messages.js';
 import { flagsString, formatTime } from './format.js';
 

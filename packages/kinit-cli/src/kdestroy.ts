@@ -7,16 +7,10 @@
  */
 import { closeSync, fstatSync, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { formatPrincipal, listCcacheCollection, loadKrb5Config, parsePrincipal, principalEquals, readCcache } from '@kpop/common';
+import { KDESTROY_USAGE } from './usage.js';
 import { getopt, UsageError } from './getopt.js';
 import { CliExit, type CliIo } from './io.js';
 import { resolveCache } from './cache.js';
-
-export const KDESTROY_USAGE = `Usage: kdestroy [-A] [-q] [-c cache_name] [-p princ_name]
-\t-A destroy all credential caches in collection
-\t-q quiet mode
-\t-c specify name of credentials cache
-\t-p specify principal name within collection
-`;
 
 /** Zero the file, then unlink it; false when it did not exist. */
 export function wipeAndRemove(path: string): boolean {

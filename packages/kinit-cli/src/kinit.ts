@@ -29,44 +29,11 @@ import {
   type Krb5Config,
   type Principal,
 } from '@kpop/common';
+import { KINIT_USAGE } from './usage.js';
 import { getopt, UsageError } from './getopt.js';
 import { CliExit, type CliIo } from './io.js';
 import { errorText } from './messages.js';
 import { chooseCacheFor, describeCache, type CacheChoice } from './cache.js';
-
-export const KINIT_USAGE = `Usage: kinit [-V] [-l lifetime] [-s start_time] [-r renewable_life]
-\t[-f | -F] [-p | -P] [-n] [-a | -A] [-C] [-E]
-\t[--request-pac | --no-request-pac]
-\t[-v] [-R] [-k [-i|-t keytab_file]] [-c cachename]
-\t[-S service_name] [-I input_ccache] [-T ticket_armor_cache]
-\t[-X <attribute>[=<value>]] [principal]
-
-    options:
-\t-V verbose
-\t-l lifetime
-\t-s start time
-\t-r renewable lifetime
-\t-f forwardable
-\t-F not forwardable
-\t-p proxiable
-\t-P not proxiable
-\t-n anonymous
-\t-a include addresses
-\t-A do not include addresses
-\t-v validate
-\t-R renew
-\t-C canonicalize
-\t-E client is enterprise principal name
-\t-k use keytab
-\t-i use default client keytab (with -k)
-\t-t filename of keytab to use
-\t-c Kerberos 5 cache name
-\t-S service
-\t-I input credential cache
-\t-T armor credential cache
-\t-X <attribute>[=<value>]
-\t--{,no}-request-pac request KDC include/exclude a PAC
-`;
 
 interface KinitOptions {
   verbose: boolean;

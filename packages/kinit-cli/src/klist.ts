@@ -19,32 +19,12 @@ import {
   type CcacheLocation,
   type Credential,
 } from '@kpop/common';
+import { KLIST_USAGE } from './usage.js';
 import { getopt, UsageError } from './getopt.js';
 import { CliExit, type CliIo } from './io.js';
 import { errorText } from './messages.js';
 import { cacheDisplayName, resolveCache } from './cache.js';
 import { flagsString, formatAddress, formatTime, TIME_WIDTH } from './format.js';
-
-export const KLIST_USAGE = `Usage: klist [-e] [-V] [[-c] [-l] [-A] [-d] [-f] [-s] [-a [-n]]] [-k [-i] [-t] [-K]] [-C] [name]
-\t-c specifies credentials cache
-\t-k specifies keytab
-\t   (Default is credentials cache)
-\t-i uses default client keytab if no name given
-\t-l lists credential caches in collection
-\t-A shows content of all credential caches
-\t-e shows the encryption type
-\t-V shows the Kerberos version and exits
-\toptions for credential caches:
-\t\t-d shows the submitted authorization data types
-\t\t-f shows credentials flags
-\t\t-s sets exit status based on valid tgt existence
-\t\t-a displays the address list
-\t\t\t-n do not reverse-resolve
-\toptions for keytabs:
-\t\t-t shows keytab entry timestamps
-\t\t-K shows keytab entry keys
-\t\t-C includes configuration data entries
-`;
 
 interface KlistOptions {
   etype: boolean;

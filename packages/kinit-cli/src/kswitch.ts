@@ -5,14 +5,10 @@
  * nothing, as in MIT.
  */
 import { listCcacheCollection, loadKrb5Config, parsePrincipal, principalEquals, readCcache, setPrimaryCcache } from '@kpop/common';
+import { KSWITCH_USAGE } from './usage.js';
 import { getopt, UsageError } from './getopt.js';
 import { CliExit, type CliIo } from './io.js';
 import { resolveCache } from './cache.js';
-
-export const KSWITCH_USAGE = `Usage: kswitch {-c cache_name | -p principal}
-\t-c specify name of credentials cache
-\t-p specify name of principal
-`;
 
 export async function kswitchMain(io: CliIo): Promise<number> {
   if (io.argv.includes('--help')) {

@@ -23,15 +23,11 @@ import {
   tgsPrincipal,
   type Principal,
 } from '@kpop/common';
+import { KVNO_USAGE } from './usage.js';
 import { getopt, UsageError } from './getopt.js';
 import { CliExit, type CliIo } from './io.js';
 import { errorText } from './messages.js';
 import { resolveCache } from './cache.js';
-
-export const KVNO_USAGE = `usage: kvno [-c ccache] [-e etype] [-k keytab] [-q] [-u | -S sname]
-\t[[{-F cert_file | {-I | -U} for_user} [-P]] | --u2u ccache]
-\t[--cached-only] [--no-store] [--out-cache] service1 service2 ...
-`;
 
 export async function kvnoMain(io: CliIo, now: () => Date = () => new Date()): Promise<number> {
   if (io.argv.includes('--help')) {
