@@ -226,7 +226,9 @@ describe(`fuzz (seed ${SEED})`, () => {
       await new Promise((res) => setTimeout(res, 300));
       sock.off('message', onMsg);
       answered = received;
-      expect(answered).toBeGreaterThan(1000);
+      console.log(`UDP fuzz: ${answered} of 3000 answered`);
+      // Undecodable datagrams smaller than the error get silence (no amplification).
+      expect(answered).toBeGreaterThan(300);
       const reply = await udpExchange(sock, port, validAsReq(), 2000);
       expect(openAsRep(reply!, { keytype: 18, keyvalue: MIT_KEYS.alice.aes256 }).part.srealm).toBe('LAB.TEST');
       sock.close();
@@ -259,6 +261,14 @@ describe(`fuzz (seed ${SEED})`, () => {
       expect(closedByServer).toBe(true);
       const high = await tcpSession(server.tcp[0]!.port, [new Uint8Array([0x80, 0, 0, 10])]);
       expect(high.closedByServer).toBe(true);
+    });
+
+    it('junk on UDP smaller than an error reply gets silence (no amplification)', async () => {
+      const sock = dgram.createSocket('udp4');
+      await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+      expect(await udpExchange(sock, server.udp[0]!.port, new Uint8Array([0x6a, 0x03, 0x02, 0x01, 0x05]), 500)).toBeNull();
+      expect(await udpExchange(sock, server.udp[0]!.port, new Uint8Array([0x30, 0x00]), 500)).toBeNull();
+      sock.close();
     });
 
     it('a garbage TCP frame gets a KRB-ERROR and a close', async () => {

@@ -89,6 +89,13 @@ export function processRequest(bytes: Uint8Array, ctx: HandlerContext, origin: R
     if (f.detail !== undefined) info.detail = f.detail;
     reply = errorReply(ctx, info, f.code, eTextFor(f.status), f.eData);
   }
+  if (malformed && origin.transport === 'udp' && reply.length > bytes.length) {
+    // Junk over UDP never gets an answer larger than itself: the KDC must
+    // not amplify a spoofed-source flood (cf. Heimdal's UDP reply limits).
+    info.status = Status.GENERIC;
+    ctx.log?.(logRecord(info, (performance.now() - t0) * 1000, 0));
+    return { reply: null, status: 'DROPPED', malformed: true };
+  }
   lookaside?.put(key, reply);
   const sent = capForTransport(reply, ctx, origin, info);
   ctx.log?.(logRecord(info, (performance.now() - t0) * 1000, sent.length));
