@@ -89,18 +89,6 @@ export class Pop3Client {
     return { count: Number(m[1]), size: Number(m[2]) };
   }
 
-  /** UIDL (§7) as number → unique id; undefined when the server lacks it. */
-  async uidl(): Promise<Map<number, string> | undefined> {
-    const r = await this.command('UIDL');
-    if (!r.ok) return undefined;
-    const out = new Map<number, string>();
-    for (const l of await this.multiLine('the UIDL list', 16 * 1024 * 1024)) {
-      const m = /^(\d+)\s+([\x21-\x7e]{1,70})$/.exec(l.toString('latin1').trim());
-      if (m) out.set(Number(m[1]), m[2]!);
-    }
-    return out;
-  }
-
   /** RETR n: the message with LF line ends (what Maildir and mbox files hold). */
   async retr(n: number): Promise<Buffer> {
     await this.must(`RETR ${n}`, `RETR ${n}`);

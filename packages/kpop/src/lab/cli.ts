@@ -95,6 +95,9 @@ export async function startLabFromArgs(argv: string[], io: LabIo): Promise<Runni
       io.stderr.write('lab: the realm exists, so the password flags are ignored (use --reset, or pnpm kdc cpw)\n');
     }
     const marker = readMarker(p);
+    if (passwords === undefined && program.getOptionValueSource('realm') === 'cli' && o.realm !== marker.realm) {
+      io.stderr.write(`lab: this lab's realm is ${marker.realm}; --realm ${o.realm} applies to a new lab (add --reset)\n`);
+    }
     const lab = await runLab(p, marker.realm, { ports, ...(o.quiet ? {} : { onEvent: (l: string) => io.stdout.write(`${l}\n`) }) });
     writeFileSync(`${p.dir}/ports.json`, JSON.stringify(lab.ports) + '\n');
     const lines = bannerLines({ realm: marker.realm, paths: p, ports: lab.ports, users: marker.users, created: passwords !== undefined, ...(passwords ? { passwords } : {}), ...(io.cwd ? { cwd: io.cwd } : {}) });
