@@ -6,6 +6,7 @@
  */
 import { writeFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKrb5Config, parsePrincipal, readCcache, readKeytab, TicketFlags, verifyPassword } from '@kpop/common';
 import { hasMitClients, hasMitKdc, startMitRealm, type MitRealm } from './helpers/mit-realm.js';
@@ -63,6 +64,19 @@ describe.skipIf(skip)(`our CLIs against an MIT 1.20 KDC${why}`, () => {
     expect(r).toMatchObject({ status: 0, stdout: '', stderr: '' });
     expect(runMit('klist', [], e).stdout).toContain('Default principal: bench@MIT.TEST');
     expect(runMit('kvno', ['pop/localhost'], e)).toMatchObject({ status: 0, stdout: 'pop/localhost@MIT.TEST: kvno = 1\n' });
+  });
+
+  it('kinit -k without a principal means host/<hostname>, as in MIT', async () => {
+    const e = cc('khost');
+    const a = ['-V', '-k', '-t', join(realm.dir, 'pop.keytab')];
+    const ours = await runOurs('kinit', a, e);
+    expect(ours).toEqual(runMit('kinit', a, e));
+    expect(ours.stderr).toMatch(/^kinit: Keytab contains no suitable keys for host\/.*@ while getting initial credentials$/m);
+    const host = hostname().toLowerCase();
+    realm.addPrincipal({ name: `host/${host}` });
+    realm.ktadd(join(realm.dir, 'host.keytab'), `host/${host}`);
+    expect(await runOurs('kinit', ['-k', '-t', join(realm.dir, 'host.keytab')], e)).toMatchObject({ status: 0, stderr: '' });
+    expect(runMit('klist', [], e).stdout).toContain(`Default principal: host/${host}@MIT.TEST`);
   });
 
   it('kvno gets and stores a service ticket; -k checks it opens with the keytab; MIT klist agrees', async () => {

@@ -4,7 +4,7 @@
  * "kinit: <text> while getting initial credentials".
  */
 import { networkInterfaces } from 'node:os';
-import { userInfo } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import {
   AddrType,
   NameType,
@@ -12,6 +12,7 @@ import {
   getInitialCredentials,
   loadKrb5Config,
   makeConfigEntry,
+  principalNameEquals,
   parseDuration,
   parsePrincipal,
   parseTimestamp,
@@ -136,7 +137,9 @@ function clientPrincipal(o: KinitOptions, config: Krb5Config, existing: Ccache |
   }
   if (existing) return existing.defaultPrincipal;
   if (o.keytab) {
-    throw new CliExit(1, 'No principal given with -k (this kinit does not guess host/<hostname>): name the principal');
+    // MIT: host/<hostname> in the referral (empty) realm; we take the realm of the keytab's entry for it.
+    const host = hostname().toLowerCase();
+    return { realm: config.hostRealm(host) ?? '', name: { nameType: NameType.NT_SRV_HST, nameString: ['host', host] } };
   }
   const user = env.USER || env.LOGNAME || userInfo().username;
   if (!defaultRealm) throw new CliExit(1, `Configuration file does not specify default realm when parsing name ${user}`);
@@ -184,7 +187,7 @@ export async function kinitMain(io: CliIo, now: () => Date = () => new Date()): 
     return 0;
   }
 
-  const client = clientPrincipal(o, config, existing, io.env);
+  let client = clientPrincipal(o, config, existing, io.env);
   choice = chooseCacheFor(o.cache, io.env, config, client);
   verbose(`Using ${o.cache ? 'specified' : 'default'} cache: ${describeCache(choice)}`);
   verbose(`Using principal: ${formatPrincipal(client)}`);
@@ -198,6 +201,10 @@ export async function kinitMain(io: CliIo, now: () => Date = () => new Date()): 
     } catch (e) {
       throw new CliExit(1, `Pre-authentication failed: ${errorText(e)} while getting initial credentials`);
     }
+  }
+  if (keytab && client.realm === '') {
+    const entry = keytab.entries.find((e) => principalNameEquals(e.principal.name, client.name));
+    if (entry) client = { ...client, realm: entry.principal.realm };
   }
   const service = o.service ? parsePrincipal(o.service, { defaultRealm: client.realm }) : undefined;
   let result;

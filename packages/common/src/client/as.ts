@@ -35,7 +35,7 @@ import {
 } from '../krb5/index.js';
 import { KdcOptions, KeyUsage, MsgType, PaDataType, TicketFlags } from '../krb5/constants.js';
 import { ErrorCode, KrbError } from '../krb5/errors.js';
-import { principalEquals, principalNameEquals, tgsPrincipal } from '../krb5/principal.js';
+import { formatPrincipal, principalEquals, principalNameEquals, tgsPrincipal } from '../krb5/principal.js';
 import type { AsRep, EncKdcRepPart, EncryptionKey, EtypeInfo2Entry, HostAddress, KdcReqBody, KrbErrorMessage, PaData, Principal } from '../krb5/types.js';
 import type { Krb5Config } from './config.js';
 import { ClientError } from './errors.js';
@@ -130,7 +130,7 @@ class ReplyKeySource {
     const { keytab, client } = this.opts;
     if (keytab) {
       const e = findKeytabKey(keytab, client, etype);
-      if (!e) throw new ClientError('KRB5_KT_NOTFOUND', `No key table entry found for ${formatForError(client)}`);
+      if (!e) throw new ClientError('KRB5_KT_NOTFOUND', `Keytab contains no suitable keys for ${formatPrincipal(client)}`);
       return (this.cached = e.key);
     }
     let pw = this.opts.password;
@@ -139,10 +139,6 @@ class ReplyKeySource {
     this.opts.password = pw; // ask once, even if a second etype is needed
     return (this.cached = stringToKey(etype, pw, salt, s2kparams));
   }
-}
-
-function formatForError(p: Principal): string {
-  return `${p.name.nameString.join('/')}@${p.realm}`;
 }
 
 /** Run the AS exchange and return the checked credential. */
@@ -157,6 +153,10 @@ export async function getInitialCredentials(opts: InitialCredentialsOptions): Pr
   const lifetime = opts.lifetime ?? config.ticketLifetime(realm);
   const renewLifetime = opts.renewLifetime ?? config.renewLifetime(realm);
   let etypes = requestEnctypes(config, 'tkt', opts.etypes);
+  if (opts.keytab && !opts.keytab.entries.some((e) => principalEquals(e.principal, client))) {
+    // Checked before any request, as MIT's gic_keytab.c does.
+    throw new ClientError('KRB5_KT_NOTFOUND', `Keytab contains no suitable keys for ${formatPrincipal(client)}`);
+  }
   if (opts.keytab) {
     // MIT sorts the keytab's enctypes for this client first.
     const have = new Set(opts.keytab.entries.filter((e) => principalEquals(e.principal, client)).map((e) => e.key.keytype));
