@@ -11,8 +11,6 @@ const CR = 0x0d;
 const LF = 0x0a;
 const DOT = 0x2e;
 const CRLF = Buffer.from('\r\n');
-const CR_BUF = Buffer.from('\r');
-const DOT_BUF = Buffer.from('.');
 const TERMINATOR = Buffer.from('.\r\n');
 
 export class DotStuffer {
@@ -34,16 +32,20 @@ export class DotStuffer {
   push(chunk: Uint8Array): Buffer {
     if (this.finished || chunk.length === 0) return Buffer.alloc(0);
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-    const parts: Buffer[] = [];
+    // Worst case every byte is an LF that becomes CRLF, plus a held CR and
+    // stuffing dots (at most one per line, and a line has at least one byte).
+    const out = Buffer.allocUnsafe(2 * buf.length + 2);
+    let o = 0;
     let pos = 0;
     if (this.heldCr) {
       this.heldCr = false;
       if (buf[0] === LF) {
-        parts.push(CRLF);
+        out[o++] = CR;
+        out[o++] = LF;
         this.endLine();
         pos = 1;
       } else {
-        parts.push(CR_BUF);
+        out[o++] = CR;
         this.lineLen++;
       }
     }
@@ -54,7 +56,7 @@ export class DotStuffer {
           this.finished = true;
           break;
         }
-        if (buf[pos] === DOT) parts.push(DOT_BUF);
+        if (buf[pos] === DOT) out[o++] = DOT;
       }
       const nl = buf.indexOf(LF, pos);
       if (nl === -1) {
@@ -64,20 +66,21 @@ export class DotStuffer {
           this.heldCr = true;
         }
         if (end > pos) {
-          parts.push(buf.subarray(pos, end));
+          o += buf.copy(out, o, pos, end);
           this.lineLen += end - pos;
         }
         break;
       }
       let lineEnd = nl;
       if (lineEnd > pos && buf[lineEnd - 1] === CR) lineEnd--;
-      if (lineEnd > pos) parts.push(buf.subarray(pos, lineEnd));
+      if (lineEnd > pos) o += buf.copy(out, o, pos, lineEnd);
       this.lineLen += lineEnd - pos;
-      parts.push(CRLF);
+      out[o++] = CR;
+      out[o++] = LF;
       this.endLine();
       pos = nl + 1;
     }
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    return out.subarray(0, o);
   }
 
   /** The tail: close an unterminated last line, then ".CRLF". */

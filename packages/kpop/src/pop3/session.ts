@@ -94,6 +94,9 @@ export class Pop3Session {
   }
 
   start(): void {
+    // Request/response protocol: no Nagle delay between a reply and the
+    // client's delayed ACK (it cost ~40 ms per RETR).
+    (this.socket as Duplex & { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
     this.attach(this.socket);
     this.reply('+OK POP3 server ready');
     if (this.info.initialData?.length) this.receive(this.info.initialData);
@@ -463,9 +466,8 @@ export class Pop3Session {
   async command_RETR(arg: string): Promise<void> {
     const m = this.message(arg.trim());
     if (!m) return;
-    await this.write(`+OK ${m.size} octets\r\n`);
     try {
-      await this.mailbox!.send(m, (b) => this.write(b));
+      await this.mailbox!.send(m, `+OK ${m.size} octets\r\n`, (b) => this.write(b));
     } catch (e) {
       // The multi-line response is already under way: the only honest thing
       // left is to drop the connection (the client sees no terminator).
@@ -485,9 +487,8 @@ export class Pop3Session {
     if (!m) return;
     // fetchmail asks for huge line counts (e.g. TOP n 99999999): clamp, don't fail.
     const lines = k.length > 15 ? Number.MAX_SAFE_INTEGER : Number(k);
-    await this.write('+OK\r\n');
     try {
-      await this.mailbox!.send(m, (b) => this.write(b), lines);
+      await this.mailbox!.send(m, '+OK\r\n', (b) => this.write(b), lines);
     } catch (e) {
       this.config.log({ event: 'error', session: this.id, error: `TOP ${arg}: ${(e as Error).message}` });
       this.socket.destroy();
@@ -516,8 +517,12 @@ export class Pop3Session {
   private async update(): Promise<void> {
     this.state = 'UPDATE';
     this.endReason = 'quit';
-    const { removed, failed } = await this.mailbox!.commit();
+    const mailbox = this.mailbox!;
+    const { removed, failed } = await mailbox.commit();
     this.deleted = removed;
+    // Unlock before the client hears +OK: its next session must not get [IN-USE].
+    this.mailbox = undefined;
+    await mailbox.close().catch(() => {});
     if (failed) this.reply(`-ERR [SYS/TEMP] ${failed} deleted messages not removed`);
     else this.reply('+OK Logging out.');
     this.close();
