@@ -47,8 +47,8 @@ export function processRequest(bytes: Uint8Array, ctx: HandlerContext, origin: R
     return { reply: null, status: 'DROPPED', malformed: true };
   }
   const lookaside = ctx.lookaside;
-  const key = lookaside ? Lookaside.key(bytes) : '';
-  const cached = lookaside?.get(key);
+  const key = lookaside ? Lookaside.key(bytes) : undefined;
+  const cached = key !== undefined ? lookaside?.get(key) : undefined;
   if (cached) {
     const reply = capForTransport(cached, ctx, origin, undefined);
     ctx.log?.({ time: ctx.now().toISOString(), from: fromOf(origin), transport: origin.transport, msg: 'LOOKASIDE', status: 'LOOKASIDE', bytes: reply.length, us: Math.round((performance.now() - t0) * 1000) });
@@ -96,7 +96,7 @@ export function processRequest(bytes: Uint8Array, ctx: HandlerContext, origin: R
     ctx.log?.(logRecord(info, (performance.now() - t0) * 1000, 0));
     return { reply: null, status: 'DROPPED', malformed: true };
   }
-  lookaside?.put(key, reply);
+  if (key !== undefined) lookaside?.put(key, reply);
   const sent = capForTransport(reply, ctx, origin, info);
   ctx.log?.(logRecord(info, (performance.now() - t0) * 1000, sent.length));
   return { reply: sent, status: info.status ?? Status.ISSUE, malformed };

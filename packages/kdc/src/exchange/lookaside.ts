@@ -4,7 +4,8 @@
  * (RFC 4120 §3.1.2 notes clients retransmit over UDP). Bounded by entries
  * and by bytes; the oldest entries go first.
  */
-import { createHash } from 'node:crypto';
+/** Longest request kept in the cache (bytes). */
+export const MAX_KEYED_REQUEST = 8192;
 
 export interface LookasideOptions {
   /** Seconds a reply stays (MIT: 2 minutes). */
@@ -32,9 +33,16 @@ export class Lookaside {
     this.maxBytes = opts.maxBytes ?? 32 * 1024 * 1024;
   }
 
-  /** SHA-256 of the request: equal keys mean byte-identical requests. */
-  static key(request: Uint8Array): string {
-    return createHash('sha256').update(request).digest('base64');
+  /**
+   * The request bytes themselves as a latin1 string: equal keys are
+   * byte-identical requests, and building one costs a fraction of a hash
+   * (a SHA-256 per request was a tenth of a TGS exchange). Requests longer
+   * than MAX_KEYED_REQUEST are not cached (undefined): V8 stops hashing very
+   * long strings, and no retransmitted KDC request is that large.
+   */
+  static key(request: Uint8Array): string | undefined {
+    if (request.length > MAX_KEYED_REQUEST) return undefined;
+    return Buffer.from(request.buffer, request.byteOffset, request.byteLength).toString('latin1');
   }
 
   get size(): number {
