@@ -5,15 +5,17 @@
  * it runs against the same fake KDC and must print the same line.
  */
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeKrbErrorMessage, krbErrorToMessage, KrbError, ErrorCode, tgsPrincipal } from '@kpop/common';
 import { findProgram } from './helpers/mit-realm.js';
 import { runMitAsync, runOurs } from './helpers/kinit-bins.js';
 
 const hasMitKinit = findProgram('kinit') !== undefined;
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/mit');
 
 describe('a KDC whose clock is an hour ahead', () => {
   let dir: string;
@@ -51,6 +53,28 @@ describe('a KDC whose clock is an hour ahead', () => {
     const ours = await runOurs('kinit', ['alice'], env, 'pw\n');
     const mit = await runMitAsync('kinit', ['alice'], env, 'pw\n');
     expect(ours).toEqual(mit);
+  });
+});
+
+describe('a hostile KDC', () => {
+  it('garbage, truncated or wrong-type replies: one line, status 1, and the program ends', async () => {
+    const asRep = Buffer.from(readFileSync(join(fixtures, '04-alice-AS-REP.hex'), 'utf8').trim(), 'hex');
+    const tgsReq = Buffer.from(readFileSync(join(fixtures, '05-alice-TGS-REQ.hex'), 'utf8').trim(), 'hex');
+    const replies = [Buffer.from('not kerberos at all'), asRep.subarray(0, 300), tgsReq, Buffer.from([0x7e, 0x84, 0xff, 0xff, 0xff, 0xff])];
+    for (const reply of replies) {
+      const sock = createSocket('udp4');
+      sock.on('message', (_m, r) => sock.send(reply, r.port, r.address));
+      await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+      const dir = mkdtempSync(join(tmpdir(), 'kinit-hostile-'));
+      writeFileSync(join(dir, 'krb5.conf'), `[libdefaults]\n default_realm = H.TEST\n[realms]\n H.TEST = {\n  kdc = 127.0.0.1:${sock.address().port}\n }\n`);
+      try {
+        const r = await runOurs('kinit', ['alice'], { ...process.env, KRB5_CONFIG: join(dir, 'krb5.conf'), KRB5CCNAME: `FILE:${join(dir, 'cc')}` }, 'pw\n');
+        expect(r.status).toBe(1);
+        expect(r.stderr).toMatch(/^kinit: KDC reply did not match expectations \(.*\) while getting initial credentials\n$/);
+      } finally {
+        sock.close();
+      }
+    }
   });
 });
 

@@ -193,7 +193,7 @@ export async function getInitialCredentials(opts: InitialCredentialsOptions): Pr
     if (opts.addresses?.length) body.addresses = opts.addresses;
     const request = encodeAsReq({ pvno: 5, msgType: MsgType.AS_REQ, padata: [...padata, REQ_ENC_PA_REP], reqBody: body });
     const replyBytes = await send(realm, request);
-    const reply = decodeMessage(replyBytes);
+    const reply = decodeReply(replyBytes);
 
     if (reply.msgType === MsgType.KRB_ERROR) {
       const err = reply as KrbErrorMessage;
@@ -263,6 +263,15 @@ export async function getInitialCredentials(opts: InitialCredentialsOptions): Pr
     return { credential, kdcOffset, ...(paType !== undefined ? { paType } : {}), encPart, reply: rep };
   }
   throw new ClientError('KRB5_KDCREP_MODIFIED', 'Too many rounds in the AS exchange');
+}
+
+/** A reply that is not DER for a Kerberos message ends the exchange with one clear error. */
+export function decodeReply(bytes: Uint8Array): ReturnType<typeof decodeMessage> {
+  try {
+    return decodeMessage(bytes);
+  } catch (e) {
+    throw new ClientError('KRB5_KDCREP_MODIFIED', `KDC reply did not match expectations (undecodable reply: ${(e as Error).message})`, { cause: e });
+  }
 }
 
 const REQ_ENC_PA_REP: PaData = { padataType: PaDataType.PA_REQ_ENC_PA_REP, padataValue: new Uint8Array(0) };

@@ -13,7 +13,6 @@ import type { Credential } from '../ccache/index.js';
 import { decryptData, encryptData, makeChecksum, randomKeyFor } from '../crypto/index.js';
 import {
   decodeEncKdcRepPart,
-  decodeMessage,
   decodeTicket,
   encodeApReq,
   encodeAuthenticator,
@@ -25,7 +24,7 @@ import {
 import { KdcOptions, KeyUsage, MsgType, PaDataType, TicketFlags } from '../krb5/constants.js';
 import { principalEquals, principalNameEquals } from '../krb5/principal.js';
 import type { EncKdcRepPart, KdcReqBody, KrbErrorMessage, Principal, TgsRep, Ticket } from '../krb5/types.js';
-import { makeNonce, requestEnctypes, splitTime, type KdcSender } from './as.js';
+import { decodeReply, makeNonce, requestEnctypes, splitTime, type KdcSender } from './as.js';
 import type { Krb5Config } from './config.js';
 import { ClientError } from './errors.js';
 import { sendToKdc } from './transport.js';
@@ -108,7 +107,7 @@ export async function getServiceTicket(opts: ServiceTicketOptions): Promise<Serv
     padata: [{ padataType: PaDataType.PA_TGS_REQ, padataValue: apReq }],
     reqBody: body,
   });
-  const reply = decodeMessage(await send(realm, request));
+  const reply = decodeReply(await send(realm, request));
   if (reply.msgType === MsgType.KRB_ERROR) throw krbErrorFromMessage(reply as KrbErrorMessage);
   if (reply.msgType !== MsgType.TGS_REP) throw new ClientError('KRB5_KDCREP_MODIFIED', `KDC reply did not match expectations (message type ${reply.msgType})`);
   const rep = reply as TgsRep;
