@@ -123,7 +123,8 @@ export class PopConnection {
     const rest = all.subarray(n);
     this.chunks = rest.length ? [rest] : [];
     this.buffered = rest.length;
-    return Buffer.from(out);
+    // No copy: socket chunks are fresh buffers that nothing else writes to.
+    return out;
   }
 
   /** Exactly n bytes. */
@@ -149,6 +150,32 @@ export class PopConnection {
       await this.more(what);
     }
     throw new FetchError('protocol', `${this.peer()} sent a line longer than ${max} bytes while we waited for ${what}`);
+  }
+
+  /**
+   * Lines (without CRLF) handed to `onLine` until it returns true. Every
+   * complete line already buffered is handled in one synchronous pass, so a
+   * multi-megabyte RETR costs a scan, not a promise per line.
+   */
+  async readLines(what: string, onLine: (line: Buffer) => boolean, max = MAX_LINE): Promise<void> {
+    for (;;) {
+      const all = this.flat();
+      let pos = 0;
+      let done = false;
+      while (!done) {
+        const i = all.indexOf(0x0a, pos);
+        if (i < 0) break;
+        if (i - pos > max) throw new FetchError('protocol', `${this.peer()} sent a line longer than ${max} bytes while we waited for ${what}`);
+        done = onLine(all.subarray(pos, i > pos && all[i - 1] === 0x0d ? i - 1 : i));
+        pos = i + 1;
+      }
+      const rest = all.subarray(pos);
+      this.chunks = rest.length ? [rest] : [];
+      this.buffered = rest.length;
+      if (done) return;
+      if (rest.length > max) throw new FetchError('protocol', `${this.peer()} sent a line longer than ${max} bytes while we waited for ${what}`);
+      await this.more(what);
+    }
   }
 
   /** A response or challenge line as text (RFC 1939 responses are ASCII). */

@@ -52,14 +52,15 @@ export class Pop3Client {
   async multiLine(what: string, max = MAX_MESSAGE): Promise<Buffer[]> {
     const lines: Buffer[] = [];
     let size = 0;
-    for (;;) {
-      const line = await this.conn.readLineBytes(what);
-      if (line.length === 1 && line[0] === 0x2e) return lines;
+    await this.conn.readLines(what, (line) => {
+      if (line.length === 1 && line[0] === 0x2e) return true;
       const data = line[0] === 0x2e ? line.subarray(1) : line;
       size += data.length + 2;
       if (size > max) throw new FetchError('protocol', `${what} from ${this.where()} is larger than ${max} bytes`);
       lines.push(data);
-    }
+      return false;
+    });
+    return lines;
   }
 
   /** CAPA (RFC 2449 §5): the capability names upper-cased with their arguments; undefined if unsupported. */
