@@ -235,3 +235,38 @@ describe.skipIf(skip)(`our CLIs against an MIT 1.20 KDC${why}`, () => {
     expect(noRealm).toEqual(runMit('kinit', ['alice@NOREALM.TEST'], e, 'x\n'));
   });
 });
+
+describe.skipIf(skip)(`cross-realm: our kvno through krbtgt/B@A, against two MIT KDCs${why}`, () => {
+  let a: MitRealm;
+  let b: MitRealm;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    a = await startMitRealm({ realm: 'A.TEST', principals: [{ name: 'alice', password: 'alice-pw-1' }, { name: 'krbtgt/B.TEST', password: 'cross-realm-pw' }] });
+    b = await startMitRealm({ realm: 'B.TEST', principals: [{ name: 'krbtgt/B.TEST@A.TEST', password: 'cross-realm-pw' }, { name: 'pop/localhost' }] });
+    const conf = join(a.dir, 'both.conf');
+    writeFileSync(
+      conf,
+      `[libdefaults]\n\tdefault_realm = A.TEST\n\tdns_lookup_kdc = false\n\trdns = false\n\tdns_canonicalize_hostname = false\n[realms]\n\tA.TEST = {\n\t\tkdc = 127.0.0.1:${a.port}\n\t}\n\tB.TEST = {\n\t\tkdc = 127.0.0.1:${b.port}\n\t}\n`,
+    );
+    env = { ...a.env, KRB5_CONFIG: conf };
+  }, 60_000);
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+  });
+
+  it('gets the cross-realm TGT from A, then the service ticket from B; MIT klist and MIT kvno agree', async () => {
+    const ours = { ...env, KRB5CCNAME: `FILE:${join(a.dir, 'ours')}` };
+    const mit = { ...env, KRB5CCNAME: `FILE:${join(a.dir, 'mit')}` };
+    expect((await runOurs('kinit', ['alice'], ours, 'alice-pw-1\n')).status).toBe(0);
+    expect(runMit('kinit', ['alice'], mit, 'alice-pw-1\n').status).toBe(0);
+    const r = await runOurs('kvno', ['pop/localhost@B.TEST'], ours);
+    expect(r).toEqual({ status: 0, stdout: 'pop/localhost@B.TEST: kvno = 1\n', stderr: '' });
+    expect(r).toEqual(runMit('kvno', ['pop/localhost@B.TEST'], mit));
+    const list = runMit('klist', [], ours).stdout;
+    expect(list).toContain('krbtgt/B.TEST@A.TEST');
+    expect(list).toContain('pop/localhost@B.TEST');
+    // MIT's kvno reuses what ours stored (no new request needed, same output).
+    expect(runMit('kvno', ['pop/localhost@B.TEST'], ours)).toEqual(r);
+  });
+});

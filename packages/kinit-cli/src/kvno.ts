@@ -12,7 +12,8 @@ import {
   findCredential,
   findKeytabKey,
   formatPrincipal,
-  getServiceTicket,
+  getCredentialsFromCache,
+  principalEquals,
   KeyUsage,
   loadKrb5Config,
   parsePrincipal,
@@ -90,19 +91,20 @@ export async function kvnoMain(io: CliIo, now: () => Date = () => new Date()): P
       if (cred && etype !== undefined && decodeTicket(cred.ticket).encPart.etype !== etype) cred = undefined;
       if (!cred) {
         if (cachedOnly) throw new CliExit(1, `Matching credential not found while getting credentials for ${name}`);
-        const tgt = findCredential(cache, tgsPrincipal(server.realm, client.realm), client);
-        if (!tgt) throw new CliExit(1, `Matching credential not found (filename: ${loc.path}) while getting credentials for ${name}`);
-        const st = await getServiceTicket({
+        if (!findCredential(cache, tgsPrincipal(client.realm), client)) {
+          throw new CliExit(1, `Matching credential not found (filename: ${loc.path}) while getting credentials for ${name}`);
+        }
+        // Cross-realm TGTs and referrals as MIT's krb5_get_credentials follows them.
+        const got = await getCredentialsFromCache({
           config,
-          tgt,
+          ccache: { ...cache, credentials: cache.credentials.filter((c) => !principalEquals(c.server, server)) },
           service: server,
           canonicalize: true,
           ...(etype !== undefined ? { etypes: [etype] } : {}),
-          kdcOffsetSeconds: cache.kdcOffset?.seconds ?? 0,
           now,
         });
-        cred = st.credential;
-        if (!noStore) cache = storeCredentials(loc.path, [cred]);
+        cred = got.credential;
+        if (!noStore) cache = storeCredentials(loc.path, got.obtained);
       }
       const ticket = decodeTicket(cred.ticket);
       const kvno = ticket.encPart.kvno ?? 0;

@@ -6,4 +6,5 @@ export * from './errors.js';
 export * from './transport.js';
 export * from './as.js';
 export * from './tgs.js';
+export * from './creds.js';
 export * from './verify.js';
