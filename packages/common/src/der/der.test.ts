@@ -21,6 +21,7 @@ import {
   readHeader,
   seq,
   seqOf,
+  choice,
   type IntSchema,
   type Schema,
 } from './index.js';
@@ -243,5 +244,21 @@ describe('SEQUENCE, EXPLICIT tags, OPTIONAL, paths', () => {
   it('decodes one element in the middle of a buffer', () => {
     const buf = hex('ff 020105 ee');
     expect(decodeAt<number>(Int32, buf, 1, 4, 'n')).toEqual({ value: 5, end: 4 });
+  });
+});
+
+describe('CHOICE', () => {
+  const C = choice('C', [field('num', 0, Int32), field('text', 2, KerberosStringSchema)]);
+  it('encodes the one alternative present, in its EXPLICIT tag', () => {
+    expect(enc(C, { num: 5 })).toBe('a003020105');
+    expect(enc(C, { text: 'z' })).toBe('a2031b017a');
+    expect(dec(C, 'a2031b017a')).toEqual({ text: 'z' });
+  });
+  it('refuses no alternative, two, unknown ones and trailing bytes', () => {
+    expect(() => enc(C, {})).toThrow(/expected one of num, text \(C\)/);
+    expect(() => enc(C, { num: 1, text: 'a' })).toThrow(/expected one of/);
+    expect(() => dec(C, 'a103020105')).toThrow(/\[1\] is not an alternative of C/);
+    expect(() => dec(C, 'a00402010500')).toThrow(/T\.num: trailing bytes inside \[0\]/);
+    expect(() => dec(C, '')).toThrow(/truncated: expected C/);
   });
 });

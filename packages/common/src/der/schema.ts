@@ -57,7 +57,17 @@ export interface SeqSchema {
   readonly app?: number;
 }
 export interface SeqOfSchema { readonly kind: 'seqOf'; readonly of: Schema }
-export type Schema = IntSchema | BooleanSchema | OctetsSchema | StringSchema | TimeSchema | FlagsSchema | SeqSchema | SeqOfSchema;
+/**
+ * A CHOICE of EXPLICIT-tagged alternatives, as RFC 6113 uses for FAST
+ * (`PA-FX-FAST-REQUEST ::= CHOICE { armored-data [0] KrbFastArmoredReq, ... }`).
+ * Its value is an object with exactly one property, the chosen alternative's.
+ */
+export interface ChoiceSchema {
+  readonly kind: 'choice';
+  readonly name: string;
+  readonly alternatives: readonly Field[];
+}
+export type Schema = IntSchema | BooleanSchema | OctetsSchema | StringSchema | TimeSchema | FlagsSchema | SeqSchema | SeqOfSchema | ChoiceSchema;
 
 export interface Field {
   /** ASN.1 name, e.g. `req-body`. */
@@ -135,6 +145,11 @@ export function seqOf(of: Schema): SeqOfSchema {
   return { kind: 'seqOf', of };
 }
 
+/** `Name ::= CHOICE { alternatives }`, each alternative `name [tag] Type`. */
+export function choice(name: string, alternatives: Field[]): ChoiceSchema {
+  return { kind: 'choice', name, alternatives };
+}
+
 /** Nesting allowed while decoding; RFC 4120 types need fewer than 16 levels. */
 export const MAX_DEPTH = 32;
 
@@ -160,6 +175,8 @@ function expected(s: Schema): string {
       return s.app === undefined ? `SEQUENCE (${s.name})` : `[APPLICATION ${s.app}] (${s.name})`;
     case 'seqOf':
       return 'SEQUENCE OF';
+    case 'choice':
+      return `CHOICE (${s.name})`;
   }
 }
 
@@ -232,6 +249,21 @@ function decodeElement(s: Schema, buf: Uint8Array, pos: number, limit: number, d
       }
       cursor = end;
       return out;
+    }
+    case 'choice': {
+      const f = pos < limit ? s.alternatives.find((a) => a.tagByte === buf[pos]) : undefined;
+      if (f === undefined) throw new DerError(pos < limit ? `${tagName(buf[pos]!)} is not an alternative of ${s.name}` : `truncated: expected ${s.name}`);
+      readHeaderInto(buf, pos, limit);
+      const end = header.end;
+      let value: any;
+      try {
+        value = decodeElement(f.schema, buf, header.start, end, depth + 1);
+        if (cursor !== end) throw new DerError(`trailing bytes inside [${f.tag}]`);
+      } catch (e) {
+        rethrowWithin(e, f.name);
+      }
+      cursor = end;
+      return { [f.key]: value };
     }
   }
 }
@@ -324,6 +356,19 @@ function encodeElement(s: Schema, v: any, w: DerWriter): void {
         }
       }
       w.header(Tag.SEQUENCE, w.length - mark);
+      return;
+    }
+    case 'choice': {
+      const keys = typeof v === 'object' && v !== null ? Object.keys(v).filter((k) => v[k] !== undefined) : [];
+      const f = keys.length === 1 ? s.alternatives.find((a) => a.key === keys[0]) : undefined;
+      if (f === undefined) throw new DerError(`expected one of ${s.alternatives.map((a) => a.key).join(', ')} (${s.name})`);
+      const mark = w.length;
+      try {
+        encodeElement(f.schema, v[f.key], w);
+      } catch (e) {
+        rethrowWithin(e, f.name);
+      }
+      w.header(f.tagByte, w.length - mark);
       return;
     }
   }

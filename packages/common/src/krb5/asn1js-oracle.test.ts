@@ -39,6 +39,8 @@ function arb(s: Schema): fc.Arbitrary<any> {
       for (const f of s.fields) model[f.key] = f.equals !== undefined ? fc.constant(f.equals) : arb(f.schema);
       return fc.record(model, { requiredKeys: s.fields.filter((f) => !f.optional).map((f) => f.key) });
     }
+    case 'choice':
+      return fc.oneof(...s.alternatives.map((f) => arb(f.schema).map((v) => ({ [f.key]: v }))));
   }
 }
 
@@ -68,6 +70,10 @@ function toAsn1(s: Schema, v: any): asn1js.BaseBlock {
         .map((f) => new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: f.tag }, value: [toAsn1(f.schema, v[f.key])] }));
       const sequence = new asn1js.Sequence({ value: fields });
       return s.app === undefined ? sequence : new asn1js.Constructed({ idBlock: { tagClass: 2, tagNumber: s.app }, value: [sequence] });
+    }
+    case 'choice': {
+      const f = s.alternatives.find((a) => v[a.key] !== undefined)!;
+      return new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: f.tag }, value: [toAsn1(f.schema, v[f.key])] });
     }
   }
 }
@@ -128,6 +134,11 @@ function fromAsn1(s: Schema, b: any): any {
       check(i === children.length, `${children.length - i} unexpected fields`);
       return out;
     }
+    case 'choice': {
+      const f = s.alternatives.find((a) => b.idBlock.tagClass === 3 && b.idBlock.tagNumber === a.tag);
+      check(f !== undefined && b.valueBlock.value.length === 1, `an alternative of ${s.name}`);
+      return { [f!.key]: fromAsn1(f!.schema, b.valueBlock.value[0]) };
+    }
   }
 }
 
@@ -164,6 +175,10 @@ const types: Array<[string, Schema, (v: any) => Uint8Array, (b: Uint8Array) => a
   ['ETYPE-INFO2', k.EtypeInfo2Schema, k.encodeEtypeInfo2, k.decodeEtypeInfo2],
   ['ETYPE-INFO', k.EtypeInfoSchema, k.encodeEtypeInfo, k.decodeEtypeInfo],
   ['KERB-PA-PAC-REQUEST', k.PaPacRequestSchema, k.encodePaPacRequest, k.decodePaPacRequest],
+  ['PA-FX-FAST-REQUEST', k.PaFxFastRequestSchema, k.encodePaFxFastRequest, k.decodePaFxFastRequest],
+  ['PA-FX-FAST-REPLY', k.PaFxFastReplySchema, k.encodePaFxFastReply, k.decodePaFxFastReply],
+  ['KrbFastReq', k.KrbFastReqSchema, k.encodeKrbFastReq, k.decodeKrbFastReq],
+  ['KrbFastResponse', k.KrbFastResponseSchema, k.encodeKrbFastResponse, k.decodeKrbFastResponse],
 ];
 
 const messages = new Set(['AS-REQ', 'TGS-REQ', 'AS-REP', 'TGS-REP', 'AP-REQ', 'AP-REP', 'KRB-SAFE', 'KRB-PRIV', 'KRB-CRED', 'KRB-ERROR']);

@@ -15,3 +15,4 @@ export * from './krb-cred.js';
 export * from './krb-error.js';
 export * from './preauth.js';
 export * from './message.js';
+export * from './fast.js';

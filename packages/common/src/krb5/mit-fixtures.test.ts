@@ -40,6 +40,15 @@ import {
   encodeTgsReq,
   krbErrorFromMessage,
   krbErrorToMessage,
+  decodePaFxFastRequest,
+  decodePaFxFastReply,
+  decodeKrbFastReq,
+  decodeKrbFastResponse,
+  encodePaFxFastRequest,
+  encodePaFxFastReply,
+  encodeKrbFastReq,
+  encodeKrbFastResponse,
+  encodeTicket,
 } from './index.js';
 import type { EncryptionKey, KrbMessage } from './types.js';
 
@@ -61,6 +70,8 @@ const keys = {
   subkey: aes256('a8cf2f64afa52d76adb4df01419dfa07530406472f3f2477b9d5e86a12d7e157'),
   strengthenedReply: aes256('b4316ddd01d1d484fcb82a3b0d914ec6380ccd96dd632146fc597c3d1fe3b0e9'),
   popSession: aes256('d3d6109819ca7bb974172b00fb0a1e8339b59543c2891f71738e3b2b8b4b255f'),
+  armor: aes256('208407e0569ea7adc639e68f71836c81a26bd768942badf4083833ed1b57ecb8'),
+  strengthen: aes256('f2d4105272a19a793518405d9e9f52091ec12af12139ca427f273ce94258f2a4'),
 };
 const at = (iso: string) => new Date(iso);
 const authtime = at('2026-11-29T06:11:57Z');
@@ -284,5 +295,43 @@ describe('06 TGS-REP (FAST-armoured)', () => {
     const part = decodeEncKdcRepPart(plain);
     expect(part).toMatchObject({ key: keys.popSession, nonce: 288786179, flags: 0x40290000, sname: { nameType: 1, nameString: ['pop', 'localhost'] } });
     expect(toHex(encodeEncTgsRepPart(part))).toBe(toHex(plain));
+  });
+});
+
+describe('05 and 06: the RFC 6113 FAST parts inside', () => {
+  const req = decodeTgsReq(fixture('05-alice-TGS-REQ.hex'));
+  const rep = decodeTgsRep(fixture('06-alice-TGS-REP.hex'));
+  it('05 PA-FX-FAST: implicit armor, req-checksum over the PA-TGS-REQ AP-REQ (usage 50), KrbFastReq (usage 51) carrying the outer req-body', () => {
+    const value = req.padata![1]!.padataValue;
+    const fast = decodePaFxFastRequest(value);
+    expect(toHex(encodePaFxFastRequest(fast))).toBe(toHex(value));
+    const armored = fast.armoredData;
+    // RFC 6113 §5.4.1.1: a TGS-REQ carries no explicit armor; the AP-REQ of PA-TGS-REQ is the armor.
+    expect(armored).not.toHaveProperty('armor');
+    expect(armored.reqChecksum.cksumtype).toBe(16);
+    expect(toHex(armored.reqChecksum.checksum)).toBe('7d6d847239504e0c064a2a88');
+    const apReq = req.padata![0]!.padataValue;
+    expect(apReq).toHaveLength(615);
+    expect(verifyChecksum(keys.armor, 50, apReq, armored.reqChecksum)).toBe(true);
+    const plain = decryptData(keys.armor, 51, armored.encFastReq);
+    const inner = decodeKrbFastReq(plain);
+    expect(inner.fastOptions).toBe(0);
+    expect(inner.padata).toEqual([]);
+    expect(inner.reqBody).toEqual(req.reqBody);
+    expect(toHex(encodeKrbFastReq(inner))).toBe(toHex(plain));
+  });
+  it('06 PA-FX-FAST: KrbFastResponse (usage 52) with the strengthen-key and KrbFastFinished whose ticket-checksum (usage 53) covers the Ticket', () => {
+    const value = rep.padata![0]!.padataValue;
+    const fast = decodePaFxFastReply(value);
+    expect(toHex(encodePaFxFastReply(fast))).toBe(toHex(value));
+    const plain = decryptData(keys.armor, 52, fast.armoredData.encFastRep);
+    const resp = decodeKrbFastResponse(plain);
+    expect(resp.padata).toEqual([]);
+    expect(resp.strengthenKey).toEqual(keys.strengthen);
+    expect(resp.nonce).toBe(288786179);
+    expect(resp.finished).toMatchObject({ timestamp: authtime, usec: 445034, crealm: 'LAB.TEST', cname: alice });
+    expect(toHex(resp.finished!.ticketChecksum.checksum)).toBe('de9d9a00b155637ef44ee7f6');
+    expect(verifyChecksum(keys.armor, 53, encodeTicket(rep.ticket), resp.finished!.ticketChecksum)).toBe(true);
+    expect(toHex(encodeKrbFastResponse(resp))).toBe(toHex(plain));
   });
 });
