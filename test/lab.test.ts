@@ -6,7 +6,7 @@
  * do the same where installed. Then Ctrl-C, a restart that reuses the
  * realm, --reset, and the one-line errors (port in use, foreign folder).
  */
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -216,6 +216,8 @@ describe('one-line errors', () => {
       const other = await startLab(bins, ['--dir', join(tmp.dir, 'lab2'), '--quiet', ...FREE, '--pop3s-port', String(port)]);
       expect(other.exited?.code).toBe(1);
       expect(other.exited?.stderr).toBe(`lab: port ${port} (POP3S) on 127.0.0.1 is in use: stop what holds it, or start with --pop3s-port N\n`);
+      // The realm it had just made (passwords never shown) is gone, so the next start makes a new one and shows them.
+      expect(existsSync(join(tmp.dir, 'lab2'))).toBe(false);
       const kdc = await startLab(bins, ['--dir', join(tmp.dir, 'lab2'), '--quiet', ...FREE, '--kdc-port', String(port)]);
       expect(kdc.exited?.stderr).toBe(`lab: port ${port} (the KDC (UDP and TCP)) on 127.0.0.1 is in use: stop what holds it, or start with --kdc-port N\n`);
     } finally {

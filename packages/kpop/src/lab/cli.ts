@@ -98,7 +98,14 @@ export async function startLabFromArgs(argv: string[], io: LabIo): Promise<Runni
     if (passwords === undefined && program.getOptionValueSource('realm') === 'cli' && o.realm !== marker.realm) {
       io.stderr.write(`lab: this lab's realm is ${marker.realm}; --realm ${o.realm} applies to a new lab (add --reset)\n`);
     }
-    const lab = await runLab(p, marker.realm, { ports, ...(o.quiet ? {} : { onEvent: (l: string) => io.stdout.write(`${l}\n`) }) });
+    let lab: RunningLab;
+    try {
+      lab = await runLab(p, marker.realm, { ports, ...(o.quiet ? {} : { onEvent: (l: string) => io.stdout.write(`${l}\n`) }) });
+    } catch (e) {
+      // A realm made just now whose passwords were never shown is useless: drop it, so the next start makes one and shows them.
+      if (passwords !== undefined) rmSync(p.dir, { recursive: true, force: true });
+      throw e;
+    }
     writeFileSync(`${p.dir}/ports.json`, JSON.stringify(lab.ports) + '\n');
     const lines = bannerLines({ realm: marker.realm, paths: p, ports: lab.ports, users: marker.users, created: passwords !== undefined, ...(passwords ? { passwords } : {}), ...(io.cwd ? { cwd: io.cwd } : {}) });
     io.stdout.write(lines.join('\n') + '\n');
