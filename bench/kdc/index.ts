@@ -4,7 +4,7 @@
 // (from /proc/PID/stat). By default it starts our KDC and, when installed,
 // MIT's krb5kdc with the same principals, and runs them side by side.
 //
-//   pnpm bench kdc [--concurrency=8] [--seconds=3] [--rounds=2] [--no-mit]
+//   pnpm bench kdc [--concurrency=8] [--seconds=3] [--rounds=2] [--warmup=3] [--no-mit]
 //   pnpm bench kdc --kdc=127.0.0.1:88 --realm=R --user=alice --password=PW [--service=pop/localhost] [--pid=PID]
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -29,6 +29,7 @@ for (const a of process.argv.slice(2)) {
 const concurrency = Number(args.get('concurrency') ?? 8);
 const seconds = Number(args.get('seconds') ?? 3);
 const rounds = Number(args.get('rounds') ?? 2);
+const warmup = Number(args.get('warmup') ?? 3);
 const PASSWORD = 'bench-pw-1';
 
 async function startOurs(): Promise<{ target: Target; stop(): Promise<void> }> {
@@ -120,8 +121,8 @@ async function main(): Promise<void> {
     );
     // Warm-up (unmeasured): our JIT and both KDCs' caches reach steady state.
     for (const p of prepared) {
-      await runPhase(p.t, asRequestMaker(p.t, p.key), 0x6b, concurrency, 1);
-      await runPhase(p.t, tgsRequestMaker(p.t, p.tgt), 0x6d, concurrency, 1);
+      await runPhase(p.t, asRequestMaker(p.t, p.key), 0x6b, concurrency, warmup);
+      await runPhase(p.t, tgsRequestMaker(p.t, p.tgt), 0x6d, concurrency, warmup);
     }
     for (let round = 0; round < rounds; round++) {
       // Interleaved, so that both KDCs see the same background load.
