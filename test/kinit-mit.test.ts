@@ -142,6 +142,16 @@ describe.skipIf(skip)(`our CLIs against an MIT 1.20 KDC${why}`, () => {
     expect(unknown).toEqual(runMit('kinit', ['nosuchuser'], e, 'x\n'));
   });
 
+  it('no password on stdin, a cache that cannot be written: MIT words and status', async () => {
+    const e = cc('nopw');
+    const ours = await runOurs('kinit', ['alice'], e, '');
+    expect(ours).toEqual(runMit('kinit', ['alice'], e, ''));
+    expect(ours.stderr).toBe('kinit: Pre-authentication failed: Cannot read password while getting initial credentials\n');
+    const store = await runOurs('kinit', ['-c', '/nonexistent/dir/cc', 'alice'], e, 'alice-pw-1\n');
+    expect(store.status).toBe(1);
+    expect(store.stderr).toMatch(/^kinit: Failed to store credentials: .* while getting initial credentials\n$/);
+  });
+
   it('kdestroy removes the cache; klist and klist -s then fail as MIT does', async () => {
     const e = cc('destroy');
     expect((await runOurs('kinit', ['alice'], e, 'alice-pw-1\n')).status).toBe(0);

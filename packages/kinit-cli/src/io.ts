@@ -91,10 +91,12 @@ export function processIo(): CliIo {
     readPassword: async (prompt) => {
       process.stdout.write(prompt);
       if (process.stdin.isTTY) return readLineFromTty();
-      const line = await readLineFromStdin();
-      // MIT ends the prompt line itself, since nothing was echoed.
-      process.stdout.write('\n');
-      return line;
+      try {
+        return await readLineFromStdin();
+      } finally {
+        // MIT ends the prompt line itself, since nothing was echoed (also when nothing could be read).
+        process.stdout.write('\n');
+      }
     },
   };
 }

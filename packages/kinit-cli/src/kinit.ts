@@ -224,6 +224,8 @@ export async function kinitMain(io: CliIo, now: () => Date = () => new Date()): 
       now,
     });
   } catch (e) {
+    // MIT reports an unreadable password as a pre-authentication failure.
+    if (e instanceof CliExit && e.message === 'Cannot read password') throw new CliExit(1, 'Pre-authentication failed: Cannot read password while getting initial credentials');
     if (e instanceof CliExit) throw e;
     throw new CliExit(1, `${errorText(e, { client, password: !keytab })} while getting initial credentials`);
   }
@@ -235,8 +237,12 @@ export async function kinitMain(io: CliIo, now: () => Date = () => new Date()): 
   }
   credentials.push(cred);
   const defaultPrincipal = o.canonicalize || o.enterprise ? cred.client : client;
-  writeCcache(choice.path, { version: 4, kdcOffset: result.kdcOffset, defaultPrincipal, credentials });
-  choice.commit?.();
+  try {
+    writeCcache(choice.path, { version: 4, kdcOffset: result.kdcOffset, defaultPrincipal, credentials });
+    choice.commit?.();
+  } catch (e) {
+    throw new CliExit(1, `Failed to store credentials: ${errorText(e)} while getting initial credentials`);
+  }
   verbose(`Authenticated to Kerberos v5`);
   return 0;
 }
