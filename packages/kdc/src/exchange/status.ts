@@ -4,7 +4,6 @@
  * (krb5/krb5 src/kdc: "NEEDED_PREAUTH", "PREAUTH_FAILED", "CLIENT_NOT_FOUND").
  */
 import { ErrorCode, KrbError } from '@kpop/common';
-import type { PrincipalName } from '@kpop/common';
 
 export const Status = {
   ISSUE: 'ISSUE',
@@ -61,8 +60,6 @@ export class KdcFailure extends KrbError {
   readonly status: StatusToken;
   /** Extra detail for the log only (never sent: it may name internal state). */
   readonly detail?: string;
-  /** Client name to echo in the KRB-ERROR (crealm/cname), when known. */
-  cname?: PrincipalName;
 
   constructor(code: number, status: StatusToken, opts: { eData?: Uint8Array; detail?: string; cause?: unknown } = {}) {
     super(code, opts.detail ?? status, { eText: eTextFor(status), ...(opts.eData ? { eData: opts.eData } : {}), ...(opts.cause !== undefined ? { cause: opts.cause } : {}) });
