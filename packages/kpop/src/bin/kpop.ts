@@ -15,6 +15,7 @@ import { startPopServer, jsonLogger, type ListenAddress } from '../server.js';
 import { deliver } from '../maildir/deliver.js';
 import { isValidUserName, maildirPath, MaildirError } from '../maildir/maildir.js';
 import { createCa, issueServerCert } from '../tls/ca.js';
+import { fetchCommand } from '../fetch/cli.js';
 
 /** sysexits.h, as MTAs expect from a delivery agent. */
 const EX_USAGE = 64;
@@ -163,6 +164,9 @@ cert.command('issue')
     writeSecret(join(o.out, 'server.key'), issued.keyPem);
     process.stdout.write(`server certificate for ${hosts.join(', ')}: ${join(o.out, 'server.pem')}, key ${join(o.out, 'server.key')}\n`);
   });
+
+// `kpop fetch`: the suite's mail client (src/fetch/); it reports its own errors in one line.
+program.addCommand(fetchCommand({ stdout: process.stdout, stderr: process.stderr }));
 
 try {
   await program.parseAsync(process.argv);
