@@ -175,7 +175,12 @@ describe('one-line errors, no hang', () => {
   });
 
   it('usage mistakes exit 2', async () => {
-    expect((await fetch(['--kpop', '--gssapi'])).code).toBe(2);
+    const both = await fetch(['--kpop', '--gssapi']);
+    expect(both.code).toBe(2);
+    expect(both.err).toBe(`kpop fetch: option '--kpop' cannot be used with option '--gssapi' (see "kpop fetch --help")\n`);
+    const unknown = await fetch(['--frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/^kpop fetch: unknown option '--frobnicate' \(see "kpop fetch --help"\)\n$/);
     const bad = await fetch(['--port', 'seventy']);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/^kpop fetch: --port must be a whole number/);

@@ -42,7 +42,7 @@ function intArg(name: string, v: string, min: number, max: number): number {
 /** One line, whatever was thrown. */
 function oneLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
-  return msg.replace(/^error: /, '').replace(/\s*\n\s*/g, '; ').trim() || 'unknown error';
+  return msg.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, '; ') || 'unknown error';
 }
 
 /**
@@ -52,6 +52,14 @@ function oneLine(e: unknown): string {
 export function fetchCommand(io: FetchIo, done: (code: number) => void = (c) => void (process.exitCode = c)): Command {
   const cmd = new Command('fetch');
   cmd
+    // Added with addCommand, it inherits nothing from the kpop program: say usage errors in one line here, and throw
+    // (CommanderError) instead of exiting, so the caller picks the status.
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: (s) => io.stderr.write(`kpop fetch: ${oneLine(s)} (see "kpop fetch --help")\n`),
+    })
     .description('fetch mail with Kerberos (KPOP or AUTH GSSAPI) into a Maildir or an mbox, using the tickets from kinit')
     .addOption(new Option('--kpop', 'KPOP: krb5 sendauth first, on the KPOP port (default port 1109)').conflicts('gssapi'))
     .addOption(new Option('--gssapi', 'POP3 AUTH GSSAPI, RFC 5034/4752 (the default; port 110, 995 with --tls-implicit)').conflicts('kpop'))
@@ -112,17 +120,14 @@ export async function runFetchCli(argv: string[], io: FetchIo): Promise<number> 
     writeErr: (s) => io.stderr.write(s),
     outputError: () => {},
   });
-  const cmd = fetchCommand(io, (c) => (code = c));
-  cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} });
-  program.addCommand(cmd);
+  program.addCommand(fetchCommand(io, (c) => (code = c)));
   try {
     await program.parseAsync(['fetch', ...argv], { from: 'user' });
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return 0;
-      io.stderr.write(`kpop fetch: ${oneLine(e)} (see "kpop fetch --help")\n`);
-      return 2;
+      // fetchCommand has already said what was wrong.
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.help' ? 0 : 2;
     }
     io.stderr.write(`kpop fetch: ${oneLine(e)}\n`);
     return 1;

@@ -41,7 +41,7 @@ function port(flag: string, v: string): number {
 
 function oneLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
-  return msg.replace(/^error: /, '').replace(/\s*\n\s*/g, '; ').trim() || 'unknown error';
+  return msg.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, '; ') || 'unknown error';
 }
 
 export function buildLabProgram(): Command {
