@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { configPaths, loadKrb5Config, parseBoolean, parseKdcAddress, parseKrb5Config } from './config.js';
 import { parseDuration, parseTimestamp } from './duration.js';
 import { parseProfile, ProfileSyntaxError } from './profile.js';
@@ -163,5 +164,21 @@ describe('small parsers', () => {
     expect(parseKdcAddress('fe80::1')).toEqual({ host: 'fe80::1', port: 88 });
     expect(parseKdcAddress('host:notaport')).toBeUndefined();
     expect(parseKdcAddress('https://kkdcp.example/KdcProxy')).toBeUndefined();
+  });
+});
+
+describe('hostile krb5.conf text', () => {
+  it('any text either parses or fails with a ProfileSyntaxError (never another exception)', () => {
+    const piece = fc.constantFrom('[', ']', '{', '}', '=', '*', '"', '\\', '\n', ' ', '\t', ';', '#', 'a', 'kdc', 'include ', 'includedir ', 'module ', 'x = {', '}*', '[realms]');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 60 }), (parts) => {
+        try {
+          parseProfile(parts.join(''), { readFile: () => '', readDir: () => [] });
+        } catch (e) {
+          if (!(e instanceof ProfileSyntaxError)) throw e;
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -146,6 +146,15 @@ describe('sendToKdc', () => {
     expect(await sendToKdc(cfg, 'LAB.TEST', asReq, { timeoutMs: 300 })).toEqual(asRep);
   });
 
+  it('resolves host names (localhost may give ::1 first; the refused address is skipped)', async () => {
+    const u = await udpServer(() => asRep);
+    expect(await sendToKdc(conf([`localhost:${u.port}`]), 'LAB.TEST', asReq, { timeoutMs: 300 })).toEqual(asRep);
+  });
+
+  it('an unresolvable host name counts as unreachable', async () => {
+    await expect(sendToKdc(conf(['no-such-host.invalid']), 'LAB.TEST', asReq, { timeoutMs: 100 })).rejects.toMatchObject({ code: 'KRB5_KDC_UNREACH' });
+  });
+
   it('reports a realm without KDCs as MIT does', async () => {
     await expect(sendToKdc(conf([]), 'NOWHERE.TEST', asReq)).rejects.toThrow('Cannot find KDC for realm "NOWHERE.TEST"');
   });
