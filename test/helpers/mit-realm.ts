@@ -141,11 +141,11 @@ export async function startMitRealm(options: MitRealmOptions = {}): Promise<MitR
   const kdcConf = join(dir, 'kdc.conf');
   const krb5Conf = join(dir, 'krb5.conf');
   const kdcLog = join(dir, 'kdc.log');
-  const port = await freePort();
   const enctypes = options.supportedEnctypes ?? 'aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal';
-  writeFileSync(
-    kdcConf,
-    `[kdcdefaults]
+  const writeConfs = (port: number) => {
+    writeFileSync(
+      kdcConf,
+      `[kdcdefaults]
 	kdc_listen = 127.0.0.1:${port}
 	kdc_tcp_listen = 127.0.0.1:${port}
 [realms]
@@ -163,9 +163,12 @@ export async function startMitRealm(options: MitRealmOptions = {}): Promise<MitR
 	admin_server = FILE:${dir}/kadmin.log
 	default = FILE:${dir}/krb5lib.log
 `,
-  );
+    );
+    writeFileSync(krb5Conf, krb5ConfText(realm, port, options.libdefaults ?? ''));
+  };
+  let port = await freePort();
+  writeConfs(port);
   writeFileSync(join(dir, 'kadm5.acl'), '');
-  writeFileSync(krb5Conf, krb5ConfText(realm, port, options.libdefaults ?? ''));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     KRB5_CONFIG: krb5Conf,
@@ -187,14 +190,24 @@ export async function startMitRealm(options: MitRealmOptions = {}): Promise<MitR
     void kadmin(`addprinc ${p.options ?? ''} ${p.password !== undefined ? `-pw ${p.password}` : '-randkey'} ${p.name}`);
   for (const p of options.principals ?? []) addPrincipal(p);
 
-  const child = spawn(findProgram('krb5kdc')!, ['-n', '-r', realm], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr?.resume();
-  try {
-    await waitForTcp(port, child, kdcLog, 15_000);
-  } catch (e) {
-    child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-    throw e;
+  // Another test may take the port between our probe and krb5kdc's bind: then try another one.
+  let child: ChildProcess | undefined;
+  for (let attempt = 1; ; attempt++) {
+    const c = spawn(findProgram('krb5kdc')!, ['-n', '-r', realm], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    c.stderr?.resume();
+    try {
+      await waitForTcp(port, c, kdcLog, 15_000);
+      child = c;
+      break;
+    } catch (e) {
+      c.kill('SIGKILL');
+      if (attempt >= 3) {
+        rmSync(dir, { recursive: true, force: true });
+        throw e;
+      }
+      port = await freePort();
+      writeConfs(port);
+    }
   }
   return {
     realm,
@@ -212,11 +225,12 @@ export async function startMitRealm(options: MitRealmOptions = {}): Promise<MitR
       return path;
     },
     stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
+      const kdc = child!;
+      if (kdc.exitCode === null) {
+        const exited = new Promise((r) => kdc.once('exit', r));
+        kdc.kill('SIGTERM');
         await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
+        if (kdc.exitCode === null) kdc.kill('SIGKILL');
       }
       rmSync(dir, { recursive: true, force: true });
     },
