@@ -1,5 +1,6 @@
 // The DER primitives, byte by byte (X.690 §8, §10, §11 examples worked out
 // by hand), and what the strict reader refuses.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   Bool,
@@ -22,6 +23,8 @@ import {
   seq,
   seqOf,
   choice,
+  dumpDer,
+  parseDerTree,
   type IntSchema,
   type Schema,
 } from './index.js';
@@ -260,5 +263,21 @@ describe('CHOICE', () => {
     expect(() => dec(C, 'a103020105')).toThrow(/\[1\] is not an alternative of C/);
     expect(() => dec(C, 'a00402010500')).toThrow(/T\.num: trailing bytes inside \[0\]/);
     expect(() => dec(C, '')).toThrow(/truncated: expected C/);
+  });
+});
+
+describe('parseDerTree and dumpDer', () => {
+  it('show the element tree of MIT capture 16 (KRB-ERROR)', () => {
+    const bytes = new Uint8Array(Buffer.from(readFileSync(new URL('../../../../test/fixtures/mit/16-nosuchuser-KRB-ERROR-e6.hex', import.meta.url), 'utf8').trim(), 'hex'));
+    const tree = parseDerTree(bytes);
+    expect(tree.tag).toBe(0x7e);
+    expect(tree.children![0]!.children!.map((c) => c.tag)).toEqual([0xa0, 0xa1, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab]);
+    const dump = dumpDer(bytes);
+    expect(dump.split('\n')[0]).toBe('[APPLICATION 30] (144)');
+    expect(dump).toContain('      GeneralString (16) ' + Buffer.from('CLIENT_NOT_FOUND').toString('hex'));
+  });
+  it('refuse trailing bytes and too deep trees', () => {
+    expect(() => parseDerTree(hex('300000'))).toThrow(/1 trailing bytes/);
+    expect(() => parseDerTree(hex('3004 3002 3000'), 1)).toThrow(/nesting deeper than 1/);
   });
 });
