@@ -10,7 +10,7 @@ import { newRequestInfo } from './context.js';
 import type { KdcContext, RequestInfo, RequestOrigin } from './context.js';
 import { logRecord } from './log.js';
 import type { KdcLogger } from './log.js';
-import { Lookaside } from './lookaside.js';
+import type { Lookaside } from './lookaside.js';
 import { KdcFailure, Status, eTextFor, statusForCode } from './status.js';
 import type { StatusToken } from './status.js';
 import { processTgsReq } from './tgs-req.js';
@@ -47,8 +47,7 @@ export function processRequest(bytes: Uint8Array, ctx: HandlerContext, origin: R
     return { reply: null, status: 'DROPPED', malformed: true };
   }
   const lookaside = ctx.lookaside;
-  const key = lookaside ? Lookaside.key(bytes) : undefined;
-  const cached = key !== undefined ? lookaside?.get(key) : undefined;
+  const cached = lookaside?.get(bytes);
   if (cached) {
     const reply = capForTransport(cached, ctx, origin, undefined);
     ctx.log?.({ time: ctx.now().toISOString(), from: fromOf(origin), transport: origin.transport, msg: 'LOOKASIDE', status: 'LOOKASIDE', bytes: reply.length, us: Math.round((performance.now() - t0) * 1000) });
@@ -96,7 +95,7 @@ export function processRequest(bytes: Uint8Array, ctx: HandlerContext, origin: R
     ctx.log?.(logRecord(info, (performance.now() - t0) * 1000, 0));
     return { reply: null, status: 'DROPPED', malformed: true };
   }
-  if (key !== undefined) lookaside?.put(key, reply);
+  lookaside?.put(bytes, reply);
   const sent = capForTransport(reply, ctx, origin, info);
   ctx.log?.(logRecord(info, (performance.now() - t0) * 1000, sent.length));
   return { reply: sent, status: info.status ?? Status.ISSUE, malformed };

@@ -1,79 +1,93 @@
 /**
  * The lookaside cache (MIT kdc/replay.c): a byte-identical retransmission
  * within a short window gets the reply already sent, not a second ticket
- * (RFC 4120 §3.1.2 notes clients retransmit over UDP). Bounded by entries
- * and by bytes; the oldest entries go first.
+ * (clients retransmit over UDP, RFC 4120 §7.2.1, and retry over TCP after
+ * KRB_ERR_RESPONSE_TOO_BIG with the same bytes).
+ *
+ * Every request is remembered, so the cache must cost next to nothing on
+ * the hot path and to the garbage collector: requests and replies are copied
+ * into one ring buffer (no per-entry ArrayBuffer or long string key), and a
+ * Map from a 32-bit FNV-1a hash of the request points at the newest entry
+ * with that hash. A hit compares the stored request byte for byte, so a hash
+ * collision is only a miss. Entries expire after the TTL or when the ring
+ * wraps over them; the Map is capped and trimmed oldest first.
  */
-/** Longest request kept in the cache (bytes). */
-export const MAX_KEYED_REQUEST = 8192;
 
 export interface LookasideOptions {
   /** Seconds a reply stays (MIT: 2 minutes). */
   ttlSeconds?: number;
-  maxEntries?: number;
+  /** Bytes of requests and replies kept (the ring size). */
   maxBytes?: number;
+  /** Entries indexed at most. */
+  maxEntries?: number;
 }
 
 interface Entry {
-  reply: Uint8Array;
+  /** Position in the ring's byte stream (monotonic; the data is at start % size). */
+  start: number;
+  reqLen: number;
+  repLen: number;
   expires: number;
 }
 
+function fnv1a(b: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return h >>> 0;
+}
+
 export class Lookaside {
-  private readonly map = new Map<string, Entry>();
-  private bytes = 0;
+  private readonly ring: Uint8Array;
+  private written = 0;
+  private readonly index = new Map<number, Entry>();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
-  private readonly maxBytes: number;
   hits = 0;
 
   constructor(opts: LookasideOptions = {}) {
     this.ttlMs = (opts.ttlSeconds ?? 120) * 1000;
-    this.maxEntries = opts.maxEntries ?? 10_000;
-    this.maxBytes = opts.maxBytes ?? 32 * 1024 * 1024;
-  }
-
-  /**
-   * The request bytes themselves as a latin1 string: equal keys are
-   * byte-identical requests, and building one costs a fraction of a hash
-   * (a SHA-256 per request was a tenth of a TGS exchange). Requests longer
-   * than MAX_KEYED_REQUEST are not cached (undefined): V8 stops hashing very
-   * long strings, and no retransmitted KDC request is that large.
-   */
-  static key(request: Uint8Array): string | undefined {
-    if (request.length > MAX_KEYED_REQUEST) return undefined;
-    return Buffer.from(request.buffer, request.byteOffset, request.byteLength).toString('latin1');
+    this.ring = new Uint8Array(opts.maxBytes ?? 16 * 1024 * 1024);
+    this.maxEntries = opts.maxEntries ?? 65536;
   }
 
   get size(): number {
-    return this.map.size;
+    return this.index.size;
   }
 
-  get(key: string, nowMs = performance.now()): Uint8Array | undefined {
-    const e = this.map.get(key);
+  /** The reply sent to a byte-identical request, if still held. */
+  get(request: Uint8Array, nowMs = performance.now()): Uint8Array | undefined {
+    const h = fnv1a(request);
+    const e = this.index.get(h);
     if (!e) return undefined;
-    if (e.expires <= nowMs) {
-      this.delete(key, e);
-      return undefined;
-    }
+    if (e.expires <= nowMs || this.written - e.start > this.ring.length || e.reqLen !== request.length) return undefined;
+    const at = e.start % this.ring.length;
+    const stored = this.ring.subarray(at, at + e.reqLen);
+    for (let i = 0; i < stored.length; i++) if (stored[i] !== request[i]) return undefined;
     this.hits++;
-    return e.reply;
+    // A copy: the ring may be overwritten while the reply is still queued.
+    return this.ring.slice(at + e.reqLen, at + e.reqLen + e.repLen);
   }
 
-  put(key: string, reply: Uint8Array, nowMs = performance.now()): void {
-    const old = this.map.get(key);
-    if (old) this.delete(key, old);
-    this.map.set(key, { reply, expires: nowMs + this.ttlMs });
-    this.bytes += reply.length + key.length;
-    // Map iteration is insertion order: the first entries are the oldest.
-    for (const [k, e] of this.map) {
-      if (this.map.size <= this.maxEntries && this.bytes <= this.maxBytes && e.expires > nowMs) break;
-      this.delete(k, e);
+  put(request: Uint8Array, reply: Uint8Array, nowMs = performance.now()): void {
+    const n = request.length + reply.length;
+    const size = this.ring.length;
+    if (n > size / 16) return; // Too large to be worth keeping.
+    let at = this.written % size;
+    if (at + n > size) {
+      // Never wrap inside an entry: skip the tail of the ring.
+      this.written += size - at;
+      at = 0;
     }
-  }
-
-  private delete(key: string, e: Entry): void {
-    this.map.delete(key);
-    this.bytes -= e.reply.length + key.length;
+    this.ring.set(request, at);
+    this.ring.set(reply, at + request.length);
+    const h = fnv1a(request);
+    this.index.delete(h); // Re-insert: Map order is age order.
+    this.index.set(h, { start: this.written, reqLen: request.length, repLen: reply.length, expires: nowMs + this.ttlMs });
+    this.written += n;
+    // Trim the oldest entries: over the cap, expired, or overwritten by the ring.
+    for (const [k, e] of this.index) {
+      if (this.index.size <= this.maxEntries && e.expires > nowMs && this.written - e.start <= size) break;
+      this.index.delete(k);
+    }
   }
 }
