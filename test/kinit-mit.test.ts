@@ -123,6 +123,19 @@ describe.skipIf(skip)(`our CLIs against an MIT 1.20 KDC${why}`, () => {
     }
   });
 
+  it('addresses in tickets (kinit -a): our klist -a and -a -n print what MIT klist prints', async () => {
+    const e = cc('addr');
+    expect(runMit('kinit', ['-a', 'alice'], e, 'alice-pw-1\n').status).toBe(0);
+    const mit = runMit('klist', ['-a', '-n'], e);
+    expect(mit.stdout).toMatch(/\tAddresses: \d+\.\d+\.\d+\.\d+/);
+    expect(await runOurs('klist', ['-a', '-n'], e)).toEqual(mit);
+    expect(await runOurs('klist', ['-a'], e)).toEqual(runMit('klist', ['-a'], e));
+    // Ours with -a: the KDC puts our addresses in the ticket, MIT's klist lists them.
+    expect((await runOurs('kinit', ['-a', 'alice'], e, 'alice-pw-1\n')).status).toBe(0);
+    expect(runMit('klist', ['-a', '-n'], e).stdout).toContain('127.0.0.1');
+    expect(await runOurs('klist', ['-a', '-n'], e)).toEqual(runMit('klist', ['-a', '-n'], e));
+  });
+
   it('klist -k lists keytabs like MIT klist (-t, -e, -K)', async () => {
     for (const args of [['-k'], ['-k', '-t'], ['-k', '-e'], ['-k', '-t', '-e', '-K']]) {
       const a = [...args, join(realm.dir, 'pop.keytab')];

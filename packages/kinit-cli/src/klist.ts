@@ -20,6 +20,7 @@ import {
   type Credential,
 } from '@kpop/common';
 import { KLIST_USAGE } from './usage.js';
+import { lookupService } from 'node:dns/promises';
 import { getopt, UsageError } from './getopt.js';
 import { CliExit, type CliIo } from './io.js';
 import { errorText } from './messages.js';
@@ -31,6 +32,7 @@ interface KlistOptions {
   flags: boolean;
   status: boolean;
   addresses: boolean;
+  numeric: boolean;
   adtypes: boolean;
   keytab: boolean;
   clientKeytab: boolean;
@@ -97,9 +99,25 @@ function showCredential(c: Credential, cache: Ccache, o: KlistOptions, out: stri
   }
   if (extra) line += '\n';
   if (o.addresses) {
-    line += c.addresses.length ? `\tAddresses: ${c.addresses.map(formatAddress).join(', ')}\n` : '\tAddresses: (none)\n';
+    line += c.addresses.length ? `\tAddresses: ${c.addresses.map((a) => names.get(formatAddress(a)) ?? formatAddress(a)).join(', ')}\n` : '\tAddresses: (none)\n';
   }
   out.push(line);
+}
+
+/** klist -a without -n shows host names, as MIT's getnameinfo() lookup does; numeric when none. */
+const names = new Map<string, string>();
+async function resolveAddressNames(caches: Ccache[]): Promise<void> {
+  const addrs = new Set(caches.flatMap((c) => c.credentials.flatMap((cr) => cr.addresses.map(formatAddress))));
+  await Promise.all(
+    [...addrs].filter((a) => /^[\d.]+$|:/.test(a)).map(async (a) => {
+      try {
+        const r = await Promise.race([lookupService(a, 0), new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), 2000))]);
+        names.set(a, r.hostname);
+      } catch {
+        // keep the number
+      }
+    }),
+  );
 }
 
 function listCache(loc: CcacheLocation, cache: Ccache, o: KlistOptions, out: string[]): void {
@@ -156,7 +174,7 @@ export async function klistMain(io: CliIo, now: () => Date = () => new Date()): 
     return 0;
   }
   const { options, operands } = getopt(io.argv, 'dfetKsnacki0lCAV', 'klist');
-  const o: KlistOptions = { etype: false, flags: false, status: false, addresses: false, adtypes: false, keytab: false, clientKeytab: false, timestamps: false, keys: false, config: false, list: false, all: false };
+  const o: KlistOptions = { etype: false, flags: false, status: false, addresses: false, numeric: false, adtypes: false, keytab: false, clientKeytab: false, timestamps: false, keys: false, config: false, list: false, all: false };
   for (const { name } of options) {
     switch (name) {
       case 'd': o.adtypes = true; break;
@@ -166,6 +184,7 @@ export async function klistMain(io: CliIo, now: () => Date = () => new Date()): 
       case 'K': o.keys = true; break;
       case 's': o.status = true; break;
       case 'a': o.addresses = true; break;
+      case 'n': o.numeric = true; break;
       case 'k': o.keytab = true; break;
       case 'i': o.clientKeytab = true; break;
       case 'l': o.list = true; break;
@@ -174,7 +193,7 @@ export async function klistMain(io: CliIo, now: () => Date = () => new Date()): 
       case 'V':
         io.out('Kerberos 5 version 1.20.1 (kpop-suite klist, MIT compatible)\n');
         return 0;
-      default: break; // -c (cache mode, the default), -n, -0
+      default: break; // -c (cache mode, the default), -0
     }
   }
   if (operands.length > 1) throw new UsageError(`klist: extra arguments (starting with "${operands[1]}").`);
@@ -219,6 +238,7 @@ export async function klistMain(io: CliIo, now: () => Date = () => new Date()): 
       continue;
     }
     if (shown++) out.push('\n');
+    if (o.addresses && !o.numeric) await resolveAddressNames([cache]);
     listCache({ ...loc, path }, cache, o, out);
   }
   if (!o.status) io.out(out.join(''));
