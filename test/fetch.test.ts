@@ -200,7 +200,7 @@ describe('one-line errors, no hang', () => {
     it('a silent server times out with a message', async () => {
       behaviour = () => {};
       const res = await fetch(['--host', '127.0.0.1', '--port', String(port()), '--timeout', '1', '--out', join(tmp.dir, 'x')]);
-      expect(res.err).toMatch(/^kpop fetch: 127\.0\.0\.1:\d+ sent nothing for 1 s while we waited for the server greeting\n$/);
+      expect(res.err).toMatch(/^kpop fetch: 127\.0\.0\.1:\d+ sent nothing for 1 s while we waited for the server greeting \(a KPOP port waits for the client to speak first: add --kpop\)\n$/);
     });
 
     it('an endless line is cut off', async () => {

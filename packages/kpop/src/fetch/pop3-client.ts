@@ -19,7 +19,16 @@ export class Pop3Client {
 
   /** The greeting (§4); `-ERR` there means the server refuses us. */
   async greeting(): Promise<string> {
-    const r = await this.reply('the server greeting');
+    let r: Pop3Reply;
+    try {
+      r = await this.reply('the server greeting');
+    } catch (e) {
+      // A KPOP server says nothing until the client has sent sendauth (protocols.md §2.3).
+      if (e instanceof FetchError && e.kind === 'network' && e.message.includes('sent nothing')) {
+        throw new FetchError('network', `${e.message} (a KPOP port waits for the client to speak first: add --kpop)`, { cause: e });
+      }
+      throw e;
+    }
     if (!r.ok) throw new FetchError('protocol', `${this.where()} refused the session: ${r.text}`);
     return r.text;
   }
