@@ -70,6 +70,8 @@ beforeAll(async () => {
       nopre: { password: 'np', requiresPreauth: false },
       'pop/localhost': { randkey: true },
       'sha1only/host': { randkey: true, enctypes: [18, 17] },
+      short: { password: 'short-pw', maxLife: 3600, maxRenew: 7200 },
+      'brief/host': { randkey: true, maxLife: 600 },
     },
     log: (r) => records.push(r),
   });
@@ -119,6 +121,12 @@ describe('AS exchange', () => {
     expect(part.endtime.getTime()).toBe(T0.getTime() + 36000_000);
     expect(part.flags & TicketFlags.RENEWABLE).toBe(TicketFlags.RENEWABLE);
     expect(part.renewTill!.getTime()).toBe(till.getTime());
+  });
+
+  it('lifetimes: a principal\'s own max_life and max_renew bound its tickets', () => {
+    const { part } = tgt({ cname: ['short'], user: 'short', kdcOptions: KdcOptions.RENEWABLE, rtime: new Date(0) } as Partial<AsReqSpec>);
+    expect(part.endtime.getTime()).toBe(T0.getTime() + 3600_000);
+    expect(part.renewTill!.getTime()).toBe(T0.getTime() + 7200_000);
   });
 
   it('lifetimes: RENEWABLE with an infinite rtime is clamped to max_renew (7 d)', () => {
@@ -201,6 +209,12 @@ describe('TGS exchange', () => {
     expect(part.flags & TicketFlags.FORWARDABLE).toBe(0);
     expect(err(tgs(t, { kdcOptions: KdcOptions.FORWARDED })).errorCode).toBe(ErrorCode.KDC_ERR_BADOPTION);
     expect(err(tgs(t, { kdcOptions: KdcOptions.RENEW, sname: ['krbtgt', REALM] })).errorCode).toBe(ErrorCode.KDC_ERR_BADOPTION);
+  });
+
+  it('a service\'s max_life bounds its tickets', () => {
+    const t = tgt();
+    const { part } = openTgsRep(tgs(t, { sname: ['brief', 'host'] }), t.sessionKey);
+    expect(part.endtime.getTime()).toBe(T0.getTime() + 600_000);
   });
 
   it('session key etype from the client\'s list that the service has; ETYPE_NOSUPP otherwise', () => {
