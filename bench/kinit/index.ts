@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildKinitBins } from '../../test/helpers/kinit-bins.js';
 import { findProgram, hasMitKdc, startMitRealm } from '../../test/helpers/mit-realm.js';
+import { startTestKdc } from '@kpop/kdc';
 
 const RUNS = Number(process.env.KINIT_BENCH_RUNS ?? 11);
 
@@ -72,5 +73,25 @@ if (!hasMitKdc || !findProgram('kinit')) {
     if (cpu.ours.length) console.log(`${'  CPU (user+sys): MIT kinit / our kinit'.padEnd(48)} ${fmt(median(cpu.mit))} / ${fmt(median(cpu.ours))}`);
   } finally {
     await realm.stop();
+  }
+}
+
+// The same against our KDC (in this process; the programs run as separate processes).
+if (findProgram('kinit')) {
+  const kdc = await startTestKdc({ realm: 'BENCH.TEST', principals: { alice: 'alice-pw-1' } });
+  try {
+    const env = { ...process.env, ...kdc.env, KRB5CCNAME: `FILE:${join(kdc.dir, 'bench-cc')}` };
+    const ours: number[] = [];
+    const mit: number[] = [];
+    await timeRun(process.execPath, [ourKinit, 'alice'], env, 'alice-pw-1\n');
+    await timeRun(findProgram('kinit')!, ['alice'], env, 'alice-pw-1\n');
+    for (let i = 0; i < RUNS; i++) {
+      ours.push(await timeRun(process.execPath, [ourKinit, 'alice'], env, 'alice-pw-1\n'));
+      mit.push(await timeRun(findProgram('kinit')!, ['alice'], env, 'alice-pw-1\n'));
+    }
+    console.log(`${'MIT kinit alice (password, our KDC, median)'.padEnd(48)} ${fmt(median(mit))}`);
+    console.log(`${'our kinit alice (password, our KDC, median)'.padEnd(48)} ${fmt(median(ours))}   ratio ${(median(ours) / median(mit)).toFixed(2)} (goal <= 1.5)`);
+  } finally {
+    await kdc.stop();
   }
 }
