@@ -76,11 +76,11 @@ export function uidFromName(name: string): string {
   return 'H' + createHash('sha256').update(b).digest('hex').slice(0, 40);
 }
 
-/** The `W=` (CRLF size) hint in a name, if any. */
-function sizeHint(name: string): number | undefined {
+/** A size hint in a name: `S=` (file size) or `W=` (CRLF size), if present. */
+function sizeHint(name: string, key: 'S' | 'W'): number | undefined {
   const colon = name.indexOf(':');
   const b = colon === -1 ? name : name.slice(0, colon);
-  const m = /,W=(\d+)(?:,|$)/.exec(b);
+  const m = (key === 'S' ? /,S=(\d+)(?:,|$)/ : /,W=(\d+)(?:,|$)/).exec(b);
   return m ? Number(m[1]) : undefined;
 }
 
@@ -106,32 +106,38 @@ export async function listMessages(dir: string): Promise<MaildirMessage[]> {
   const seenUids = new Set<string>();
   try {
     for (const folder of ['new', 'cur'] as const) {
-      const names = await readdir(join(dir, folder));
-      for (const name of names) {
-        if (name.startsWith('.')) continue;
+      const entries = await readdir(join(dir, folder), { withFileTypes: true });
+      for (const entry of entries) {
+        const name = entry.name;
+        if (name.startsWith('.') || !(entry.isFile() || entry.isSymbolicLink())) continue;
         const path = join(dir, folder, name);
-        let st;
-        try {
-          st = await stat(path);
-        } catch {
-          continue; // removed meanwhile by someone else
-        }
-        if (!st.isFile()) continue;
-        let size = sizeHint(name);
-        if (size === undefined) {
-          const cached = sizeCache.get(path);
-          if (cached && cached.fileSize === st.size && cached.mtimeMs === st.mtimeMs) size = cached.size;
-          else {
-            size = await countCrlfSize(path);
-            if (sizeCache.size > 100_000) sizeCache.clear();
-            sizeCache.set(path, { fileSize: st.size, mtimeMs: st.mtimeMs, size });
+        let size = sizeHint(name, 'W');
+        let fileSize = sizeHint(name, 'S');
+        // With both hints (our deliveries, Dovecot's, Courier's) no stat is needed.
+        if (size === undefined || fileSize === undefined) {
+          let st;
+          try {
+            st = await stat(path);
+          } catch {
+            continue; // removed meanwhile by someone else
+          }
+          if (!st.isFile()) continue;
+          fileSize = st.size;
+          if (size === undefined) {
+            const cached = sizeCache.get(path);
+            if (cached && cached.fileSize === st.size && cached.mtimeMs === st.mtimeMs) size = cached.size;
+            else {
+              size = await countCrlfSize(path);
+              if (sizeCache.size > 100_000) sizeCache.clear();
+              sizeCache.set(path, { fileSize: st.size, mtimeMs: st.mtimeMs, size });
+            }
           }
         }
         let uid = uidFromName(name);
         // Two files with one base name (a broken copy) must still get distinct UIDLs.
         if (seenUids.has(uid)) uid = 'H' + createHash('sha256').update(folder + '/' + name).digest('hex').slice(0, 40);
         seenUids.add(uid);
-        out.push({ path, folder, name, uid, size, fileSize: st.size });
+        out.push({ path, folder, name, uid, size, fileSize });
       }
     }
   } catch (e) {
