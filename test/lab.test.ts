@@ -24,6 +24,7 @@ let tmp: ReturnType<typeof tempDir>;
 let lab: LabProcess;
 let labDir: string;
 let ports: { kdc: number; kpop: number; pop3: number; pop3s: number };
+let currentAlicePassword = 'alice-pw-1';
 
 const FREE = ['--kdc-port', '0', '--kpop-port', '0', '--pop3-port', '0', '--pop3s-port', '0'];
 const env = (cc: string): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: tmp.dir, KRB5_CONFIG: join(labDir, 'krb5.conf'), KRB5CCNAME: `FILE:${join(tmp.dir, cc)}` });
@@ -204,6 +205,7 @@ describe('stop, restart, reset', () => {
     ports = JSON.parse(readFileSync(join(labDir, 'ports.json'), 'utf8'));
     expect((await kinit('alice', 'alice-pw-1', 'old.cc')).code).not.toBe(0);
     expect((await kinit('alice', m![1]!, 'new.cc')).code).toBe(0);
+    currentAlicePassword = m![1]!;
   });
 });
 
@@ -223,6 +225,17 @@ describe('one-line errors', () => {
     } finally {
       blocker.close();
     }
+  });
+
+  it('one lab process per folder: a second start, even with --reset, is refused and changes nothing', async () => {
+    const conf = readFileSync(join(labDir, 'krb5.conf'), 'utf8');
+    for (const extra of [[], ['--reset']]) {
+      const second = await startLab(bins, ['--dir', labDir, '--quiet', ...FREE, ...extra]);
+      expect(second.exited?.code).toBe(1);
+      expect(second.exited?.stderr).toBe(`lab: a lab is already running from ${labDir} (process ${lab.child.pid}): stop it first (Ctrl-C), or use another --dir\n`);
+    }
+    expect(readFileSync(join(labDir, 'krb5.conf'), 'utf8')).toBe(conf);
+    expect((await kinit('alice', currentAlicePassword, 'lock.cc')).code).toBe(0);
   });
 
   it('refuses a folder that is not a lab, even with --reset', async () => {

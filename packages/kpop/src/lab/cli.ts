@@ -5,9 +5,11 @@
  * (never a folder without lab.json) and makes a new one. Errors: one line,
  * "lab: what is wrong (what to do)", exit 1 (2 for a usage mistake).
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { KdcDbError } from '@kpop/kdc';
+import { MailboxLock } from '../maildir/lock.js';
 import { bannerLines } from './banner.js';
 import { createLab } from './create.js';
 import { DEFAULT_LAB_DIR, labPaths, labState, readMarker } from './layout.js';
@@ -42,6 +44,21 @@ function port(flag: string, v: string): number {
 function oneLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   return msg.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, '; ') || 'unknown error';
+}
+
+/** The lab folder's PID lock (the Maildir lock's kpop.lock: stale locks of dead processes are taken over). */
+async function lockLab(dir: string): Promise<MailboxLock> {
+  const lock = await MailboxLock.acquire(dir);
+  if (!lock) {
+    let holder = '';
+    try {
+      holder = ` (process ${readFileSync(join(dir, 'kpop.lock'), 'utf8').trim().split(/\s+/)[0]})`;
+    } catch {
+      // Gone meanwhile: say it without the PID.
+    }
+    throw new LabError(`a lab is already running from ${dir}${holder}: stop it first (Ctrl-C), or use another --dir`);
+  }
+  return lock;
 }
 
 export function buildLabProgram(): Command {
@@ -83,7 +100,11 @@ export async function startLabFromArgs(argv: string[], io: LabIo): Promise<Runni
     const p = labPaths(o.dir);
     let state = labState(p);
     if (state === 'foreign') throw new LabError(`${p.dir} holds other files and no lab.json: it is not a lab folder; choose another --dir`);
+    // One lab process per folder: a second would rewrite krb5.conf under the first, and --reset would pull its files away.
+    let lock = state === 'lab' ? await lockLab(p.dir) : undefined;
     if (o.reset && state === 'lab') {
+      await lock?.release();
+      lock = undefined;
       rmSync(p.dir, { recursive: true, force: true });
       state = 'empty';
     }
@@ -94,6 +115,7 @@ export async function startLabFromArgs(argv: string[], io: LabIo): Promise<Runni
     } else if (o.alicePassword !== undefined || o.bobPassword !== undefined) {
       io.stderr.write('lab: the realm exists, so the password flags are ignored (use --reset, or pnpm kdc cpw)\n');
     }
+    lock ??= await lockLab(p.dir);
     const marker = readMarker(p);
     if (passwords === undefined && program.getOptionValueSource('realm') === 'cli' && o.realm !== marker.realm) {
       io.stderr.write(`lab: this lab's realm is ${marker.realm}; --realm ${o.realm} applies to a new lab (add --reset)\n`);
@@ -102,10 +124,17 @@ export async function startLabFromArgs(argv: string[], io: LabIo): Promise<Runni
     try {
       lab = await runLab(p, marker.realm, { ports, ...(o.quiet ? {} : { onEvent: (l: string) => io.stdout.write(`${l}\n`) }) });
     } catch (e) {
+      await lock.release();
       // A realm made just now whose passwords were never shown is useless: drop it, so the next start makes one and shows them.
       if (passwords !== undefined) rmSync(p.dir, { recursive: true, force: true });
       throw e;
     }
+    const held = lock;
+    const stopServers = lab.close.bind(lab);
+    lab.close = async () => {
+      await stopServers();
+      await held.release();
+    };
     writeFileSync(`${p.dir}/ports.json`, JSON.stringify(lab.ports) + '\n');
     const lines = bannerLines({ realm: marker.realm, paths: p, ports: lab.ports, users: marker.users, created: passwords !== undefined, ...(passwords ? { passwords } : {}), ...(io.cwd ? { cwd: io.cwd } : {}) });
     io.stdout.write(lines.join('\n') + '\n');

@@ -13,6 +13,8 @@
  *   krb5.conf         written at every start with the ports in use
  *   ccache            where the printed KRB5CCNAME points
  *   kdc.log, pop.log  one JSON line per request / per session event
+ *   ports.json        the ports of the running lab
+ *   kpop.lock         "PID HOST" of the lab process serving this folder
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
