@@ -8,9 +8,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { TLSSocket, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import { formatPrincipal, type Principal } from '@kpop/common';
-import { LineReader, TOO_LONG, type Line } from './line-reader.js';
+import { TOO_LONG, type Line } from './line-reader.js';
+import { LineConnection } from './connection.js';
 import { multiLine } from './dot-stuff.js';
 import { Mailbox } from './mailbox.js';
 import { decodeBase64, PlainMechanism, SaslError, type PasswordVerifier, type SaslMechanism } from './sasl.js';
@@ -50,9 +51,7 @@ export interface SessionInfo {
 }
 
 const MAX_COMMAND = 255; // RFC 2449 §4
-const MAX_AUTH_LINE = 16 * 1024; // protocols.md 3.1: GSSAPI tokens on one line
 const MAX_UNKNOWN = 20;
-const MAX_QUEUED = 32;
 
 const ALLOWED: Record<Pop3State, ReadonlySet<string>> = {
   AUTHORIZATION: new Set(['USER', 'PASS', 'AUTH', 'CAPA', 'STLS', 'QUIT']),
@@ -62,16 +61,9 @@ const ALLOWED: Record<Pop3State, ReadonlySet<string>> = {
 
 type Handler = (this: Pop3Session, arg: string) => Promise<void> | void;
 
-export class Pop3Session {
+export class Pop3Session extends LineConnection {
   readonly id = randomBytes(6).toString('hex');
   state: Pop3State = 'AUTHORIZATION';
-  private socket: Duplex;
-  private tlsActive: boolean;
-  private readonly reader = new LineReader(MAX_AUTH_LINE);
-  private queue: Line[] = [];
-  private waiter?: (line: Line | null) => void;
-  private busy = false;
-  private closed = false;
   private userArg?: string;
   private user?: string;
   private principal?: Principal;
@@ -81,121 +73,21 @@ export class Pop3Session {
   private unknown = 0;
   private retrieved = 0;
   private deleted = 0;
-  private endReason = 'drop';
-  private readonly started = Date.now();
-  private readonly onData = (chunk: Buffer) => this.receive(chunk);
-  private readonly onClose = () => void this.finish();
-  private readonly onError = () => {};
-  private readonly onTimeout = () => this.idle();
 
   constructor(socket: Duplex, private readonly config: Pop3Config, private readonly info: SessionInfo) {
-    this.socket = socket;
-    this.tlsActive = info.listener === 'pop3s';
+    super(socket, info.listener === 'pop3s', config.idleTimeoutMs ?? 10 * 60 * 1000);
   }
 
   start(): void {
-    // Request/response protocol: no Nagle delay between a reply and the
-    // client's delayed ACK (it cost ~40 ms per RETR).
-    (this.socket as Duplex & { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
-    this.attach(this.socket);
-    this.reply('+OK POP3 server ready');
-    if (this.info.initialData?.length) this.receive(this.info.initialData);
+    this.begin('+OK POP3 server ready', this.info.initialData);
   }
 
-  // ---- I/O -----------------------------------------------------------------
-
-  private attach(s: Duplex): void {
-    s.on('data', this.onData);
-    s.on('close', this.onClose);
-    s.on('error', this.onError);
-    const t = s as Duplex & { setTimeout?: (ms: number, cb?: () => void) => void };
-    t.setTimeout?.(this.config.idleTimeoutMs ?? 10 * 60 * 1000);
-    s.on('timeout', this.onTimeout);
-  }
-
-  private detach(s: Duplex): void {
-    s.off('data', this.onData);
-    s.off('close', this.onClose);
-    s.off('timeout', this.onTimeout);
-  }
-
-  private receive(chunk: Buffer): void {
-    if (this.closed) return;
-    for (const line of this.reader.push(chunk)) {
-      if (this.waiter) {
-        const w = this.waiter;
-        this.waiter = undefined;
-        w(line);
-      } else this.queue.push(line);
-    }
-    if (this.queue.length > MAX_QUEUED) this.socket.pause();
-    void this.pump();
-  }
-
-  private async pump(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      while (this.queue.length && !this.closed) {
-        const line = this.queue.shift()!;
-        if (this.queue.length < MAX_QUEUED / 2) this.socket.resume();
-        await this.handle(line);
-      }
-    } catch (e) {
-      this.config.log({ event: 'error', session: this.id, error: (e as Error).message });
-      this.reply('-ERR [SYS/TEMP] Internal error');
-      this.close();
-    } finally {
-      this.busy = false;
-    }
-  }
-
-  /** The next line from the client (SASL continuations), or null once closed. */
-  private nextLine(): Promise<Line | null> {
-    if (this.queue.length) return Promise.resolve(this.queue.shift()!);
-    if (this.closed) return Promise.resolve(null);
-    return new Promise((resolve) => (this.waiter = resolve));
-  }
-
-  private reply(line: string): void {
-    if (!this.closed) this.socket.write(line + '\r\n');
-  }
-
-  /** Write with backpressure: resolves when the socket can take more. */
-  private write(data: Buffer | string): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    if (this.socket.write(data)) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
-        resolve();
-      };
-      this.socket.on('drain', done);
-      this.socket.on('close', done);
-    });
-  }
-
-  private close(): void {
-    if (this.closed) return;
-    this.socket.end();
-    void this.finish();
-  }
-
-  private idle(): void {
-    this.endReason = 'timeout';
-    this.reply('-ERR Autologout; idle for too long');
-    this.socket.destroy();
-    void this.finish();
+  protected failed(e: Error): void {
+    this.config.log({ event: 'error', session: this.id, error: e.message });
   }
 
   /** Connection gone: release the lock; nothing is deleted without QUIT (§6). */
-  private async finish(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.waiter?.(null);
-    this.waiter = undefined;
-    this.detach(this.socket);
+  protected async ended(): Promise<void> {
     const mailbox = this.mailbox;
     this.mailbox = undefined;
     if (mailbox) await mailbox.close().catch(() => {});
@@ -208,7 +100,7 @@ export class Pop3Session {
 
   // ---- dispatch --------------------------------------------------------------
 
-  private async handle(line: Line): Promise<void> {
+  protected async handle(line: Line): Promise<void> {
     if (line === TOO_LONG || line.length > MAX_COMMAND && !/^AUTH /i.test(line)) {
       this.reply('-ERR Line too long');
       return this.countUnknown();
@@ -399,16 +291,7 @@ export class Pop3Session {
   async command_STLS(): Promise<void> {
     if (this.kpop || !this.config.secureContext || this.tlsActive) return this.reply('-ERR STLS not available');
     this.reply('+OK Begin TLS negotiation now');
-    // RFC 2595 §4 / CVE-2011-0411: anything pipelined after STLS was sent in
-    // clear and must not be executed inside TLS.
-    this.reader.reset();
-    this.queue = [];
-    const raw = this.socket;
-    this.detach(raw);
-    const secure = new TLSSocket(raw as import('node:net').Socket, { isServer: true, secureContext: this.config.secureContext });
-    this.socket = secure;
-    this.tlsActive = true;
-    this.attach(secure);
+    this.startTls(this.config.secureContext);
     this.userArg = undefined;
   }
 
