@@ -6,7 +6,7 @@
  * one-line errors (no ccache, wrong mailbox, wrong port, silent or hostile
  * server).
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -162,6 +162,15 @@ describe('one-line errors, no hang', () => {
     const res = await fetch(['--host', 'localhost', '--port', '1', '--out', join(tmp.dir, 'x')], { ...r.env, KRB5CCNAME: `FILE:${join(tmp.dir, 'missing-cc')}` });
     expect(res.code).toBe(1);
     expect(res.err).toMatch(/^kpop fetch: no credentials cache .*missing-cc: run kinit first/);
+  });
+
+  it('a damaged ccache is named, in one line', async () => {
+    const bad = join(tmp.dir, 'damaged-cc');
+    writeFileSync(bad, Buffer.from([5, 4, 0, 0, 0, 0, 0, 1]));
+    const res = await fetch(['--host', 'localhost', '--port', '1', '--out', join(tmp.dir, 'x')], { ...r.env, KRB5CCNAME: `FILE:${bad}` });
+    expect(res.code).toBe(1);
+    expect(res.err).toMatch(/^kpop fetch: cannot read the credentials cache .*damaged-cc: .*\n$/);
+    expect(res.err.split('\n')).toHaveLength(2);
   });
 
   it('nothing listening: names the address', async () => {

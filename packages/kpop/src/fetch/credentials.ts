@@ -7,6 +7,7 @@
  */
 import {
   ClientError,
+  FileNotFoundError,
   findCredential,
   formatPrincipal,
   getServiceTicket,
@@ -53,7 +54,7 @@ export async function serviceCredential(o: ServiceCredentialOptions): Promise<Se
     cc = readCcache(loc.path);
   } catch (e) {
     const where = loc ? loc.path : (o.ccache ?? env.KRB5CCNAME ?? 'the default ccache');
-    const missing = (e as { code?: unknown }).code === 'ENOENT' || /not found|no such file|does not exist/i.test((e as Error).message);
+    const missing = e instanceof FileNotFoundError;
     throw new FetchError('credentials', missing ? `no credentials cache ${where}: run kinit first (e.g. pnpm kinit alice)` : `cannot read the credentials cache ${where}: ${(e as Error).message}`, { cause: e });
   }
   const client = cc.defaultPrincipal;
