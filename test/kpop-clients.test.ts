@@ -114,6 +114,14 @@ describe.skipIf(!hasKinit || !hasFetchmail || !hasUnshare)(`fetchmail 6.4 KPOP (
     expect(logs.some((l) => l.event === 'auth' && l.mech === 'KPOP' && l.ok === true && l.principal === 'alice@KPOP.TEST')).toBe(true);
   }, 120_000);
 
+  it('USER naming someone other than the ticket\'s principal: fetchmail reports an authorization failure', async () => {
+    if (!server.kpop) return;
+    const r = await fetchmailKpop(['-u', 'bob'], join(tmp.dir, 'kpop-bob.mbox'));
+    expect(r.code).toBe(3); // fetchmail's PS_AUTHFAIL
+    expect(r.stdout + r.stderr).toMatch(/-ERR \[AUTH\]/);
+    expect(logs.some((l) => l.event === 'auth' && l.mech === 'KPOP' && l.user === 'bob' && l.ok === false)).toBe(true);
+  }, 60_000);
+
   it('a connection dropped midway leaves the mailbox untouched', async () => {
     if (!server.kpop) return;
     await empty();

@@ -70,6 +70,29 @@ describe('hostile input', () => {
   }, 30_000);
 });
 
+describe('connection cap', () => {
+  it('answers -ERR [SYS/TEMP] beyond maxConnections and serves again once one leaves', async () => {
+    const small = await startPopServer({ maildirRoot: join(tmp.dir, 'mail'), realm: 'LAB.TEST', pop3: { host: '127.0.0.1', port: 0 }, maxConnections: 2, log: () => {} });
+    try {
+      const a = await PopClient.connect(small.pop3!.port);
+      const b = await PopClient.connect(small.pop3!.port);
+      expect(await a.line()).toMatch(/^\+OK/);
+      expect(await b.line()).toMatch(/^\+OK/);
+      const c = await PopClient.connect(small.pop3!.port);
+      expect(await c.line()).toBe('-ERR [SYS/TEMP] Too many connections');
+      expect(await c.waitClose()).toBe(true);
+      a.close();
+      await new Promise((r) => setTimeout(r, 100));
+      const d = await PopClient.connect(small.pop3!.port);
+      expect(await d.line()).toMatch(/^\+OK/);
+      b.close();
+      d.close();
+    } finally {
+      await small.close();
+    }
+  });
+});
+
 describe('user map (principal → mailbox)', () => {
   it('USER@REALM owns USER; the map file grants others; principals compare without name type', () => {
     const map = new UserMap('LAB.TEST', parseUserMap('# comment\nbob/admin@LAB.TEST  bob\nalice@OTHER.TEST alice\n', 'LAB.TEST'));

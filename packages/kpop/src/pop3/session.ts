@@ -268,7 +268,9 @@ export class Pop3Session extends LineConnection {
       mailbox = await Mailbox.open(maildirPath(this.config.maildirRoot, user));
     } catch (e) {
       this.config.log({ event: 'auth', session: this.id, listener: this.info.listener, mech, user, principal: name, ok: false, reason: (e as Error).message });
-      return this.reply('-ERR [SYS/TEMP] Cannot open the mailbox');
+      // RFC 3206: [SYS/TEMP] when retrying may help (I/O), [SYS/PERM] when it won't.
+      const temporary = !(e instanceof MaildirError) || e.temporary;
+      return this.reply(temporary ? '-ERR [SYS/TEMP] Cannot open the mailbox' : '-ERR [SYS/PERM] Cannot open the mailbox');
     }
     if (!mailbox) {
       this.config.log({ event: 'auth', session: this.id, listener: this.info.listener, mech, user, principal: name, ok: false, reason: 'in-use' });
