@@ -46,7 +46,7 @@ describe.skipIf(!hasKinit)(`MIT kinit/klist/kvno against our KDC${skip}`, () => 
   beforeAll(async () => {
     kdc = await startTestKdc({
       realm: 'KPOP.TEST',
-      principals: { alice: 'alice-pw-1', 'pop/localhost': { randkey: true }, bench: { randkey: true } },
+      principals: { alice: 'alice-pw-1', 'pop/localhost': { randkey: true }, bench: { randkey: true }, ktuser: { randkey: true } },
       log: (r) => records.push(r),
     });
   });
@@ -80,6 +80,24 @@ describe.skipIf(!hasKinit)(`MIT kinit/klist/kvno against our KDC${skip}`, () => 
     expect(k.stderr).toBe('');
     expect(k.code).toBe(0);
     expect((await run('klist', [], env)).stdout).toContain('Default principal: bench@KPOP.TEST');
+  });
+
+  it('kinit -k -t with a keytab from `kdc ktadd --randkey` run while the KDC serves (new keys picked up)', async () => {
+    const keytab = join(kdc.dir, 'ktadd.keytab');
+    const bin = join(import.meta.dirname, '..', 'packages', 'kdc', 'src', 'bin', 'kdc.ts');
+    const k = await run(process.execPath, ['--import', 'tsx', bin, 'ktadd', '--dir', join(kdc.dir, 'db'), '-k', keytab, '--randkey', 'ktuser'], { HOME: kdc.dir });
+    expect(k.stderr).toBe('');
+    expect(k.code).toBe(0);
+    const env = envFor();
+    let last: Run | undefined;
+    // The KDC re-reads the database every 500 ms.
+    for (let i = 0; i < 20 && last?.code !== 0; i++) {
+      if (i) await new Promise((r) => setTimeout(r, 150));
+      last = await run('kinit', ['-k', '-t', keytab, 'ktuser@KPOP.TEST'], env);
+    }
+    expect(last!.stderr).toBe('');
+    expect(last!.code).toBe(0);
+    expect((await run('klist', [], env)).stdout).toContain('Default principal: ktuser@KPOP.TEST');
   });
 
   it('kinit -r then kinit -R renews the TGT', async () => {
