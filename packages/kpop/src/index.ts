@@ -10,3 +10,5 @@ export { KerberosAcceptor, type AcceptorOptions } from './auth/acceptor.js';
 export { GssapiMechanism } from './auth/gssapi.js';
 export { handleKpopConnection } from './kpop/kpop-listener.js';
 export { createCa, issueServerCert, type PemPair } from './tls/ca.js';
+export { handleLmtpConnection, type LmtpConfig } from './lmtp/lmtp-session.js';
+export { DotUnstuffer } from './lmtp/unstuff.js';

@@ -14,6 +14,8 @@ import { UserMap } from './auth/user-map.js';
 import { KerberosAcceptor, type AcceptorOptions } from './auth/acceptor.js';
 import { GssapiMechanism } from './auth/gssapi.js';
 import { handleKpopConnection } from './kpop/kpop-listener.js';
+import { handleLmtpConnection } from './lmtp/lmtp-session.js';
+import { hostname } from 'node:os';
 
 export interface ListenAddress {
   host: string;
@@ -32,6 +34,8 @@ export interface PopServerOptions {
   kpop?: ListenAddress | false;
   pop3?: ListenAddress | false;
   pop3s?: ListenAddress | false;
+  /** LMTP (RFC 2033) for an MTA to deliver into the Maildirs; off by default. */
+  lmtp?: ListenAddress | false;
   /** PEM certificate chain and key for STLS and POP3S. */
   tls?: { cert: string | Buffer; key: string | Buffer };
   allowPlaintextAuth?: boolean;
@@ -57,6 +61,7 @@ export interface PopServerOptions {
 
 export interface PopServer {
   kpop?: AddressInfo;
+  lmtp?: AddressInfo;
   pop3?: AddressInfo;
   pop3s?: AddressInfo;
   /** Currently open sessions. */
@@ -179,6 +184,14 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
       });
       servers.push(server);
       result.kpop = await listen(server, opts.kpop);
+    }
+    if (opts.lmtp) {
+      const server = createNetServer((socket) => {
+        if (!admit(socket, 'pop3')) return;
+        handleLmtpConnection(socket, { maildirRoot: opts.maildirRoot, hostname: hostname() || 'localhost', log });
+      });
+      servers.push(server);
+      result.lmtp = await listen(server, opts.lmtp);
     }
   } catch (e) {
     await result.close();

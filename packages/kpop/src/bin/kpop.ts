@@ -1,7 +1,7 @@
 /**
  * kpop: the POP3 / KPOP server and its tools.
  *   kpop start [--keytab FILE] [--maildir-root DIR] [--realm R] [--service pop/HOST]
- *              [--kpop HOST:PORT] [--pop3 HOST:PORT] [--pop3s HOST:PORT] [--cert FILE --key FILE]
+ *              [--kpop HOST:PORT] [--pop3 HOST:PORT] [--pop3s HOST:PORT] [--lmtp HOST:PORT] [--cert FILE --key FILE]
  *   kpop deliver USER [--maildir-root DIR] < message
  *   kpop ca init [--dir DIR]
  *   kpop cert issue --host NAME... [--ca-dir DIR] [--out DIR]
@@ -71,6 +71,7 @@ program
   .option('--kpop <host:port>', 'KPOP listener, or "none"', '0.0.0.0:1109')
   .option('--pop3 <host:port>', 'POP3 listener (STLS, AUTH), or "none"', '0.0.0.0:110')
   .option('--pop3s <host:port>', 'POP3S listener (needs --cert/--key), or "none"')
+  .option('--lmtp <host:port>', 'LMTP listener (RFC 2033) for an MTA to deliver, or "none"', 'none')
   .option('--cert <file>', 'PEM certificate (chain) for STLS and POP3S')
   .option('--key <file>', 'PEM private key for the certificate')
   .option('--user-map <file>', '"PRINCIPAL USER" lines for principals other than USER@REALM')
@@ -88,6 +89,7 @@ program
     const kpop = parseListen(o.kpop as string, '--kpop');
     const pop3 = parseListen(o.pop3 as string, '--pop3');
     const pop3s = o.pop3s ? parseListen(o.pop3s as string, '--pop3s') : false;
+    const lmtp = parseListen(o.lmtp as string, '--lmtp');
     if (pop3s && !o.cert) throw new CliError('--pop3s needs --cert and --key (make them with "kpop ca init" and "kpop cert issue")', EX_USAGE);
     const keytabPath = o.keytab ? String(o.keytab) : resolveKeytabName();
     const keytabFile = keytabPath.replace(/^(FILE|WRFILE):/, '');
@@ -103,6 +105,7 @@ program
       kpop,
       pop3,
       pop3s,
+      lmtp,
       ...(o.cert ? { tls: { cert: readFile(String(o.cert), 'certificate'), key: readFile(String(o.key), 'key') } } : {}),
       ...(o.userMap ? { userMapFile: String(o.userMap) } : {}),
       allowPlaintextAuth: !!o.allowPlaintextAuth,
@@ -112,7 +115,7 @@ program
       if (e.code === 'EADDRINUSE' || e.code === 'EACCES') throw new CliError(`cannot listen: ${e.message} (choose another --kpop/--pop3/--pop3s address, or "none")`);
       throw new CliError(e.message);
     });
-    const where = (['kpop', 'pop3', 'pop3s'] as const).filter((k) => server[k]).map((k) => `${k}=${server[k]!.address}:${server[k]!.port}`);
+    const where = (['kpop', 'pop3', 'pop3s', 'lmtp'] as const).filter((k) => server[k]).map((k) => `${k}=${server[k]!.address}:${server[k]!.port}`);
     jsonLogger()({ event: 'start', realm, keytab: haveKeytab ? keytabFile : undefined, maildirRoot: root, listeners: where.join(' ') });
     const stop = () => void server.close().then(() => process.exit(0));
     process.once('SIGINT', stop);
