@@ -119,6 +119,32 @@ describe('kpop CLI', () => {
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/^kpop: cannot read CA certificate/);
   }, 60_000);
+  it('start runs the listeners, logs one JSON line per session and per authentication, stops on SIGTERM', async () => {
+    const { spawn } = await import('node:child_process');
+    const keytab = join(import.meta.dirname, 'fixtures', 'mit', 'pop.keytab');
+    const args = ['start', '--realm', 'LAB.TEST', '--keytab', keytab, '--maildir-root', join(tmp.dir, 'srvmail'), '--kpop', '127.0.0.1:0', '--pop3', '127.0.0.1:0'];
+    const child = existsSync(built) ? spawn(process.execPath, [built, ...args]) : spawn(tsx, [src, ...args]);
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const deadline = Date.now() + 20_000;
+    while (!/"event":"start"/.test(err) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    const start = JSON.parse(err.split('\n').find((l) => l.includes('"event":"start"'))!);
+    const pop3Port = Number(/pop3=127\.0\.0\.1:(\d+)/.exec(start.listeners)![1]);
+    expect(start.listeners).toMatch(/kpop=127\.0\.0\.1:\d+/);
+    const c = await PopClient.connect(pop3Port);
+    expect(await c.line()).toMatch(/^\+OK/);
+    expect(await c.cmd('AUTH GSSAPI =')).toBe('-ERR [AUTH] Authentication failed.');
+    expect(await c.cmd('QUIT')).toBe('+OK Logging out.');
+    await c.waitClose();
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill('SIGTERM');
+    const code = await new Promise((r) => child.on('exit', r));
+    expect(code).toBe(0);
+    const records = err.trim().split('\n').map((l) => JSON.parse(l));
+    expect(records.map((r) => r.event)).toEqual(['start', 'auth', 'session']);
+    expect(records[1]).toMatchObject({ mech: 'GSSAPI', ok: false });
+    expect(records[2]).toMatchObject({ listener: 'pop3', end: 'quit' });
+  }, 40_000);
   it('start refuses bad arguments in one line', () => {
     const r = kpop(['start', '--realm', 'X', '--pop3', 'nonsense']);
     expect(r.status).toBe(64);
