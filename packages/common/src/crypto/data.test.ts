@@ -6,7 +6,7 @@ import {
   decryptData, defaultSalt, encryptData, getEnctype, krbFxCf2, makeChecksum, MAX_S2K_ITERATIONS, prfPlus, randomKeyFor,
   s2kparamsFor, stringToKey, verifyChecksum,
 } from './index.js';
-import { BoundedCache } from './key-cache.js';
+import { BoundedCache, DerivedKeyCache } from './key-cache.js';
 import { derivedKeyCacheSizes as sha1Sizes } from './rfc3962.js';
 import { derivedKeyCacheSizes as sha2Sizes } from './rfc8009.js';
 
@@ -168,5 +168,42 @@ describe('BoundedCache', () => {
     const c1 = enc.checksum(key, 1, new Uint8Array(1));
     for (let i = 0; i < 1100; i++) enc.checksum(enc.randomKey(), 1, new Uint8Array(1));
     expect(enc.checksum(key, 1, new Uint8Array(1))).toEqual(c1);
+  });
+});
+
+describe('DerivedKeyCache', () => {
+  it('finds a key by object or by equal bytes, and never serves a key rewritten in place', () => {
+    const c = new DerivedKeyCache<string>(8);
+    const k = new Uint8Array(32).fill(3);
+    c.set(k, 1, 'a');
+    expect(c.get(k, 1)).toBe('a');
+    expect(c.get(new Uint8Array(32).fill(3), 1)).toBe('a');
+    expect(c.get(k, 2)).toBeUndefined();
+    k[0] = 4;
+    expect(c.get(k, 1)).toBeUndefined();
+    k[0] = 3;
+    expect(c.get(k, 1)).toBe('a');
+  });
+  it('holds at most max values, dropping the least recently used base keys', () => {
+    const c = new DerivedKeyCache<number>(4);
+    const hot = new Uint8Array(16).fill(9);
+    c.set(hot, 0, 0);
+    for (let i = 0; i < 100; i++) {
+      c.get(hot, 0);
+      c.set(new Uint8Array(16).fill(i), 0, i);
+      c.set(new Uint8Array(16).fill(i), 1, i);
+      expect(c.size).toBeLessThanOrEqual(4);
+    }
+    expect(c.get(new Uint8Array(16).fill(99), 1)).toBe(99);
+    expect(c.get(new Uint8Array(16).fill(0), 0)).toBeUndefined();
+  });
+  it('a crypto operation with a key rewritten in place uses the new key', () => {
+    const enc = getEnctype(18);
+    const key = enc.randomKey();
+    const other = enc.randomKey();
+    const ct = enc.encrypt(key, 7, new Uint8Array([1, 2, 3]));
+    key.set(other);
+    expect(() => enc.decrypt(key, 7, ct)).toThrow();
+    expect(enc.decrypt(other, 7, enc.encrypt(key, 7, new Uint8Array([4])))).toEqual(new Uint8Array([4]));
   });
 });

@@ -2,7 +2,8 @@
  * A bounded least-recently-used cache for derived usage keys (RFC 3961 §5.3
  * Ke/Ki/Kc). Deriving a usage key costs one or more AES or HMAC operations
  * plus OpenSSL context set-up, far more than the message it protects, so the
- * hot paths (KDC, GSS wrap) look keys up here by (enctype, usage, key bytes).
+ * hot paths (KDC, GSS wrap) look keys up in a DerivedKeyCache by (enctype,
+ * usage, key bytes). BoundedCache is the plain LRU map for the rest.
  */
 export class BoundedCache<V> {
   private readonly map = new Map<string, V>();
@@ -36,7 +37,140 @@ export class BoundedCache<V> {
   }
 }
 
-/** Cache key for (enctype, usage, kind, key bytes). */
-export function cacheKey(etype: number, usage: number, kind: string, key: Uint8Array): string {
-  return `${etype}:${usage}:${kind}:${Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex')}`;
+/** One base key's derived keys, by slot (see DerivedKeyCache). */
+interface KeyEntry<V> {
+  /** A private copy of the base key: what the derived values were made from. */
+  readonly bytes: Uint8Array;
+  readonly hash: number;
+  readonly values: Map<number, V>;
+  /** Insertion tick when last placed at the young end of the age order. */
+  stamp: number;
+  live: boolean;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** FNV-1a over the key bytes (keys are 16 or 32 bytes: cheaper than any string). */
+function hashBytes(b: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * Derived usage keys (RFC 3961 §5.3 Ke/Ki/Kc) by (base key, slot), where
+ * the slot numbers (enctype, usage, kind). The same base key usually comes
+ * back as the same Uint8Array object (the KDC holds principal keys in
+ * memory; a decoded ticket's session key is cached with the ticket), so the
+ * object leads to its entry through a WeakMap with no string built and no
+ * hashing; the bytes are still compared, so a caller that rewrites a key in
+ * place gets keys derived from the new bytes. Another object with the same
+ * bytes is found through a 32-bit hash of the bytes. At most `max` derived
+ * values are held; past that the base keys least recently used go first.
+ */
+export class DerivedKeyCache<V> {
+  private readonly byObject = new WeakMap<Uint8Array, KeyEntry<V>>();
+  private readonly byHash = new Map<number, KeyEntry<V>[]>();
+  /** Base keys, oldest first (Set order is insertion order). */
+  private readonly age = new Set<KeyEntry<V>>();
+  private count = 0;
+  private tick = 0;
+
+  constructor(private readonly max: number) {}
+
+  /** Number of derived values held. */
+  get size(): number {
+    return this.count;
+  }
+
+  get(key: Uint8Array, slot: number): V | undefined {
+    const e = this.entry(key, false);
+    if (e === undefined) return undefined;
+    const v = e.values.get(slot);
+    // Refresh recency now and then, not on every hit: a re-insertion costs more than the lookup.
+    if (v !== undefined && this.tick - e.stamp > this.max >> 2) {
+      this.age.delete(e);
+      this.age.add(e);
+      e.stamp = this.tick;
+    }
+    return v;
+  }
+
+  set(key: Uint8Array, slot: number, v: V): void {
+    const e = this.entry(key, true);
+    if (e === undefined) return;
+    if (!e.values.has(slot)) this.count++;
+    e.values.set(slot, v);
+    this.tick++;
+    while (this.count > this.max) {
+      const oldest = this.age.values().next().value!;
+      if (oldest !== e) this.evict(oldest);
+      else if (this.age.size > 1) {
+        // The key just used goes to the young end; the others go first.
+        this.age.delete(e);
+        this.age.add(e);
+        e.stamp = this.tick;
+      } else {
+        // One key holding more than max values: drop its oldest ones.
+        for (const k of e.values.keys()) {
+          if (k === slot) continue;
+          e.values.delete(k);
+          this.count--;
+          break;
+        }
+      }
+    }
+  }
+
+  clear(): void {
+    for (const e of this.age) e.live = false;
+    this.age.clear();
+    this.byHash.clear();
+    this.count = 0;
+  }
+
+  private entry(key: Uint8Array, create: boolean): KeyEntry<V> | undefined {
+    if (!(key instanceof Uint8Array)) return undefined;
+    const known = this.byObject.get(key);
+    if (known !== undefined && known.live && sameBytes(known.bytes, key)) return known;
+    const hash = hashBytes(key);
+    const bucket = this.byHash.get(hash);
+    if (bucket !== undefined) {
+      for (const e of bucket) {
+        if (sameBytes(e.bytes, key)) {
+          this.byObject.set(key, e);
+          return e;
+        }
+      }
+    }
+    if (!create) return undefined;
+    const e: KeyEntry<V> = { bytes: new Uint8Array(key), hash, values: new Map(), stamp: this.tick, live: true };
+    if (bucket !== undefined) bucket.push(e);
+    else this.byHash.set(hash, [e]);
+    this.age.add(e);
+    this.byObject.set(key, e);
+    return e;
+  }
+
+  private evict(e: KeyEntry<V>): void {
+    e.live = false;
+    this.age.delete(e);
+    this.count -= e.values.size;
+    const bucket = this.byHash.get(e.hash);
+    if (bucket !== undefined) {
+      const i = bucket.indexOf(e);
+      if (i >= 0) bucket.splice(i, 1);
+      if (bucket.length === 0) this.byHash.delete(e.hash);
+    }
+  }
+}
+
+/** Slot number for (enctype, usage, kind): usage is a uint32, so this stays a safe integer. */
+export function derivedSlot(etype: number, usage: number, kind: number): number {
+  return (usage * 4 + kind) * 64 + (etype & 63);
 }

@@ -10,7 +10,7 @@ import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
 import { ChecksumType, EncType } from '../krb5/constants.js';
 import type { Enctype } from './enctype.js';
 import { AES_BLOCK, AesKey } from './aes-cts.js';
-import { BoundedCache, cacheKey } from './key-cache.js';
+import { DerivedKeyCache, derivedSlot } from './key-cache.js';
 import { freshRandom, pooledRandom } from './random.js';
 import {
   KC, KE, KI, checkKey, deriveKey, deriveRandoms, integrityError, iterationsFrom, macEqual, toBytes, usageConstant,
@@ -26,8 +26,8 @@ interface CipherKeys {
 }
 
 /** Derived Ke/Ki and Kc per (enctype, usage, key); bounded so hostile key churn cannot grow memory. */
-const cipherKeys = new BoundedCache<CipherKeys>(1024);
-const checksumKeys = new BoundedCache<Buffer>(1024);
+const cipherKeys = new DerivedKeyCache<CipherKeys>(1024);
+const checksumKeys = new DerivedKeyCache<Buffer>(1024);
 /** For tests: the sizes of the derived-key caches. */
 export const derivedKeyCacheSizes = (): number[] => [cipherKeys.size, checksumKeys.size];
 
@@ -46,24 +46,24 @@ export class AesSha1Enctype implements Enctype {
   ) {}
 
   private cipherKeys(key: Uint8Array, usage: number): CipherKeys {
-    const id = cacheKey(this.etype, usage, 'ei', key);
-    let k = cipherKeys.get(id);
+    const slot = derivedSlot(this.etype, usage, 0);
+    let k = cipherKeys.get(key, slot);
     if (k === undefined) {
       checkKey(this.name, this.keySize, key);
       const [ke, ki] = deriveRandoms(key, [usageConstant(usage, KE), usageConstant(usage, KI)], key.length);
       k = { ke: new AesKey(ke!), ki: Buffer.from(ki!) };
-      cipherKeys.set(id, k);
+      cipherKeys.set(key, slot, k);
     }
     return k;
   }
 
   private checksumKey(key: Uint8Array, usage: number): Buffer {
-    const id = cacheKey(this.etype, usage, 'c', key);
-    let k = checksumKeys.get(id);
+    const slot = derivedSlot(this.etype, usage, 1);
+    let k = checksumKeys.get(key, slot);
     if (k === undefined) {
       checkKey(this.name, this.keySize, key);
       k = Buffer.from(deriveKey(key, usageConstant(usage, KC)));
-      checksumKeys.set(id, k);
+      checksumKeys.set(key, slot, k);
     }
     return k;
   }

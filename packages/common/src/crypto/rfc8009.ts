@@ -10,7 +10,7 @@ import { createHmac, pbkdf2Sync } from 'node:crypto';
 import { ChecksumType, EncType } from '../krb5/constants.js';
 import type { Enctype } from './enctype.js';
 import { AES_BLOCK, AesKey } from './aes-cts.js';
-import { BoundedCache, cacheKey } from './key-cache.js';
+import { DerivedKeyCache, derivedSlot } from './key-cache.js';
 import { freshRandom, pooledRandom } from './random.js';
 import { KC, KE, KI, checkKey, integrityError, iterationsFrom, macEqual, toBytes, usageConstant } from './rfc3961.js';
 
@@ -44,8 +44,8 @@ interface CipherKeys {
   ki: Buffer;
 }
 
-const cipherKeys = new BoundedCache<CipherKeys>(1024);
-const checksumKeys = new BoundedCache<Buffer>(1024);
+const cipherKeys = new DerivedKeyCache<CipherKeys>(1024);
+const checksumKeys = new DerivedKeyCache<Buffer>(1024);
 /** For tests: the sizes of the derived-key caches. */
 export const derivedKeyCacheSizes = (): number[] => [cipherKeys.size, checksumKeys.size];
 
@@ -71,26 +71,26 @@ export class AesSha2Enctype implements Enctype {
   }
 
   private cipherKeys(key: Uint8Array, usage: number): CipherKeys {
-    const id = cacheKey(this.etype, usage, 'ei', key);
-    let k = cipherKeys.get(id);
+    const slot = derivedSlot(this.etype, usage, 0);
+    let k = cipherKeys.get(key, slot);
     if (k === undefined) {
       checkKey(this.name, this.keySize, key);
       k = {
         ke: new AesKey(kdfHmacSha2(this.hash, key, usageConstant(usage, KE), this.keySize)),
         ki: Buffer.from(kdfHmacSha2(this.hash, key, usageConstant(usage, KI), this.checksumSize)),
       };
-      cipherKeys.set(id, k);
+      cipherKeys.set(key, slot, k);
     }
     return k;
   }
 
   private checksumKey(key: Uint8Array, usage: number): Buffer {
-    const id = cacheKey(this.etype, usage, 'c', key);
-    let k = checksumKeys.get(id);
+    const slot = derivedSlot(this.etype, usage, 1);
+    let k = checksumKeys.get(key, slot);
     if (k === undefined) {
       checkKey(this.name, this.keySize, key);
       k = Buffer.from(kdfHmacSha2(this.hash, key, usageConstant(usage, KC), this.checksumSize));
-      checksumKeys.set(id, k);
+      checksumKeys.set(key, slot, k);
     }
     return k;
   }
