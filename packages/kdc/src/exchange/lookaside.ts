@@ -7,7 +7,7 @@
  * Every request is remembered, so the cache must cost next to nothing on
  * the hot path and to the garbage collector: requests and replies are copied
  * into one ring buffer (no per-entry ArrayBuffer or long string key), and a
- * Map from a 32-bit FNV-1a hash of the request points at the newest entry
+ * Map from a 32-bit hash of the request points at the newest entry
  * with that hash. A hit compares the stored request byte for byte, so a hash
  * collision is only a miss. Entries expire after the TTL or when the ring
  * wraps over them; the Map is capped and trimmed oldest first.
@@ -23,6 +23,7 @@ export interface LookasideOptions {
 }
 
 interface Entry {
+  hash: number;
   /** Position in the ring's byte stream (monotonic; the data is at start % size). */
   start: number;
   reqLen: number;
@@ -30,18 +31,56 @@ interface Entry {
   expires: number;
 }
 
-function fnv1a(b: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
-  return h >>> 0;
+/**
+ * A 32-bit hash of the whole request, four bytes per step (murmur3's mixing):
+ * a byte-at-a-time FNV-1a cost ~2.5 µs on a TGS-REQ, a tenth of the exchange.
+ * Not collision-proof and need not be: a hit is confirmed byte for byte.
+ */
+function hashRequest(b: Uint8Array): number {
+  const n = b.length;
+  let h = n ^ 0x9747b28c;
+  const words = n >>> 2;
+  let i = 0;
+  if ((b.byteOffset & 3) === 0 && words > 0) {
+    const w = new Int32Array(b.buffer, b.byteOffset, words);
+    for (; i < words; i++) {
+      let k = Math.imul(w[i]!, 0xcc9e2d51);
+      k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+      h ^= k;
+      h = (Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64) | 0;
+    }
+    i = words * 4;
+  }
+  for (; i < n; i++) {
+    let k = Math.imul(b[i]!, 0xcc9e2d51);
+    k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+    h ^= k;
+    h = (Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64) | 0;
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 export class Lookaside {
   private readonly ring: Uint8Array;
   private written = 0;
   private readonly index = new Map<number, Entry>();
+  /**
+   * Entries oldest first, for trimming (some superseded: index no longer
+   * points at them). Not the Map's own order: iterating a Map from its start
+   * walks every deleted slot V8 has not compacted yet, which made each put
+   * cost ~8 µs under load.
+   */
+  private queue: Entry[] = [];
+  private head = 0;
   private readonly ttlMs: number;
   private readonly maxEntries: number;
+  /** get() then put() of one request (the handler's order) hash it once. */
+  private lastRequest: Uint8Array | undefined;
+  private lastHash = 0;
   hits = 0;
 
   constructor(opts: LookasideOptions = {}) {
@@ -56,7 +95,9 @@ export class Lookaside {
 
   /** The reply sent to a byte-identical request, if still held. */
   get(request: Uint8Array, nowMs = performance.now()): Uint8Array | undefined {
-    const h = fnv1a(request);
+    const h = hashRequest(request);
+    this.lastRequest = request;
+    this.lastHash = h;
     const e = this.index.get(h);
     if (!e) return undefined;
     if (e.expires <= nowMs || this.written - e.start > this.ring.length || e.reqLen !== request.length) return undefined;
@@ -80,14 +121,25 @@ export class Lookaside {
     }
     this.ring.set(request, at);
     this.ring.set(reply, at + request.length);
-    const h = fnv1a(request);
-    this.index.delete(h); // Re-insert: Map order is age order.
-    this.index.set(h, { start: this.written, reqLen: request.length, repLen: reply.length, expires: nowMs + this.ttlMs });
+    const h = request === this.lastRequest ? this.lastHash : hashRequest(request);
+    this.lastRequest = undefined;
+    const entry: Entry = { hash: h, start: this.written, reqLen: request.length, repLen: reply.length, expires: nowMs + this.ttlMs };
+    this.index.set(h, entry);
+    this.queue.push(entry);
     this.written += n;
     // Trim the oldest entries: over the cap, expired, or overwritten by the ring.
-    for (const [k, e] of this.index) {
-      if (this.index.size <= this.maxEntries && e.expires > nowMs && this.written - e.start <= size) break;
-      this.index.delete(k);
+    const q = this.queue;
+    while (this.head < q.length) {
+      const e = q[this.head]!;
+      const current = this.index.get(e.hash) === e;
+      const keep = this.index.size <= this.maxEntries && q.length - this.head <= 2 * this.maxEntries;
+      if (current && keep && e.expires > nowMs && this.written - e.start <= size) break;
+      if (current) this.index.delete(e.hash);
+      this.head++;
+    }
+    if (this.head > 4096 && this.head * 2 > q.length) {
+      this.queue = q.slice(this.head);
+      this.head = 0;
     }
   }
 }
