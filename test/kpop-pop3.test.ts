@@ -140,14 +140,14 @@ describe('TRANSACTION and UPDATE on a Maildir', () => {
       const want = messages[i]!.replace(/\r?\n/g, '\r\n');
       expect(text).toBe(want.endsWith('\r\n') ? want : want + '\r\n');
     }
-    // Retrieved messages moved to cur/ with the S flag.
-    expect(readdirSync(join(box(), 'new'))).toEqual([]);
-    expect(readdirSync(join(box(), 'cur')).every((n) => n.endsWith(':2,S'))).toBe(true);
     expect(await c.cmd('LIST 2')).toBe(`+OK 2 ${sizes[1]}`);
     expect(await c.cmd('LIST 9')).toBe("-ERR There's no message 9.");
     expect(await c.cmd('LAST')).toBe('-ERR Unknown command: LAST');
     expect(await c.cmd('USER alice')).toBe('-ERR Unknown command: USER');
     expect(await c.cmd('QUIT')).toBe('+OK Logging out.');
+    // At the end of the session, retrieved messages moved to cur/ with the S flag.
+    expect(readdirSync(join(box(), 'new'))).toEqual([]);
+    expect(readdirSync(join(box(), 'cur')).every((n) => n.endsWith(':2,S'))).toBe(true);
   });
 
   it('TOP n 0, TOP n 2, and a huge line count as fetchmail sends', async () => {

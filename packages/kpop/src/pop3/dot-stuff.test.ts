@@ -42,8 +42,9 @@ describe('dot-stuffing (RFC 1939 §3)', () => {
         const back = unstuff(wire);
         // Unstuffed = the message with CRLF line ends: its length is the RFC size.
         expect(back.length).toBe(crlfSize(data));
-        // Same output whatever the chunking.
+        // Same output whatever the chunking, and in one piece after a status line.
         expect(wire.equals(stuffInChunks(data, []))).toBe(true);
+        expect(new DotStuffer().whole('+OK 1 octets\r\n', data).toString('latin1')).toBe('+OK 1 octets\r\n' + wire.toString('latin1'));
         // Content preserved: each LF-separated line, one trailing CR dropped, ended by CRLF.
         const lines = data.toString('latin1').split('\n');
         if (lines[lines.length - 1] === '') lines.pop();

@@ -29,13 +29,28 @@ export class DotStuffer {
     return this.finished;
   }
 
-  push(chunk: Uint8Array): Buffer {
-    if (this.finished || chunk.length === 0) return Buffer.alloc(0);
+  /**
+   * A whole small message in one buffer: `head` (the +OK line), the stuffed
+   * body and the terminator, so the reply goes out in one write, one copy.
+   */
+  whole(head: string, data: Uint8Array): Buffer {
+    const out = this.push(data, Buffer.byteLength(head), 5);
+    out.write(head, 0, 'latin1');
+    const tail = this.end();
+    const end = out.length;
+    // push() left room for the tail (at most CRLF + ".CRLF").
+    const full = Buffer.from(out.buffer, out.byteOffset, end + tail.length);
+    tail.copy(full, end);
+    return full;
+  }
+
+  push(chunk: Uint8Array, reserveBefore = 0, reserveAfter = 0): Buffer {
+    if (this.finished || chunk.length === 0) return Buffer.allocUnsafe(reserveBefore + reserveAfter).subarray(0, reserveBefore);
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     // Worst case every byte is an LF that becomes CRLF, plus a held CR and
     // stuffing dots (at most one per line, and a line has at least one byte).
-    const out = Buffer.allocUnsafe(2 * buf.length + 2);
-    let o = 0;
+    const out = Buffer.allocUnsafe(reserveBefore + 2 * buf.length + 2 + reserveAfter);
+    let o = reserveBefore;
     let pos = 0;
     if (this.heldCr) {
       this.heldCr = false;

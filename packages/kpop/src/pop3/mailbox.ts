@@ -3,7 +3,7 @@
  * messages taken when the session enters TRANSACTION, numbered from 1, with
  * deletion marks that only QUIT (the UPDATE state, §6) turns into unlinks.
  */
-import { createReadStream, readFileSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'node:fs';
 import { DotStuffer } from './dot-stuff.js';
 import { ensureMaildir, listMessages, markSeen, removeMessage, type MaildirMessage } from '../maildir/maildir.js';
 import { MailboxLock } from '../maildir/lock.js';
@@ -20,6 +20,20 @@ export interface MailboxEntry extends MaildirMessage {
  * sits in memory.
  */
 const SMALL_FILE = 256 * 1024;
+
+/** Read a small file whose size the Maildir name told us: open, read, close. */
+function readSmall(m: MailboxEntry): Buffer {
+  const fd = openSync(m.path, 'r');
+  try {
+    // One byte more than expected: a short read of a regular file is EOF.
+    const buf = Buffer.allocUnsafe(m.fileSize + 1);
+    const n = readSync(fd, buf, 0, buf.length, null);
+    // Bigger than its name says (edited by hand): read it all the slow way.
+    return n <= m.fileSize ? buf.subarray(0, n) : readFileSync(m.path);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export class Mailbox {
   private constructor(
@@ -72,8 +86,7 @@ export class Mailbox {
   async send(m: MailboxEntry, head: string, write: (b: Buffer) => Promise<void>, bodyLines?: number): Promise<void> {
     const stuffer = new DotStuffer(bodyLines);
     if (m.fileSize <= SMALL_FILE) {
-      const data = readFileSync(m.path);
-      await write(Buffer.concat([Buffer.from(head), stuffer.push(data), stuffer.end()]));
+      await write(stuffer.whole(head, readSmall(m)));
       return;
     }
     const stream = createReadStream(m.path, { highWaterMark: 1 << 18 });
@@ -90,9 +103,25 @@ export class Mailbox {
     await write(stuffer.end());
   }
 
-  /** After a complete RETR: new/ → cur/ with the S flag (as Dovecot does). */
-  async seen(m: MailboxEntry): Promise<void> {
-    await markSeen(this.dir, m);
+  private readonly retrieved = new Set<MailboxEntry>();
+
+  /**
+   * After a complete RETR the message is seen. Like Dovecot, which updates
+   * flags when the session ends, the move new/ → cur/ with the S flag happens
+   * in flushSeen(): off the RETR path, and never for a message the session
+   * deletes anyway. UIDLs don't change (they come from the base name).
+   */
+  seen(m: MailboxEntry): void {
+    this.retrieved.add(m);
+  }
+
+  /** Apply the S flags; failures are reported, never fatal (the mail is intact). */
+  async flushSeen(onError: (e: Error) => void): Promise<void> {
+    for (const m of this.retrieved) {
+      if (m.deleted) continue;
+      await markSeen(this.dir, m).catch(onError);
+    }
+    this.retrieved.clear();
   }
 
   /** The UPDATE state (§6): remove what was marked. Returns how many could not be removed. */

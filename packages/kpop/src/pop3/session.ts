@@ -82,6 +82,8 @@ export class Pop3Session extends LineConnection {
     this.begin('+OK POP3 server ready', this.info.initialData);
   }
 
+  private readonly seenError = (e: Error) => this.config.log({ event: 'error', session: this.id, error: `mark seen: ${e.message}` });
+
   protected failed(e: Error): void {
     this.config.log({ event: 'error', session: this.id, error: e.message });
   }
@@ -90,7 +92,11 @@ export class Pop3Session extends LineConnection {
   protected async ended(): Promise<void> {
     const mailbox = this.mailbox;
     this.mailbox = undefined;
-    if (mailbox) await mailbox.close().catch(() => {});
+    if (mailbox) {
+      // Dropped: nothing is deleted (§6), but what was retrieved is seen.
+      await mailbox.flushSeen(this.seenError);
+      await mailbox.close().catch(() => {});
+    }
     this.config.log({
       event: 'session', session: this.id, listener: this.info.listener, remote: this.info.remote, tls: this.tlsActive,
       user: this.user, principal: this.principal && formatPrincipal(this.principal), mech: this.mech,
@@ -362,7 +368,7 @@ export class Pop3Session extends LineConnection {
     }
     if (this.closed) return;
     this.retrieved++;
-    await this.mailbox!.seen(m).catch((e: Error) => this.config.log({ event: 'error', session: this.id, error: `mark seen: ${e.message}` }));
+    this.mailbox!.seen(m);
   }
 
   async command_TOP(arg: string): Promise<void> {
@@ -405,6 +411,7 @@ export class Pop3Session extends LineConnection {
     const mailbox = this.mailbox!;
     const { removed, failed } = await mailbox.commit();
     this.deleted = removed;
+    await mailbox.flushSeen(this.seenError);
     // Unlock before the client hears +OK: its next session must not get [IN-USE].
     this.mailbox = undefined;
     await mailbox.close().catch(() => {});
