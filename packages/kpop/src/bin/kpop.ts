@@ -70,7 +70,7 @@ program
   .option('--service <principal>', 'accept only tickets for this service (default: any pop/* key)')
   .option('--kpop <host:port>', 'KPOP listener, or "none"', '0.0.0.0:1109')
   .option('--pop3 <host:port>', 'POP3 listener (STLS, AUTH), or "none"', '0.0.0.0:110')
-  .option('--pop3s <host:port>', 'POP3S listener (needs --cert/--key), or "none"')
+  .option('--pop3s <host:port>', 'POP3S listener (needs --cert/--key; default 0.0.0.0:995 when they are given), or "none"')
   .option('--lmtp <host:port>', 'LMTP listener (RFC 2033) for an MTA to deliver, or "none"', 'none')
   .option('--cert <file>', 'PEM certificate (chain) for STLS and POP3S')
   .option('--key <file>', 'PEM private key for the certificate')
@@ -88,7 +88,8 @@ program
     if (!!o.cert !== !!o.key) throw new CliError('--cert and --key go together', EX_USAGE);
     const kpop = parseListen(o.kpop as string, '--kpop');
     const pop3 = parseListen(o.pop3 as string, '--pop3');
-    const pop3s = o.pop3s ? parseListen(o.pop3s as string, '--pop3s') : false;
+    // POP3S on 995 (RFC 8314) by default once there is a certificate.
+    const pop3s = o.pop3s ? parseListen(o.pop3s as string, '--pop3s') : o.cert ? { host: '0.0.0.0', port: 995 } : false;
     const lmtp = parseListen(o.lmtp as string, '--lmtp');
     if (pop3s && !o.cert) throw new CliError('--pop3s needs --cert and --key (make them with "kpop ca init" and "kpop cert issue")', EX_USAGE);
     const keytabPath = o.keytab ? String(o.keytab) : resolveKeytabName();
