@@ -22,6 +22,24 @@ function algo(key: Uint8Array, mode: 'ecb' | 'cbc'): string {
   throw new RangeError(`AES key must be 16 or 32 bytes, got ${key.length}`);
 }
 
+/**
+ * A reusable work buffer. Encryption and decryption are synchronous, so one
+ * buffer per call site serves every message: a fresh allocUnsafe per
+ * message drained Node's 8 KiB pool every few requests, and refilling it was
+ * a visible share of a KDC exchange. Never handed out beyond the call.
+ */
+export class Scratch {
+  private buf = Buffer.allocUnsafe(2048);
+
+  /** A view of n bytes of the work buffer (contents undefined). */
+  get(n: number): Buffer {
+    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(Math.max(n, this.buf.length * 2));
+    return this.buf.subarray(0, n);
+  }
+}
+
+const decryptScratch = new Scratch();
+
 export class AesKey {
   private ecbEncCtx?: Cipher;
   private ecbDecCtx?: Decipher;
@@ -114,7 +132,7 @@ export class AesKey {
     const lastLen = n - fullEnd; // 1..16
     const ck = ciphertext.subarray(fullEnd - AES_BLOCK, fullEnd);
     const d = this.decryptBlocks(ck); // = (P_k ‖ 0…) ⊕ C_{k-1}
-    const cbc = Buffer.allocUnsafe(k * AES_BLOCK);
+    const cbc = decryptScratch.get(k * AES_BLOCK);
     cbc.set(ciphertext.subarray(0, fullEnd - AES_BLOCK));
     cbc.set(ciphertext.subarray(fullEnd, n), fullEnd - AES_BLOCK);
     d.copy(cbc, fullEnd - AES_BLOCK + lastLen, lastLen);

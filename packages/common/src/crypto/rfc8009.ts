@@ -9,7 +9,7 @@
 import { createHmac, pbkdf2Sync } from 'node:crypto';
 import { ChecksumType, EncType } from '../krb5/constants.js';
 import type { Enctype } from './enctype.js';
-import { AES_BLOCK, AesKey } from './aes-cts.js';
+import { AES_BLOCK, AesKey, Scratch } from './aes-cts.js';
 import { DerivedKeyCache, derivedSlot } from './key-cache.js';
 import { freshRandom, pooledRandom } from './random.js';
 import { KC, KE, KI, checkKey, integrityError, iterationsFrom, macEqual, toBytes, usageConstant } from './rfc3961.js';
@@ -46,6 +46,7 @@ interface CipherKeys {
 
 const cipherKeys = new DerivedKeyCache<CipherKeys>(1024);
 const checksumKeys = new DerivedKeyCache<Buffer>(1024);
+const encryptScratch = new Scratch();
 /** For tests: the sizes of the derived-key caches. */
 export const derivedKeyCacheSizes = (): number[] => [cipherKeys.size, checksumKeys.size];
 
@@ -100,7 +101,7 @@ export class AesSha2Enctype implements Enctype {
     const conf = confounder ?? pooledRandom(AES_BLOCK);
     if (conf.length !== AES_BLOCK) throw new RangeError(`confounder must be ${AES_BLOCK} bytes`);
     const n = AES_BLOCK + plaintext.length;
-    const data = Buffer.allocUnsafe(Math.ceil(n / AES_BLOCK) * AES_BLOCK);
+    const data = encryptScratch.get(Math.ceil(n / AES_BLOCK) * AES_BLOCK);
     data.set(conf);
     data.set(plaintext, AES_BLOCK);
     data.fill(0, n);
