@@ -3,6 +3,7 @@
  * one request handler over the principal store (RFC 4120 §7.2.1, §7.2.2).
  */
 import dgram from 'node:dgram';
+import dns from 'node:dns';
 import net from 'node:net';
 import { DEFAULT_ENCTYPES } from '@kpop/common';
 import type { PrincipalStore } from '../db/types.js';
@@ -50,6 +51,17 @@ function udpType(host: string): 'udp4' | 'udp6' {
   return net.isIPv6(host) ? 'udp6' : 'udp4';
 }
 
+/**
+ * The address a UDP reply goes to is always the sender's IP literal, yet
+ * dgram.send() resolves it with dns.lookup() and sends a tick later; with
+ * this lookup the send happens at once (names still go through dns.lookup).
+ */
+function literalLookup(hostname: string, options: dns.LookupOneOptions, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const family = net.isIP(hostname);
+  if (family !== 0) callback(null, hostname, family);
+  else dns.lookup(hostname, options, callback);
+}
+
 function listenTcp(server: net.Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (e: Error): void => reject(e);
@@ -81,7 +93,7 @@ async function bindPair(host: string, port: number, makeTcp: () => net.Server): 
   for (let attempt = 0; ; attempt++) {
     const tcp = makeTcp();
     const p = await listenTcp(tcp, host, port);
-    const udp = dgram.createSocket({ type: udpType(host) });
+    const udp = dgram.createSocket({ type: udpType(host), lookup: literalLookup });
     try {
       await bindUdp(udp, host, p);
       return { tcp, udp, port: p };
