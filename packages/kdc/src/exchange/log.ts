@@ -77,4 +77,4 @@ export function batchedFdLogger(fd: number, flushMs = 100): KdcLogger & { flush(
 }
 
 /** The default logger: one JSON line per request on stdout (batched writes). */
-export const stdoutLogger: KdcLogger = batchedFdLogger(1);
+export const stdoutLogger: KdcLogger & { flush(): void } = batchedFdLogger(1);
