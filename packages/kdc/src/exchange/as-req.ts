@@ -2,10 +2,11 @@
  * The AS exchange (RFC 4120 §3.1): gather the principals, check policy and
  * pre-authentication, issue a ticket and the AS-REP.
  */
-import { ErrorCode, KdcOptions, KeyUsage, PaDataType, TicketFlags, encodeAsRep, encodeEncAsRepPart, encodeEncTicketPart, getEnctype } from '@kpop/common';
-import type { AsRep, AsReq, EncKdcRepPart, EncTicketPart, Ticket } from '@kpop/common';
+import { ErrorCode, KdcOptions, KeyUsage, PaDataType, TicketFlags, encodeAsRep, encodeEncAsRepPart, getEnctype } from '@kpop/common';
+import type { AsRep, AsReq, EncTicketPart } from '@kpop/common';
 import type { KdcContext, RequestInfo } from './context.js';
 import { chooseReplyKey, chooseSessionEtype, ticketKey } from './keys.js';
+import { beginExchange, replyPart, sealTicket } from './issue.js';
 import { asTicketPolicy } from './policy.js';
 import { newSessionKey } from './session-key.js';
 import { etypeInfo2PaData, findPaData, preauthMethodData, verifyEncTimestamp } from './preauth.js';
@@ -16,13 +17,10 @@ const EMPTY = new Uint8Array(0);
 
 export function processAsReq(ctx: KdcContext, info: RequestInfo, req: AsReq): Uint8Array {
   const body = req.reqBody;
-  info.msgType = 'AS_REQ';
-  info.realm = body.realm;
-  info.reqEtypes = body.etype;
+  // The client's name first: even a refusal of the version echoes it.
   if (body.cname) info.cname = body.cname;
   info.crealm = body.realm;
-  if (body.sname) info.sname = body.sname;
-  if (req.pvno !== 5) fail(ErrorCode.KDC_ERR_BAD_PVNO, Status.BAD_PVNO);
+  beginExchange(info, req, 'AS_REQ');
 
   // Gather.
   const store = ctx.store;
@@ -81,26 +79,9 @@ export function processAsReq(ctx: KdcContext, info: RequestInfo, req: AsReq): Ui
   if (starttime.getTime() !== now.getTime()) etp.starttime = starttime;
   if (renewTill) etp.renewTill = renewTill;
   if (body.addresses && body.addresses.length) etp.caddr = body.addresses;
-  const ticket: Ticket = {
-    tktVno: 5,
-    realm: store.realm,
-    sname,
-    encPart: { etype: tkey.etype, kvno: tkey.kvno, cipher: getEnctype(tkey.etype).encrypt(tkey.key, KeyUsage.KDC_REP_TICKET, encodeEncTicketPart(etp)) },
-  };
-  const part: EncKdcRepPart = {
-    key: session,
-    lastReq: [{ lrType: 0, lrValue: new Date(0) }],
-    nonce: body.nonce,
-    flags,
-    authtime: now,
-    endtime,
-    srealm: store.realm,
-    sname,
-  };
+  const ticket = sealTicket(store.realm, sname, tkey, etp);
+  const part = replyPart(etp, body.nonce, store.realm, sname);
   if (client.pwExpiresAt) part.keyExpiration = client.pwExpiresAt;
-  if (etp.starttime) part.starttime = etp.starttime;
-  if (renewTill) part.renewTill = renewTill;
-  if (etp.caddr) part.caddr = etp.caddr;
   // The reply enc-part travels as EncASRepPart [APPLICATION 25] (RFC 4120 §5.4.2).
   const rep: AsRep = {
     pvno: 5,

@@ -16,14 +16,14 @@ import {
   decodeAuthorizationData,
   decodeEncTicketPart,
   encodeEncTgsRepPart,
-  encodeEncTicketPart,
   encodeTgsRep,
   getEnctype,
   principalNameEquals,
 } from '@kpop/common';
-import type { ApReq, Authenticator, AuthorizationData, EncKdcRepPart, EncTicketPart, EncryptionKey, Ticket, TgsRep, TgsReq } from '@kpop/common';
+import type { ApReq, Authenticator, AuthorizationData, EncTicketPart, EncryptionKey, TgsRep, TgsReq } from '@kpop/common';
 import type { KdcContext, RequestInfo } from './context.js';
 import { chooseSessionEtype, keyByVersion, ticketKey } from './keys.js';
+import { beginExchange, replyPart, sealTicket } from './issue.js';
 import { tgsTicketPolicy } from './policy.js';
 import { newSessionKey } from './session-key.js';
 import { cachedTicket, rememberTicket } from './ticket-cache.js';
@@ -132,11 +132,7 @@ function requestAuthData(req: TgsReq, v: VerifiedTgsReq): AuthorizationData {
 
 export function processTgsReq(ctx: KdcContext, info: RequestInfo, req: TgsReq): Uint8Array {
   const body = req.reqBody;
-  info.msgType = 'TGS_REQ';
-  info.realm = body.realm;
-  info.reqEtypes = body.etype;
-  if (body.sname) info.sname = body.sname;
-  if (req.pvno !== 5) fail(ErrorCode.KDC_ERR_BAD_PVNO, Status.BAD_PVNO);
+  beginExchange(info, req, 'TGS_REQ');
   const store = ctx.store;
   const settings = store.settings();
   const now = info.now;
@@ -182,25 +178,8 @@ export function processTgsReq(ctx: KdcContext, info: RequestInfo, req: TgsReq): 
   if (caddr && caddr.length) etp.caddr = caddr;
   const ad = [...(tgt.authorizationData ?? []), ...extraAd];
   if (ad.length) etp.authorizationData = ad;
-  const ticket: Ticket = {
-    tktVno: 5,
-    realm: store.realm,
-    sname,
-    encPart: { etype: tkey.etype, kvno: tkey.kvno, cipher: getEnctype(tkey.etype).encrypt(tkey.key, KeyUsage.KDC_REP_TICKET, encodeEncTicketPart(etp)) },
-  };
-  const part: EncKdcRepPart = {
-    key: session,
-    lastReq: [{ lrType: 0, lrValue: new Date(0) }],
-    nonce: body.nonce,
-    flags,
-    authtime: tgt.authtime,
-    endtime: times.endtime,
-    srealm: store.realm,
-    sname,
-  };
-  if (etp.starttime) part.starttime = etp.starttime;
-  if (etp.renewTill) part.renewTill = etp.renewTill;
-  if (etp.caddr) part.caddr = etp.caddr;
+  const ticket = sealTicket(store.realm, sname, tkey, etp);
+  const part = replyPart(etp, body.nonce, store.realm, sname);
   const rep: TgsRep = {
     pvno: 5,
     msgType: 13,
