@@ -143,12 +143,9 @@ export async function listMessages(dir: string): Promise<MaildirMessage[]> {
   } catch (e) {
     throw new MaildirError(`cannot read Maildir ${dir}: ${(e as Error).message}`, true, e);
   }
-  out.sort((a, b) => {
-    const ka = orderKey(a.name);
-    const kb = orderKey(b.name);
-    return ka[0] - kb[0] || ka[1] - kb[1] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  });
-  return out;
+  const keyed = out.map((m) => ({ m, k: orderKey(m.name) }));
+  keyed.sort((a, b) => a.k[0] - b.k[0] || a.k[1] - b.k[1] || (a.m.name < b.m.name ? -1 : a.m.name > b.m.name ? 1 : 0));
+  return keyed.map((x) => x.m);
 }
 
 /** Flags of a cur/ name (`:2,FS`), sorted as Maildir requires. */
