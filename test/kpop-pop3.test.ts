@@ -3,7 +3,7 @@
  * machine, Maildir behaviour, dot-stuffing, UIDL, locks. Logins use AUTH
  * GSSAPI with the genuine MIT pop/localhost ticket (fixtures, clock pinned).
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decodeContextToken, encodeContextToken, makeWrapToken, readWrapToken, TokId } from '@kpop/common';
@@ -190,6 +190,18 @@ describe('TRANSACTION and UPDATE on a Maildir', () => {
     await c.line();
     expect(await c.multi()).toContain('Subject: three');
     await c.cmd('QUIT');
+  });
+
+  it('a symlink planted in the Maildir is not served', async () => {
+    symlinkSync('/etc/passwd', join(box(), 'new', '1.M1P1Q1.evil'));
+    const c = await connect();
+    expect(await gssLogin(c)).toMatch(/; 3 messages/);
+    c.send('UIDL');
+    await c.line();
+    expect((await c.multi()).some((l) => l.includes('evil'))).toBe(false);
+    await c.cmd('QUIT');
+    await c.waitClose();
+    unlinkSync(join(box(), 'new', '1.M1P1Q1.evil'));
   });
 
   it('UIDL is the Maildir unique name and stays the same across sessions', async () => {

@@ -109,7 +109,9 @@ export async function listMessages(dir: string): Promise<MaildirMessage[]> {
       const entries = await readdir(join(dir, folder), { withFileTypes: true });
       for (const entry of entries) {
         const name = entry.name;
-        if (name.startsWith('.') || !(entry.isFile() || entry.isSymbolicLink())) continue;
+        // Regular files only: a symlink planted in a Maildir must not make the
+        // server (often root) read some other file for the user.
+        if (name.startsWith('.') || !entry.isFile()) continue;
         const path = join(dir, folder, name);
         let size = sizeHint(name, 'W');
         let fileSize = sizeHint(name, 'S');

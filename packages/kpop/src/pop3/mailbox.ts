@@ -3,7 +3,8 @@
  * messages taken when the session enters TRANSACTION, numbered from 1, with
  * deletion marks that only QUIT (the UPDATE state, §6) turns into unlinks.
  */
-import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { DotStuffer } from './dot-stuff.js';
 import { ensureMaildir, listMessages, markSeen, removeMessage, type MaildirMessage } from '../maildir/maildir.js';
 import { MailboxLock } from '../maildir/lock.js';
@@ -23,7 +24,7 @@ const SMALL_FILE = 256 * 1024;
 
 /** Read a small file whose size the Maildir name told us: open, read, close. */
 function readSmall(m: MailboxEntry): Buffer {
-  const fd = openSync(m.path, 'r');
+  const fd = openSync(m.path, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     // One byte more than expected: a short read of a regular file is EOF.
     const buf = Buffer.allocUnsafe(m.fileSize + 1);
@@ -89,7 +90,8 @@ export class Mailbox {
       await write(stuffer.whole(head, readSmall(m)));
       return;
     }
-    const stream = createReadStream(m.path, { highWaterMark: 1 << 18 });
+    const fh = await open(m.path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const stream = fh.createReadStream({ highWaterMark: 1 << 18 });
     await write(Buffer.from(head));
     try {
       for await (const chunk of stream) {
