@@ -192,6 +192,17 @@ describe('TRANSACTION and UPDATE on a Maildir', () => {
     await c.cmd('QUIT');
   });
 
+  it('a message removed behind our back gets -ERR [SYS/TEMP], and the session goes on', async () => {
+    const c = await connect();
+    await gssLogin(c);
+    const name = readdirSync(join(box(), 'new')).sort()[0]!;
+    unlinkSync(join(box(), 'new', name));
+    expect(await c.cmd('RETR 1')).toBe('-ERR [SYS/TEMP] Message cannot be read now');
+    expect(await c.cmd('NOOP')).toBe('+OK');
+    await c.cmd('QUIT');
+    await c.waitClose();
+  });
+
   it('a symlink planted in the Maildir is not served', async () => {
     symlinkSync('/etc/passwd', join(box(), 'new', '1.M1P1Q1.evil'));
     const c = await connect();

@@ -357,18 +357,10 @@ export class Pop3Session extends LineConnection {
   async command_RETR(arg: string): Promise<void> {
     const m = this.message(arg.trim());
     if (!m) return;
-    try {
-      await this.mailbox!.send(m, `+OK ${m.size} octets\r\n`, (b) => this.write(b));
-    } catch (e) {
-      // The multi-line response is already under way: the only honest thing
-      // left is to drop the connection (the client sees no terminator).
-      this.config.log({ event: 'error', session: this.id, error: `RETR ${arg}: ${(e as Error).message}` });
-      this.socket.destroy();
-      return;
+    if (await this.sendMessage(m, `+OK ${m.size} octets\r\n`, `RETR ${arg}`)) {
+      this.retrieved++;
+      this.mailbox!.seen(m);
     }
-    if (this.closed) return;
-    this.retrieved++;
-    this.mailbox!.seen(m);
   }
 
   async command_TOP(arg: string): Promise<void> {
@@ -378,11 +370,26 @@ export class Pop3Session extends LineConnection {
     if (!m) return;
     // fetchmail asks for huge line counts (e.g. TOP n 99999999): clamp, don't fail.
     const lines = k.length > 15 ? Number.MAX_SAFE_INTEGER : Number(k);
+    await this.sendMessage(m, '+OK\r\n', `TOP ${arg}`, lines);
+  }
+
+  /** Stream a message; false when it could not be sent whole. */
+  private async sendMessage(m: NonNullable<ReturnType<Mailbox['get']>>, head: string, what: string, bodyLines?: number): Promise<boolean> {
+    let started = false;
     try {
-      await this.mailbox!.send(m, '+OK\r\n', (b) => this.write(b), lines);
+      await this.mailbox!.send(m, head, (b) => {
+        started = true;
+        return this.write(b);
+      }, bodyLines);
+      return !this.closed;
     } catch (e) {
-      this.config.log({ event: 'error', session: this.id, error: `TOP ${arg}: ${(e as Error).message}` });
-      this.socket.destroy();
+      this.config.log({ event: 'error', session: this.id, error: `${what}: ${(e as Error).message}` });
+      // Nothing sent yet (the file vanished, say): an honest -ERR. Once the
+      // multi-line response is under way, only dropping the connection is
+      // (the client then sees no terminator and keeps nothing).
+      if (!started) this.reply('-ERR [SYS/TEMP] Message cannot be read now');
+      else this.socket.destroy();
+      return false;
     }
   }
 
