@@ -22,15 +22,6 @@ export interface LookasideOptions {
   maxEntries?: number;
 }
 
-interface Entry {
-  hash: number;
-  /** Position in the ring's byte stream (monotonic; the data is at start % size). */
-  start: number;
-  reqLen: number;
-  repLen: number;
-  expires: number;
-}
-
 /**
  * A 32-bit hash of the whole request, four bytes per step (murmur3's mixing):
  * a byte-at-a-time FNV-1a cost ~2.5 µs on a TGS-REQ, a tenth of the exchange.
@@ -61,21 +52,86 @@ function hashRequest(b: Uint8Array): number {
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  // 30 bits: a small integer in V8, so the Map keeps no boxed number per key.
+  return (h ^ (h >>> 16)) & 0x3fffffff;
+}
+
+/**
+ * The entries, oldest first, as columns in typed arrays around a circle:
+ * no object per request, so nothing for the garbage collector to copy and
+ * promote while an entry waits out its TTL. Entry number `seq` (monotonic)
+ * lives at seq % capacity; the circle doubles when full, up to its cap.
+ */
+class EntryQueue {
+  hash: Int32Array;
+  start: Float64Array;
+  expires: Float64Array;
+  reqLen: Int32Array;
+  repLen: Int32Array;
+  head = 0;
+  tail = 0;
+
+  constructor(private capacity: number, private readonly maxCapacity: number) {
+    this.hash = new Int32Array(capacity);
+    this.start = new Float64Array(capacity);
+    this.expires = new Float64Array(capacity);
+    this.reqLen = new Int32Array(capacity);
+    this.repLen = new Int32Array(capacity);
+  }
+
+  get length(): number {
+    return this.tail - this.head;
+  }
+
+  get full(): boolean {
+    return this.length >= this.maxCapacity;
+  }
+
+  at(seq: number): number {
+    return seq % this.capacity;
+  }
+
+  push(hash: number, start: number, reqLen: number, repLen: number, expires: number): number {
+    if (this.length >= this.capacity) this.grow();
+    const seq = this.tail++;
+    const i = seq % this.capacity;
+    this.hash[i] = hash;
+    this.start[i] = start;
+    this.reqLen[i] = reqLen;
+    this.repLen[i] = repLen;
+    this.expires[i] = expires;
+    return seq;
+  }
+
+  private grow(): void {
+    const old = this.capacity;
+    const cap = Math.min(old * 2, this.maxCapacity);
+    const move = <T extends Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+      const b = make(cap);
+      for (let seq = this.head; seq < this.tail; seq++) b[seq % cap] = a[seq % old]!;
+      return b;
+    };
+    this.hash = move(this.hash, (n) => new Int32Array(n));
+    this.start = move(this.start, (n) => new Float64Array(n));
+    this.expires = move(this.expires, (n) => new Float64Array(n));
+    this.reqLen = move(this.reqLen, (n) => new Int32Array(n));
+    this.repLen = move(this.repLen, (n) => new Int32Array(n));
+    this.capacity = cap;
+  }
 }
 
 export class Lookaside {
   private readonly ring: Uint8Array;
   private written = 0;
-  private readonly index = new Map<number, Entry>();
+  /** Request hash (30 bits, so a small integer key) to the seq of the newest entry with it. */
+  private readonly index = new Map<number, number>();
   /**
    * Entries oldest first, for trimming (some superseded: index no longer
    * points at them). Not the Map's own order: iterating a Map from its start
    * walks every deleted slot V8 has not compacted yet, which made each put
    * cost ~8 µs under load.
    */
-  private queue: Entry[] = [];
-  private head = 0;
+  private readonly queue: EntryQueue;
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   /** get() then put() of one request (the handler's order) hash it once. */
@@ -87,6 +143,8 @@ export class Lookaside {
     this.ttlMs = (opts.ttlSeconds ?? 120) * 1000;
     this.ring = new Uint8Array(opts.maxBytes ?? 16 * 1024 * 1024);
     this.maxEntries = opts.maxEntries ?? 65536;
+    const cap = Math.max(2, 2 * this.maxEntries);
+    this.queue = new EntryQueue(Math.min(1024, cap), cap);
   }
 
   get size(): number {
@@ -98,15 +156,19 @@ export class Lookaside {
     const h = hashRequest(request);
     this.lastRequest = request;
     this.lastHash = h;
-    const e = this.index.get(h);
-    if (!e) return undefined;
-    if (e.expires <= nowMs || this.written - e.start > this.ring.length || e.reqLen !== request.length) return undefined;
-    const at = e.start % this.ring.length;
-    const stored = this.ring.subarray(at, at + e.reqLen);
-    for (let i = 0; i < stored.length; i++) if (stored[i] !== request[i]) return undefined;
+    const seq = this.index.get(h);
+    if (seq === undefined) return undefined;
+    const q = this.queue;
+    const i = q.at(seq);
+    const start = q.start[i]!;
+    const reqLen = q.reqLen[i]!;
+    if (q.expires[i]! <= nowMs || this.written - start > this.ring.length || reqLen !== request.length) return undefined;
+    const at = start % this.ring.length;
+    const stored = this.ring.subarray(at, at + reqLen);
+    for (let k = 0; k < stored.length; k++) if (stored[k] !== request[k]) return undefined;
     this.hits++;
     // A copy: the ring may be overwritten while the reply is still queued.
-    return this.ring.slice(at + e.reqLen, at + e.reqLen + e.repLen);
+    return this.ring.slice(at + reqLen, at + reqLen + q.repLen[i]!);
   }
 
   put(request: Uint8Array, reply: Uint8Array, nowMs = performance.now()): void {
@@ -123,23 +185,23 @@ export class Lookaside {
     this.ring.set(reply, at + request.length);
     const h = request === this.lastRequest ? this.lastHash : hashRequest(request);
     this.lastRequest = undefined;
-    const entry: Entry = { hash: h, start: this.written, reqLen: request.length, repLen: reply.length, expires: nowMs + this.ttlMs };
-    this.index.set(h, entry);
-    this.queue.push(entry);
+    const q = this.queue;
+    if (q.full) this.dropOldest();
+    this.index.set(h, q.push(h, this.written, request.length, reply.length, nowMs + this.ttlMs));
     this.written += n;
     // Trim the oldest entries: over the cap, expired, or overwritten by the ring.
+    while (q.head < q.tail) {
+      const i = q.at(q.head);
+      const current = this.index.get(q.hash[i]!) === q.head;
+      if (current && this.index.size <= this.maxEntries && q.expires[i]! > nowMs && this.written - q.start[i]! <= size) break;
+      this.dropOldest();
+    }
+  }
+
+  private dropOldest(): void {
     const q = this.queue;
-    while (this.head < q.length) {
-      const e = q[this.head]!;
-      const current = this.index.get(e.hash) === e;
-      const keep = this.index.size <= this.maxEntries && q.length - this.head <= 2 * this.maxEntries;
-      if (current && keep && e.expires > nowMs && this.written - e.start <= size) break;
-      if (current) this.index.delete(e.hash);
-      this.head++;
-    }
-    if (this.head > 4096 && this.head * 2 > q.length) {
-      this.queue = q.slice(this.head);
-      this.head = 0;
-    }
+    const h = q.hash[q.at(q.head)]!;
+    if (this.index.get(h) === q.head) this.index.delete(h);
+    q.head++;
   }
 }
