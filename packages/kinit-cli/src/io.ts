@@ -5,6 +5,8 @@
  * standard input), and the outer wrapper that turns any failure into one
  * line on stderr and an exit status — never a stack trace.
  */
+import { readSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { UsageError } from './getopt.js';
 import { errorText } from './messages.js';
 
@@ -28,11 +30,44 @@ export class CliExit extends Error {
   }
 }
 
-/** Read one line from a non-terminal stdin, stopping at the newline (the rest stays unread). */
+/** Longest password line accepted from a non-terminal stdin (MIT's prompter reads into a fixed buffer too). */
+const MAX_PASSWORD_LINE = 64 * 1024;
+
+/**
+ * Read one line from a non-terminal stdin, a byte at a time with read(2) on
+ * fd 0, stopping at the newline: the rest stays unread for whoever reads
+ * next, and node's stdin stream (fs.ReadStream or net.Socket, with the
+ * modules behind them: several ms at start-up) is never created. A
+ * non-blocking fd (EAGAIN) falls back to the stream, keeping what was read.
+ */
 function readLineFromStdin(): Promise<string> {
+  const bytes: number[] = [];
+  const one = Buffer.alloc(1);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, one, 0, 1, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return readLineFromStdinStream(Buffer.from(bytes));
+      return Promise.reject(new CliExit(1, 'Cannot read password'));
+    }
+    if (n === 0) break;
+    if (one[0] === 0x0a) return Promise.resolve(lineText(bytes));
+    if (bytes.length >= MAX_PASSWORD_LINE) return Promise.reject(new CliExit(1, 'Cannot read password'));
+    bytes.push(one[0]!);
+  }
+  return bytes.length ? Promise.resolve(lineText(bytes)) : Promise.reject(new CliExit(1, 'Cannot read password'));
+}
+
+function lineText(bytes: number[]): string {
+  return Buffer.from(bytes).toString('utf8').replace(/\r$/, '');
+}
+
+/** The same through node's stdin stream, for a non-blocking fd 0. */
+function readLineFromStdinStream(prefix: Buffer): Promise<string> {
   return new Promise((resolve, reject) => {
     const stdin = process.stdin;
-    let buf = '';
+    let buf = prefix;
     const done = (line: string | undefined) => {
       stdin.off('data', onData);
       stdin.off('end', onEnd);
@@ -42,11 +77,12 @@ function readLineFromStdin(): Promise<string> {
       else resolve(line);
     };
     const onData = (chunk: Buffer) => {
-      buf += chunk.toString('utf8');
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) done(buf.slice(0, nl).replace(/\r$/, ''));
+      buf = Buffer.concat([buf, chunk]);
+      const nl = buf.indexOf(0x0a);
+      if (nl >= 0) done(lineText([...buf.subarray(0, nl)]));
+      else if (buf.length > MAX_PASSWORD_LINE) done(undefined);
     };
-    const onEnd = () => done(buf.length ? buf : undefined);
+    const onEnd = () => done(buf.length ? lineText([...buf]) : undefined);
     const onError = () => done(undefined);
     stdin.on('data', onData);
     stdin.on('end', onEnd);
@@ -90,7 +126,8 @@ export function processIo(): CliIo {
     err: (t) => process.stderr.write(t),
     readPassword: async (prompt) => {
       process.stdout.write(prompt);
-      if (process.stdin.isTTY) return readLineFromTty();
+      // isatty(0), not process.stdin.isTTY: the latter creates the stdin stream.
+      if (isatty(0)) return readLineFromTty();
       try {
         return await readLineFromStdin();
       } finally {

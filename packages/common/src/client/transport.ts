@@ -16,7 +16,6 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, isIP, type Socket as TcpSocket } from 'node:net';
-import { lookup } from 'node:dns/promises';
 import { ErrorCode } from '../krb5/errors.js';
 import { decodeMessage } from '../krb5/index.js';
 import { frameMessage, LengthPrefixedReader } from '../net/index.js';
@@ -68,6 +67,10 @@ async function resolve(kdc: KdcAddress): Promise<{ address: string; family: 4 | 
   const fam = isIP(kdc.host);
   if (fam) return [{ address: kdc.host, family: fam as 4 | 6 }];
   try {
+    // Loaded only for a KDC named by host name: node:dns sets up c-ares
+    // (reading resolv.conf and nsswitch.conf), a few ms that a kinit against
+    // `kdc = 127.0.0.1:88` need not pay.
+    const { lookup } = await import('node:dns/promises');
     const all = await lookup(kdc.host, { all: true });
     return all.map((a) => ({ address: a.address, family: a.family as 4 | 6 }));
   } catch {

@@ -1,11 +1,17 @@
 // kinit (MIT-compatible). --help is answered before the Kerberos code is loaded,
-// so that it starts about as fast as node itself.
+// so that it starts about as fast as node itself. No top-level await: the
+// build makes this a CommonJS bundle (see scripts/build.mjs), where the
+// modules below are initialised, and node's built-ins required, only here.
 import { KINIT_USAGE } from '../usage.js';
 
 if (process.argv.slice(2).includes('--help')) {
   process.stdout.write(KINIT_USAGE);
 } else {
-  const { startProgram } = await import('../io.js');
-  const { kinitMain } = await import('../kinit.js');
-  startProgram('kinit', KINIT_USAGE, 2, (io) => kinitMain(io));
+  void Promise.all([import('../io.js'), import('../kinit.js')]).then(([{ startProgram }, { kinitMain }]) =>
+    startProgram('kinit', KINIT_USAGE, 2, (io) => kinitMain(io)),
+  ).catch((e: unknown) => {
+    // Only a broken installation gets here; still one line, no stack trace.
+    process.stderr.write(`kinit: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
 }
