@@ -10,7 +10,13 @@ export class DerError extends Error {
   readonly reason: string;
 
   constructor(reason: string, path = '') {
+    // No stack trace: a DerError says where it is in the ASN.1 (the path),
+    // and capturing the JS stack was most of the cost of refusing junk, which
+    // a server does for every hostile datagram (fuzzing showed it).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(path ? `${path}: ${reason}` : reason);
+    Error.stackTraceLimit = limit;
     this.name = 'DerError';
     this.reason = reason;
     this.path = path;

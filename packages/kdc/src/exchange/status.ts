@@ -62,7 +62,13 @@ export class KdcFailure extends KrbError {
   readonly detail?: string;
 
   constructor(code: number, status: StatusToken, opts: { eData?: Uint8Array; detail?: string; cause?: unknown } = {}) {
+    // No stack trace: this is an answer, not a bug (the status and detail say
+    // where), and capturing one cost more than the rest of a refused request
+    // (every first kinit round trip ends in PREAUTH_REQUIRED).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(code, opts.detail ?? status, { eText: eTextFor(status), ...(opts.eData ? { eData: opts.eData } : {}), ...(opts.cause !== undefined ? { cause: opts.cause } : {}) });
+    Error.stackTraceLimit = limit;
     this.name = 'KdcFailure';
     this.status = status;
     if (opts.detail !== undefined) this.detail = opts.detail;
