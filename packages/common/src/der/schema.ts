@@ -18,7 +18,6 @@ import {
   Tag,
   applicationTag,
   contextTag,
-  copyBytes,
   decodeBooleanContent,
   decodeFlagsContent,
   decodeIntegerContent,
@@ -28,6 +27,7 @@ import {
   readHeaderInto,
   tagName,
 } from './reader.js';
+import { pooledCopy } from './pool.js';
 import { DerWriter } from './writer.js';
 
 export interface IntSchema {
@@ -405,11 +405,12 @@ export function encodeWith<T>(schema: Schema, value: T, name: string): Uint8Arra
  * bytes such as reqBodyBytes) are views into that private copy: they never
  * alias the caller's buffer, which may be reused (a socket's, say), and the
  * decoder allocates one buffer instead of one per OCTET STRING, which was
- * most of its cost. Use byteOffset/byteLength with `.buffer` as for any view.
+ * most of its cost. The copy of a small input is cut from a shared slab
+ * (pool.ts). Use byteOffset/byteLength with `.buffer` as for any view.
  */
 export function decodeWith<T>(schema: Schema, bytes: Uint8Array, name: string): T {
   if (!(bytes instanceof Uint8Array)) throw new DerError(`expected a Uint8Array`, name);
-  const own = copyBytes(bytes, 0, bytes.length);
+  const own = pooledCopy(bytes, 0, bytes.length);
   let value: T;
   try {
     value = decodeElement(schema, own, 0, own.length, 0) as T;
@@ -425,7 +426,7 @@ export function decodeWith<T>(schema: Schema, bytes: Uint8Array, name: string): 
  * bytes before `limit`; returns the value and the offset after it.
  */
 export function decodeAt<T>(schema: Schema, bytes: Uint8Array, pos: number, limit: number, name: string): { value: T; end: number } {
-  const own = copyBytes(bytes, pos, limit);
+  const own = pooledCopy(bytes, pos, limit);
   let value: T;
   try {
     value = decodeElement(schema, own, 0, own.length, 0) as T;

@@ -7,7 +7,7 @@
  * encoded in reverse").
  */
 import { DerError } from './errors.js';
-import { copyBytes } from './reader.js';
+import { pooledCopy } from './pool.js';
 
 const encoder = new TextEncoder();
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -31,9 +31,9 @@ export class DerWriter {
     this.pos = this.buf.length;
   }
 
-  /** A copy of the bytes written (the writer can then be reused). */
+  /** A copy of the bytes written (the writer can then be reused); small ones are cut from a shared slab (pool.ts). */
   toBytes(): Uint8Array {
-    return copyBytes(this.buf, this.pos, this.buf.length);
+    return pooledCopy(this.buf, this.pos, this.buf.length);
   }
 
   private room(n: number): void {
