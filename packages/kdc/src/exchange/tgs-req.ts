@@ -87,8 +87,8 @@ function verifyApReq(ctx: KdcContext, info: RequestInfo, req: TgsReq): VerifiedT
   if (!tkey) return fail(ErrorCode.KRB_AP_ERR_BADKEYVER, Status.BADKEYVER, 'no key for the ticket kvno/enctype');
   let tgt = cachedTicket(tkey, ticket.encPart.cipher);
   if (!tgt) {
-    tgt = decodeOr(decodeEncTicketPart, decryptOr(Status.BAD_INTEGRITY, tkey, KeyUsage.KDC_REP_TICKET, ticket.encPart.cipher, 'ticket'), 'EncTicketPart');
-    rememberTicket(tkey, ticket.encPart.cipher, tgt);
+    const opened = decodeOr(decodeEncTicketPart, decryptOr(Status.BAD_INTEGRITY, tkey, KeyUsage.KDC_REP_TICKET, ticket.encPart.cipher, 'ticket'), 'EncTicketPart');
+    tgt = rememberTicket(tkey, ticket.encPart.cipher, opened);
   }
   info.cname = tgt.cname;
   info.crealm = tgt.crealm;

@@ -21,7 +21,8 @@ export function cachedTicket(key: PrincipalKey, cipher: Uint8Array): EncTicketPa
   return byKey.get(key)?.get(cipherId(cipher));
 }
 
-export function rememberTicket(key: PrincipalKey, cipher: Uint8Array, part: EncTicketPart): void {
+/** Keeps the decoded part (its bytes copied out) and returns the kept copy, which later requests get. */
+export function rememberTicket(key: PrincipalKey, cipher: Uint8Array, part: EncTicketPart): EncTicketPart {
   let m = byKey.get(key);
   if (!m) byKey.set(key, (m = new Map()));
   if (m.size >= MAX_PER_KEY) {
@@ -29,5 +30,19 @@ export function rememberTicket(key: PrincipalKey, cipher: Uint8Array, part: EncT
     const oldest = m.keys().next().value;
     if (oldest !== undefined) m.delete(oldest);
   }
-  m.set(cipherId(cipher), Object.freeze(part));
+  const kept = Object.freeze(ownBytes(part));
+  m.set(cipherId(cipher), kept);
+  return kept;
+}
+
+/**
+ * The decoded part with its byte fields in buffers of their own: a decoded
+ * value's bytes are views into the codec's shared slab, and an entry kept
+ * for hours must not keep a whole slab alive.
+ */
+function ownBytes(p: EncTicketPart): EncTicketPart {
+  const out: EncTicketPart = { ...p, key: { ...p.key, keyvalue: new Uint8Array(p.key.keyvalue) }, transited: { ...p.transited, contents: new Uint8Array(p.transited.contents) } };
+  if (p.caddr) out.caddr = p.caddr.map((a) => ({ ...a, address: new Uint8Array(a.address) }));
+  if (p.authorizationData) out.authorizationData = p.authorizationData.map((a) => ({ ...a, adData: new Uint8Array(a.adData) }));
+  return out;
 }
