@@ -11,7 +11,8 @@ export function serveUdp(socket: dgram.Socket, ctx: HandlerContext): void {
   socket.on('message', (msg, rinfo) => {
     try {
       const result = processRequest(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), ctx, { transport: 'udp', address: rinfo.address, port: rinfo.port });
-      if (result.reply) socket.send(result.reply, rinfo.port, rinfo.address, () => {});
+      // No completion callback: it would cost a call back into JS per reply, and a failed send is dropped either way (the client retransmits).
+      if (result.reply) socket.send(result.reply, rinfo.port, rinfo.address);
     } catch {
       // processRequest answers every failure itself; anything left is dropped.
     }
