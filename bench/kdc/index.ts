@@ -6,6 +6,9 @@
 //
 //   pnpm bench kdc [--concurrency=8] [--seconds=3] [--rounds=2] [--warmup=3] [--no-mit]
 //   pnpm bench kdc --kdc=127.0.0.1:88 --realm=R --user=alice --password=PW [--service=pop/localhost] [--pid=PID]
+//
+// The request handler alone, without sockets (for profiling):
+//   node [--cpu-prof] --import tsx bench/kdc/inproc.ts [N] [as|tgs|both]
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
