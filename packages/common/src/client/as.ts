@@ -25,12 +25,10 @@ import {
   decodeChecksum,
   decodeEncKdcRepPart,
   decodeEtypeInfo2,
-  decodeMessage,
   decodeMethodData,
   encodeAsReq,
   encodeEncryptedData,
   encodePaEncTsEnc,
-  encodeTicket,
   krbErrorFromMessage,
 } from '../krb5/index.js';
 import { KdcOptions, KeyUsage, MsgType, PaDataType, TicketFlags } from '../krb5/constants.js';
@@ -39,6 +37,7 @@ import { formatPrincipal, principalEquals, principalNameEquals, tgsPrincipal } f
 import type { AsRep, EncKdcRepPart, EncryptionKey, EtypeInfo2Entry, HostAddress, KdcReqBody, KrbErrorMessage, PaData, Principal } from '../krb5/types.js';
 import type { Krb5Config } from './config.js';
 import { ClientError } from './errors.js';
+import { credentialFromReply, decodeReply } from './reply.js';
 import { sendToKdc } from './transport.js';
 
 export type KdcSender = (realm: string, request: Uint8Array) => Promise<Uint8Array>;
@@ -244,34 +243,10 @@ export async function getInitialCredentials(opts: InitialCredentialsOptions): Pr
     checkEncPaRep(encPart, replyKey, request);
     const authtimeS = Math.floor(encPart.authtime.getTime() / 1000);
     const kdcOffset = { seconds: authtimeS - Math.floor(clock().getTime() / 1000), microseconds: 0 };
-    const credential: Credential = {
-      client: { realm: rep.crealm, name: rep.cname },
-      server: { realm: encPart.srealm, name: encPart.sname },
-      key: encPart.key,
-      authtime: encPart.authtime,
-      // MIT fills starttime with authtime when the KDC omits it (see the fixtures' ccache).
-      starttime: encPart.starttime ?? encPart.authtime,
-      endtime: encPart.endtime,
-      renewTill: encPart.renewTill ?? new Date(0),
-      isSkey: false,
-      ticketFlags: encPart.flags,
-      addresses: encPart.caddr ?? [],
-      authdata: [],
-      ticket: encodeTicket(rep.ticket),
-      secondTicket: new Uint8Array(0),
-    };
+    const credential = credentialFromReply(rep, encPart);
     return { credential, kdcOffset, ...(paType !== undefined ? { paType } : {}), encPart, reply: rep };
   }
   throw new ClientError('KRB5_KDCREP_MODIFIED', 'Too many rounds in the AS exchange');
-}
-
-/** A reply that is not DER for a Kerberos message ends the exchange with one clear error. */
-export function decodeReply(bytes: Uint8Array): ReturnType<typeof decodeMessage> {
-  try {
-    return decodeMessage(bytes);
-  } catch (e) {
-    throw new ClientError('KRB5_KDCREP_MODIFIED', `KDC reply did not match expectations (undecodable reply: ${(e as Error).message})`, { cause: e });
-  }
 }
 
 const REQ_ENC_PA_REP: PaData = { padataType: PaDataType.PA_REQ_ENC_PA_REP, padataValue: new Uint8Array(0) };

@@ -4,6 +4,7 @@ export * from './duration.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './transport.js';
+export * from './reply.js';
 export * from './as.js';
 export * from './tgs.js';
 export * from './creds.js';

@@ -18,15 +18,15 @@ import {
   encodeAuthenticator,
   encodeKdcReqBody,
   encodeTgsReq,
-  encodeTicket,
   krbErrorFromMessage,
 } from '../krb5/index.js';
 import { KdcOptions, KeyUsage, MsgType, PaDataType, TicketFlags } from '../krb5/constants.js';
 import { principalEquals, principalNameEquals } from '../krb5/principal.js';
 import type { EncKdcRepPart, KdcReqBody, KrbErrorMessage, Principal, TgsRep, Ticket } from '../krb5/types.js';
-import { decodeReply, makeNonce, requestEnctypes, splitTime, type KdcSender } from './as.js';
+import { makeNonce, requestEnctypes, splitTime, type KdcSender } from './as.js';
 import type { Krb5Config } from './config.js';
 import { ClientError } from './errors.js';
+import { credentialFromReply, decodeReply } from './reply.js';
 import { sendToKdc } from './transport.js';
 
 /** MIT's KDC_TKT_COMMON_MASK: FORWARDABLE | PROXIABLE | ALLOW_POSTDATE | RENEWABLE (same bits in both flag sets). */
@@ -119,21 +119,7 @@ export async function getServiceTicket(opts: ServiceTicketOptions): Promise<Serv
   }
   const encPart = decodeEncKdcRepPart(plain);
   checkTgsReply(body, tgt, rep, encPart, opts.canonicalize ?? false);
-  const credential: Credential = {
-    client: { realm: rep.crealm, name: rep.cname },
-    server: { realm: encPart.srealm, name: encPart.sname },
-    key: encPart.key,
-    authtime: encPart.authtime,
-    starttime: encPart.starttime ?? encPart.authtime,
-    endtime: encPart.endtime,
-    renewTill: encPart.renewTill ?? new Date(0),
-    isSkey: false,
-    ticketFlags: encPart.flags,
-    addresses: encPart.caddr ?? [],
-    authdata: [],
-    ticket: encodeTicket(rep.ticket),
-    secondTicket: new Uint8Array(0),
-  };
+  const credential = credentialFromReply(rep, encPart);
   return { credential, ticket: rep.ticket, encPart };
 }
 
