@@ -7,7 +7,13 @@
 import { ClientError, KrbError, FileNotFoundError, FileFormatError, formatPrincipal } from '@kpop/common';
 import type { Principal } from '@kpop/common';
 
-/** MIT krb5_err.et texts for the KDC error codes (RFC 4120 §7.5.9 numbers). */
+/**
+ * MIT krb5_err.et texts for the KDC error codes (RFC 4120 §7.5.9 numbers).
+ * Deliberately not ErrorText from krb5/errors.ts, though a few lines match:
+ * that table has the RFC's wording, which differs from MIT's for many codes
+ * (22 of them: 3-5, 8-11, 13, 18, 21-24, 28, 29, 31, 36, 40, 43, 44, 52,
+ * 60), and scripts look for MIT's.
+ */
 const MIT_TEXT: Readonly<Record<number, string>> = {
   0: 'No error',
   1: "Client's entry in database has expired",
