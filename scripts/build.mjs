@@ -56,7 +56,8 @@ for (const pkg of packages) {
 }
 const distTypeFile = (pkg) => join(root, 'packages', pkg, 'dist', 'package.json');
 
-const sources = packages.flatMap((p) => walk(join(root, 'packages', p, 'src')));
+// This script and the packages' manifests (binFormat) count as sources too.
+const sources = [fileURLToPath(import.meta.url), ...packages.map((p) => join(root, 'packages', p, 'package.json')).filter(existsSync), ...packages.flatMap((p) => walk(join(root, 'packages', p, 'src')))];
 const newestSource = Math.max(0, ...sources.map((s) => statSync(s).mtimeMs));
 const stamp = join(root, 'node_modules', '.kpop-build-stamp');
 const stale = force || !existsSync(stamp) || statSync(stamp).mtimeMs < newestSource ||
@@ -118,7 +119,8 @@ if (!quiet) console.error(`[build] ${entries.length} programs in ${Date.now() - 
  * mode 0700 and not writable by others, else it is not used. V8 checks its
  * own version and flags, and rejects a damaged file (then it is rewritten);
  * it does not check the source, so the file name carries a hash of the
- * bundle. --help runs skip the cache (they run almost none of the code), and
+ * bundle; writing a new cache removes the program's older ones. --help runs
+ * skip the cache (they run almost none of the code), and
  * NODE_DISABLE_COMPILE_CACHE=1 (node 22's switch) turns it off. Any failure
  * of the cache is silent: the program runs without it.
  */
@@ -167,6 +169,11 @@ if (cacheFile && (!cached || script.cachedDataRejected)) {
     try {
       fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
       fs.renameSync(tmp, cacheFile);
+      // Caches of this program's earlier builds (or node versions) are of no more use.
+      const dir = path.dirname(cacheFile);
+      for (const f of fs.readdirSync(dir)) {
+        if (f.startsWith(${JSON.stringify(`${name}-`)}) && f.endsWith('.v8') && f !== path.basename(cacheFile)) fs.unlinkSync(path.join(dir, f));
+      }
     } catch {
       try { fs.unlinkSync(tmp); } catch {}
     }

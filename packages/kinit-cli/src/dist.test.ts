@@ -87,10 +87,16 @@ describe('dist/bin programs (scripts/build.mjs)', () => {
 
   it('kinit with a password: the cache MIT klist reads; the code cache is written once (0600 in a 0700 folder), then used as is', async () => {
     const env = envFor('pw');
+    // An earlier build's cache of kinit goes; another program's stays.
+    mkdirSync(cacheDir(env), { recursive: true, mode: 0o700 });
+    writeFileSync(join(cacheDir(env), 'kinit-0000000000000000-v20.0.0-x64.v8'), 'old');
+    writeFileSync(join(cacheDir(env), 'klist-0000000000000000-v20.0.0-x64.v8'), 'other');
     const first = await run(process.execPath, [bin('kinit'), 'alice'], env, 'alice-pw-1\n');
     expect(first).toMatchObject({ status: 0, stdout: 'Password for alice@DIST.TEST: \n', stderr: '' });
-    const [file] = cacheFiles(env);
+    const [file, other] = cacheFiles(env).sort();
     expect(file).toMatch(/^kinit-[0-9a-f]{16}-v\d+\.\d+\.\d+-\w+\.v8$/);
+    expect(file).not.toBe('kinit-0000000000000000-v20.0.0-x64.v8');
+    expect(other).toBe('klist-0000000000000000-v20.0.0-x64.v8');
     expect(statSync(cacheDir(env)).mode & 0o777).toBe(0o700);
     expect(statSync(join(cacheDir(env), file!)).mode & 0o777).toBe(0o600);
     const bytes = readFileSync(join(cacheDir(env), file!));
