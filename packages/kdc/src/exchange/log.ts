@@ -68,33 +68,45 @@ function safeName(parts: readonly string[]): string {
 
 /**
  * A logger writing one JSON line per record to a file descriptor, in batches:
- * lines are gathered and written with one write(2) per 64 KiB or per 100 ms,
+ * lines are gathered and written with one write(2) per 32 KiB or per 100 ms,
  * as a syscall per request costs more than the request's crypto on some VMs.
  * Whatever is pending is written synchronously when the process exits.
  */
 export function batchedFdLogger(fd: number, flushMs = 100): KdcLogger & { flush(): void } {
-  let lines: string[] = [];
+  // Lines go into one byte buffer at once, not into an array of strings: a
+  // string waiting up to flushMs outlives a young-generation collection or
+  // two and gets copied and promoted, for every request.
+  const CAPACITY = 65536;
+  const pending = Buffer.allocUnsafe(CAPACITY);
   let size = 0;
   let timer: NodeJS.Timeout | undefined;
-  const flush = (): void => {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    if (!lines.length) return;
-    const text = lines.join('');
-    lines = [];
-    size = 0;
+  const write = (bytes: Uint8Array): void => {
     try {
-      writeSync(fd, text);
+      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
     } catch {
       // A closed or full log must not take the KDC down: the lines are dropped.
     }
   };
+  const flush = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (size === 0) return;
+    const n = size;
+    size = 0;
+    write(pending.subarray(0, n));
+  };
   process.once('exit', flush);
   const log = ((record: Record<string, unknown>) => {
     const line = JSON.stringify(record) + '\n';
-    lines.push(line);
-    size += line.length;
-    if (size >= 65536) flush();
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    const worst = line.length * 3;
+    if (size + worst > CAPACITY) flush();
+    if (worst > CAPACITY) {
+      write(Buffer.from(line));
+      return;
+    }
+    size += pending.write(line, size);
+    if (size >= CAPACITY / 2) flush();
     else if (!timer) {
       timer = setTimeout(flush, flushMs);
       timer.unref();
