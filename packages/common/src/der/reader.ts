@@ -157,6 +157,11 @@ export function decodeFlagsContent(buf: Uint8Array, start: number, end: number):
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** Strings up to this length are interned; the table has INTERN_SLOTS entries (a power of two). */
+const INTERN_MAX = 32;
+const INTERN_SLOTS = 256;
+const interned: (string | undefined)[] = new Array<string | undefined>(INTERN_SLOTS).fill(undefined);
+
 /**
  * GeneralString / IA5String / UTF8String content as a JS string. RFC 4120
  * §5.2.1: KerberosString is GeneralString restricted to IA5 in theory, but
@@ -164,6 +169,39 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * an error rather than silently replaced, so re-encoding loses nothing).
  */
 export function decodeStringContent(buf: Uint8Array, start: number, end: number): string {
+  const n = end - start;
+  if (n <= INTERN_MAX) {
+    // Realms and name components recur in every message: short ASCII strings
+    // come from a small direct-mapped table, so a repeat allocates nothing.
+    let h = n;
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      const c = buf[i]!;
+      if (c >= 0x80) {
+        ascii = false;
+        break;
+      }
+      h = (Math.imul(h, 31) + c) | 0;
+    }
+    if (ascii) {
+      const slot = (h ^ (h >>> 7)) & (INTERN_SLOTS - 1);
+      const known = interned[slot];
+      if (known !== undefined && known.length === n) {
+        let same = true;
+        for (let i = 0; i < n; i++) {
+          if (known.charCodeAt(i) !== buf[start + i]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) return known;
+      }
+      let out = '';
+      for (let i = start; i < end; i++) out += String.fromCharCode(buf[i]!);
+      interned[slot] = out;
+      return out;
+    }
+  }
   // Fast path: principal names and realms are almost always ASCII.
   let s = '';
   for (let i = start; i < end; i++) {
