@@ -104,7 +104,9 @@ export class AesSha1Enctype implements Enctype {
   }
 
   verifyChecksum(key: Uint8Array, usage: number, data: Uint8Array, mac: Uint8Array): boolean {
-    return macEqual(this.checksum(key, usage, data), mac);
+    // Compared in place: no copy of the expected MAC is handed out.
+    const kc = this.checksumKey(key, usage);
+    return macEqual(createHmac('sha1', kc).update(data).digest().subarray(0, MAC_SIZE), mac);
   }
 
   stringToKey(password: string | Uint8Array, salt: string | Uint8Array, s2kparams?: Uint8Array): Uint8Array {

@@ -131,7 +131,9 @@ export class AesSha2Enctype implements Enctype {
   }
 
   verifyChecksum(key: Uint8Array, usage: number, data: Uint8Array, mac: Uint8Array): boolean {
-    return macEqual(this.checksum(key, usage, data), mac);
+    // Compared in place: no copy of the expected MAC is handed out.
+    const kc = this.checksumKey(key, usage);
+    return macEqual(createHmac(this.hash, kc).update(data).digest().subarray(0, this.checksumSize), mac);
   }
 
   /** RFC 8009 §4: saltp = enctype-name ‖ 0x00 ‖ salt; key = KDF(PBKDF2(pw, saltp, iter), "kerberos"). */
