@@ -3,7 +3,7 @@
 // scratch directory, listening on 127.0.0.1 only. Runs only when the
 // `dovecot` binary is installed and we are root (Dovecot drops privileges).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,8 @@ export interface Dovecot {
   /** Where user U's Maildir is: deliver there before start(). */
   maildir(user: string): string;
   start(): Promise<void>;
+  /** The master process (its tree is Dovecot's CPU). */
+  pid(): number;
   stop(): void;
 }
 
@@ -108,6 +110,7 @@ service anvil {
       }
       throw new Error(`Dovecot did not listen on ${port}; see ${dir}/dovecot.log`);
     },
+    pid: () => Number(readFileSync(join(dir, 'base', 'master.pid'), 'utf8').trim()),
     stop() {
       spawnSync('doveadm', ['-c', conf, 'stop'], { stdio: 'ignore' });
       rmSync(dir, { recursive: true, force: true });
