@@ -6,33 +6,26 @@
  *   s2k      = DK(PBKDF2-HMAC-SHA1(password, salt, iterations), "kerberos")
  *   prf      = AES(DK(key, "prf"), SHA-1(input)[0..16])
  */
-import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
+import { createHash, pbkdf2Sync } from 'node:crypto';
 import { ChecksumType, EncType } from '../krb5/constants.js';
-import type { Enctype } from './enctype.js';
-import { AES_BLOCK, AesKey, Scratch } from './aes-cts.js';
-import { DerivedKeyCache, derivedSlot } from './key-cache.js';
-import { freshRandom, pooledRandom } from './random.js';
+import { AES_BLOCK, AesKey } from './aes-cts.js';
+import { AesCtsHmacEnctype, type CipherKeys } from './aes-cts-hmac.js';
+import { DerivedKeyCache } from './key-cache.js';
 import {
-  KC, KE, KI, checkKey, deriveKey, deriveRandoms, integrityError, iterationsFrom, macEqual, toBytes, usageConstant,
+  KC, KE, KI, checkKey, deriveKey, deriveRandoms, iterationsFrom, macEqual, toBytes, usageConstant,
 } from './rfc3961.js';
 
 const MAC_SIZE = 12; // HMAC-SHA1-96 (RFC 3962 §6)
 const KERBEROS = new TextEncoder().encode('kerberos');
 const PRF_LABEL = new TextEncoder().encode('prf');
 
-interface CipherKeys {
-  ke: AesKey;
-  ki: Buffer;
-}
-
 /** Derived Ke/Ki and Kc per (enctype, usage, key); bounded so hostile key churn cannot grow memory. */
-const cipherKeys = new DerivedKeyCache<CipherKeys>(1024);
-const checksumKeys = new DerivedKeyCache<Buffer>(1024);
-const encryptScratch = new Scratch();
+const caches = { cipher: new DerivedKeyCache<CipherKeys>(1024), checksum: new DerivedKeyCache<Buffer>(1024) };
 /** For tests: the sizes of the derived-key caches. */
-export const derivedKeyCacheSizes = (): number[] => [cipherKeys.size, checksumKeys.size];
+export const derivedKeyCacheSizes = (): number[] => [caches.cipher.size, caches.checksum.size];
 
-export class AesSha1Enctype implements Enctype {
+/** The framing, caching and checksum are in aes-cts-hmac.ts; what is RFC 3962's own is here. */
+export class AesSha1Enctype extends AesCtsHmacEnctype {
   readonly checksumSize = MAC_SIZE;
   readonly overhead = AES_BLOCK + MAC_SIZE;
   /** RFC 3962 §4: default iteration count 4096. */
@@ -44,84 +37,42 @@ export class AesSha1Enctype implements Enctype {
     readonly name: string,
     readonly keySize: number,
     readonly checksumType: number,
-  ) {}
-
-  private cipherKeys(key: Uint8Array, usage: number): CipherKeys {
-    const slot = derivedSlot(this.etype, usage, 0);
-    let k = cipherKeys.get(key, slot);
-    if (k === undefined) {
-      checkKey(this.name, this.keySize, key);
-      const [ke, ki] = deriveRandoms(key, [usageConstant(usage, KE), usageConstant(usage, KI)], key.length);
-      k = { ke: new AesKey(ke!), ki: Buffer.from(ki!) };
-      cipherKeys.set(key, slot, k);
-    }
-    return k;
+  ) {
+    super('sha1', caches);
   }
 
-  private checksumKey(key: Uint8Array, usage: number): Buffer {
-    const slot = derivedSlot(this.etype, usage, 1);
-    let k = checksumKeys.get(key, slot);
-    if (k === undefined) {
-      checkKey(this.name, this.keySize, key);
-      k = Buffer.from(deriveKey(key, usageConstant(usage, KC)));
-      checksumKeys.set(key, slot, k);
-    }
-    return k;
+  /** RFC 3961 §5.3: Ke and Ki = DK(key, usage ‖ 0xAA / 0x55). */
+  protected deriveCipherKeys(key: Uint8Array, usage: number): CipherKeys {
+    const [ke, ki] = deriveRandoms(key, [usageConstant(usage, KE), usageConstant(usage, KI)], key.length);
+    return { ke: new AesKey(ke!), ki: Buffer.from(ki!) };
   }
 
-  encrypt(key: Uint8Array, usage: number, plaintext: Uint8Array, confounder?: Uint8Array): Uint8Array {
-    const { ke, ki } = this.cipherKeys(key, usage);
-    const conf = confounder ?? pooledRandom(AES_BLOCK);
-    if (conf.length !== AES_BLOCK) throw new RangeError(`confounder must be ${AES_BLOCK} bytes`);
-    const n = AES_BLOCK + plaintext.length;
-    // confounder ‖ plaintext, zero-padded to whole blocks for the single CBC pass.
-    const data = encryptScratch.get(Math.ceil(n / AES_BLOCK) * AES_BLOCK);
-    data.set(conf);
-    data.set(plaintext, AES_BLOCK);
-    data.fill(0, n);
-    const mac = createHmac('sha1', ki).update(data.subarray(0, n)).digest();
-    const out = new Uint8Array(n + MAC_SIZE);
+  /** RFC 3961 §5.3: Kc = DK(key, usage ‖ 0x99). */
+  protected deriveChecksumKey(key: Uint8Array, usage: number): Uint8Array {
+    return deriveKey(key, usageConstant(usage, KC));
+  }
+
+  /**
+   * RFC 3961 §5.3: the MAC is HMAC-SHA1(Ki, confounder ‖ plaintext), taken
+   * before the CTS pass (which overwrites data); CBC with the zero IV.
+   */
+  protected seal({ ke, ki }: CipherKeys, data: Buffer, n: number, out: Uint8Array): void {
+    const mac = this.hmac(ki).update(data.subarray(0, n)).digest();
     ke.ctsEncryptInto(data, n, out, 0);
     out.set(mac.subarray(0, MAC_SIZE), n);
-    return out;
   }
 
-  decrypt(key: Uint8Array, usage: number, ciphertext: Uint8Array): Uint8Array {
-    if (ciphertext.length < AES_BLOCK + MAC_SIZE) throw integrityError(`${this.name} ciphertext of ${ciphertext.length} bytes is too short`);
-    const { ke, ki } = this.cipherKeys(key, usage);
-    const split = ciphertext.length - MAC_SIZE;
-    const data = ke.ctsDecrypt(ciphertext.subarray(0, split));
+  protected open({ ke, ki }: CipherKeys, c: Uint8Array, mac: Uint8Array): Uint8Array | undefined {
+    const data = ke.ctsDecrypt(c);
     // The MAC covers the plaintext (RFC 3961 §5.3), so it is checked after decryption.
-    const mac = createHmac('sha1', ki).update(data).digest().subarray(0, MAC_SIZE);
-    if (!macEqual(mac, ciphertext.subarray(split))) throw integrityError(`${this.name}, key usage ${usage}`);
-    // A copy with its own ArrayBuffer (not a view into Node's shared Buffer pool).
-    return new Uint8Array(data.subarray(AES_BLOCK));
-  }
-
-  checksum(key: Uint8Array, usage: number, data: Uint8Array): Uint8Array {
-    const kc = this.checksumKey(key, usage);
-    return new Uint8Array(createHmac('sha1', kc).update(data).digest().subarray(0, MAC_SIZE));
-  }
-
-  verifyChecksum(key: Uint8Array, usage: number, data: Uint8Array, mac: Uint8Array): boolean {
-    // Compared in place: no copy of the expected MAC is handed out.
-    const kc = this.checksumKey(key, usage);
-    return macEqual(createHmac('sha1', kc).update(data).digest().subarray(0, MAC_SIZE), mac);
+    const expected = this.hmac(ki).update(data).digest().subarray(0, MAC_SIZE);
+    return macEqual(expected, mac) ? data : undefined;
   }
 
   stringToKey(password: string | Uint8Array, salt: string | Uint8Array, s2kparams?: Uint8Array): Uint8Array {
     const iterations = iterationsFrom(s2kparams, this.defaultIterations);
     const tkey = pbkdf2Sync(toBytes(password), toBytes(salt), iterations, this.keySize, 'sha1');
     return deriveKey(tkey, KERBEROS);
-  }
-
-  randomKey(): Uint8Array {
-    return freshRandom(this.keySize);
-  }
-
-  randomToKey(bits: Uint8Array): Uint8Array {
-    if (bits.length !== this.keySize) throw new RangeError(`${this.name} random-to-key needs ${this.keySize} bytes`);
-    return new Uint8Array(bits);
   }
 
   /** RFC 3962 §6: tmp = SHA-1(input) cut to whole blocks (16 bytes); PRF = E(DK(key, "prf"), tmp). */

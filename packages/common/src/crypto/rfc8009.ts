@@ -8,11 +8,10 @@
  */
 import { createHmac, pbkdf2Sync } from 'node:crypto';
 import { ChecksumType, EncType } from '../krb5/constants.js';
-import type { Enctype } from './enctype.js';
-import { AES_BLOCK, AesKey, Scratch } from './aes-cts.js';
-import { DerivedKeyCache, derivedSlot } from './key-cache.js';
-import { freshRandom, pooledRandom } from './random.js';
-import { KC, KE, KI, checkKey, integrityError, iterationsFrom, macEqual, toBytes, usageConstant } from './rfc3961.js';
+import { AES_BLOCK, AesKey } from './aes-cts.js';
+import { AesCtsHmacEnctype, type CipherKeys } from './aes-cts-hmac.js';
+import { DerivedKeyCache } from './key-cache.js';
+import { KC, KE, KI, checkKey, iterationsFrom, macEqual, toBytes, usageConstant } from './rfc3961.js';
 
 const ZERO_IV = new Uint8Array(AES_BLOCK);
 const KERBEROS = new TextEncoder().encode('kerberos');
@@ -39,18 +38,12 @@ export function kdfHmacSha2(
   return new Uint8Array(h.subarray(0, outBytes));
 }
 
-interface CipherKeys {
-  ke: AesKey;
-  ki: Buffer;
-}
-
-const cipherKeys = new DerivedKeyCache<CipherKeys>(1024);
-const checksumKeys = new DerivedKeyCache<Buffer>(1024);
-const encryptScratch = new Scratch();
+const caches = { cipher: new DerivedKeyCache<CipherKeys>(1024), checksum: new DerivedKeyCache<Buffer>(1024) };
 /** For tests: the sizes of the derived-key caches. */
-export const derivedKeyCacheSizes = (): number[] => [cipherKeys.size, checksumKeys.size];
+export const derivedKeyCacheSizes = (): number[] => [caches.cipher.size, caches.checksum.size];
 
-export class AesSha2Enctype implements Enctype {
+/** The framing, caching and checksum are in aes-cts-hmac.ts; what is RFC 8009's own is here. */
+export class AesSha2Enctype extends AesCtsHmacEnctype {
   readonly overhead: number;
   /** RFC 8009 §4: default iteration count 32768. */
   readonly defaultIterations = 32768;
@@ -66,74 +59,38 @@ export class AesSha2Enctype implements Enctype {
     /** Truncated HMAC length, also the Ki/Kc length (RFC 8009 §5: 128 or 192 bits). */
     readonly checksumSize: number,
   ) {
+    super(hash, caches);
     this.overhead = AES_BLOCK + checksumSize;
     this.prfSize = hash === 'sha256' ? 32 : 48;
     this.saltPrefix = new TextEncoder().encode(`${name}\0`);
   }
 
-  private cipherKeys(key: Uint8Array, usage: number): CipherKeys {
-    const slot = derivedSlot(this.etype, usage, 0);
-    let k = cipherKeys.get(key, slot);
-    if (k === undefined) {
-      checkKey(this.name, this.keySize, key);
-      k = {
-        ke: new AesKey(kdfHmacSha2(this.hash, key, usageConstant(usage, KE), this.keySize)),
-        ki: Buffer.from(kdfHmacSha2(this.hash, key, usageConstant(usage, KI), this.checksumSize)),
-      };
-      cipherKeys.set(key, slot, k);
-    }
-    return k;
+  /** RFC 8009 §5: Ke = KDF-HMAC-SHA2(key, usage ‖ 0xAA, key size), Ki = …(usage ‖ 0x55, MAC size). */
+  protected deriveCipherKeys(key: Uint8Array, usage: number): CipherKeys {
+    return {
+      ke: new AesKey(kdfHmacSha2(this.hash, key, usageConstant(usage, KE), this.keySize)),
+      ki: Buffer.from(kdfHmacSha2(this.hash, key, usageConstant(usage, KI), this.checksumSize)),
+    };
   }
 
-  private checksumKey(key: Uint8Array, usage: number): Buffer {
-    const slot = derivedSlot(this.etype, usage, 1);
-    let k = checksumKeys.get(key, slot);
-    if (k === undefined) {
-      checkKey(this.name, this.keySize, key);
-      k = Buffer.from(kdfHmacSha2(this.hash, key, usageConstant(usage, KC), this.checksumSize));
-      checksumKeys.set(key, slot, k);
-    }
-    return k;
+  /** RFC 8009 §5: Kc = KDF-HMAC-SHA2(key, usage ‖ 0x99, MAC size). */
+  protected deriveChecksumKey(key: Uint8Array, usage: number): Uint8Array {
+    return kdfHmacSha2(this.hash, key, usageConstant(usage, KC), this.checksumSize);
   }
 
-  encrypt(key: Uint8Array, usage: number, plaintext: Uint8Array, confounder?: Uint8Array): Uint8Array {
-    const { ke, ki } = this.cipherKeys(key, usage);
-    const conf = confounder ?? pooledRandom(AES_BLOCK);
-    if (conf.length !== AES_BLOCK) throw new RangeError(`confounder must be ${AES_BLOCK} bytes`);
-    const n = AES_BLOCK + plaintext.length;
-    const data = encryptScratch.get(Math.ceil(n / AES_BLOCK) * AES_BLOCK);
-    data.set(conf);
-    data.set(plaintext, AES_BLOCK);
-    data.fill(0, n);
-    const out = new Uint8Array(n + this.checksumSize);
+  /** RFC 8009 §5: C = CTS(Ke, IV=0, confounder ‖ plaintext); H = HMAC(Ki, IV ‖ C) (encrypt-then-MAC). */
+  protected seal({ ke, ki }: CipherKeys, data: Buffer, n: number, out: Uint8Array): void {
     ke.ctsEncryptInto(data, n, out, 0, ZERO_IV);
     const c = out.subarray(0, n);
-    const mac = createHmac(this.hash, ki).update(ZERO_IV).update(c).digest();
+    const mac = this.hmac(ki).update(ZERO_IV).update(c).digest();
     out.set(mac.subarray(0, this.checksumSize), n);
-    return out;
   }
 
-  decrypt(key: Uint8Array, usage: number, ciphertext: Uint8Array): Uint8Array {
-    if (ciphertext.length < AES_BLOCK + this.checksumSize) throw integrityError(`${this.name} ciphertext of ${ciphertext.length} bytes is too short`);
-    const { ke, ki } = this.cipherKeys(key, usage);
-    const split = ciphertext.length - this.checksumSize;
-    const c = ciphertext.subarray(0, split);
+  protected open({ ke, ki }: CipherKeys, c: Uint8Array, mac: Uint8Array): Uint8Array | undefined {
     // Encrypt-then-MAC: verify before touching the ciphertext (RFC 8009 §5).
-    const mac = createHmac(this.hash, ki).update(ZERO_IV).update(c).digest().subarray(0, this.checksumSize);
-    if (!macEqual(mac, ciphertext.subarray(split))) throw integrityError(`${this.name}, key usage ${usage}`);
-    const data = ke.ctsDecrypt(c, ZERO_IV);
-    return new Uint8Array(data.subarray(AES_BLOCK));
-  }
-
-  checksum(key: Uint8Array, usage: number, data: Uint8Array): Uint8Array {
-    const kc = this.checksumKey(key, usage);
-    return new Uint8Array(createHmac(this.hash, kc).update(data).digest().subarray(0, this.checksumSize));
-  }
-
-  verifyChecksum(key: Uint8Array, usage: number, data: Uint8Array, mac: Uint8Array): boolean {
-    // Compared in place: no copy of the expected MAC is handed out.
-    const kc = this.checksumKey(key, usage);
-    return macEqual(createHmac(this.hash, kc).update(data).digest().subarray(0, this.checksumSize), mac);
+    const expected = this.hmac(ki).update(ZERO_IV).update(c).digest().subarray(0, this.checksumSize);
+    if (!macEqual(expected, mac)) return undefined;
+    return ke.ctsDecrypt(c, ZERO_IV);
   }
 
   /** RFC 8009 §4: saltp = enctype-name ‖ 0x00 ‖ salt; key = KDF(PBKDF2(pw, saltp, iter), "kerberos"). */
@@ -145,15 +102,6 @@ export class AesSha2Enctype implements Enctype {
     saltp.set(s, this.saltPrefix.length);
     const tkey = pbkdf2Sync(toBytes(password), saltp, iterations, this.keySize, this.hash);
     return kdfHmacSha2(this.hash, tkey, KERBEROS, this.keySize);
-  }
-
-  randomKey(): Uint8Array {
-    return freshRandom(this.keySize);
-  }
-
-  randomToKey(bits: Uint8Array): Uint8Array {
-    if (bits.length !== this.keySize) throw new RangeError(`${this.name} random-to-key needs ${this.keySize} bytes`);
-    return new Uint8Array(bits);
   }
 
   /** RFC 8009 §5: PRF = KDF-HMAC-SHA2(key, "prf", input, 256 or 384 bits): the input is the KDF context. */
