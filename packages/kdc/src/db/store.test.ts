@@ -1,36 +1,15 @@
-import { describe, expect, it, beforeEach, afterEach } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { initRealm, openDatabase, KdcDbError, isLockedOut, LOCKED_FOREVER, type KdcDatabase } from './index.js';
+import { hex, reason, useRealmDir } from './test-realm.js';
+import { initRealm, openDatabase, isLockedOut, LOCKED_FOREVER } from './index.js';
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-let dir: string;
-const open: KdcDatabase[] = [];
-const track = (db: KdcDatabase) => (open.push(db), db);
-
-beforeEach(() => {
-  dir = join(mkdtempSync(join(tmpdir(), 'kdc-store-')), 'realm');
-});
-afterEach(() => {
-  for (const db of open.splice(0)) db.close();
-  rmSync(join(dir, '..'), { recursive: true, force: true });
-});
-
-function reason(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KdcDbError) return e.reason;
-    throw e;
-  }
-  throw new Error('did not throw');
-}
+const realm = useRealmDir('kdc-store-');
+const { track } = realm;
 
 describe('key rotation', () => {
   it('a new kvno keeps the previous ones for tickets still out, up to two older kvnos', () => {
-    const db = track(initRealm(dir, { realm: 'LAB.TEST' }));
+    const db = track(initRealm(realm.dir, { realm: 'LAB.TEST' }));
     db.addPrincipal('pop/localhost', { randkey: true, enctypes: [18, 17] });
     const k1 = hex(db.lookup(['pop', 'localhost'])!.keys[0]!.key);
     const r2 = db.changePassword('pop/localhost', { randkey: true });
@@ -47,13 +26,13 @@ describe('key rotation', () => {
     const r5 = db.changePassword('pop/localhost', { randkey: true, keepOld: false });
     expect(r5.keys.map((k) => k.kvno)).toEqual([5, 5]);
     // From disk, in another view, the same.
-    const other = track(openDatabase(dir));
+    const other = track(openDatabase(realm.dir));
     expect(other.lookup(['pop', 'localhost'])!.keys.map((k) => hex(k.key))).toEqual(r5.keys.map((k) => hex(k.key)));
   });
 
   it('rotates krbtgt too, and lastPwChange moves', () => {
     let t = new Date('2026-11-29T06:00:00Z');
-    const db = track(initRealm(dir, { realm: 'LAB.TEST', now: () => t }));
+    const db = track(initRealm(realm.dir, { realm: 'LAB.TEST', now: () => t }));
     t = new Date('2026-11-30T06:00:00Z');
     const r = db.changePassword('krbtgt/LAB.TEST', { randkey: true });
     expect(r.kvno).toBe(2);
@@ -65,10 +44,10 @@ describe('key rotation', () => {
 
 describe('refresh', () => {
   it('sees what another instance (the admin CLI) added, changed and deleted; nothing else costs a reload', () => {
-    const kdc = track(initRealm(dir, { realm: 'LAB.TEST' }));
+    const kdc = track(initRealm(realm.dir, { realm: 'LAB.TEST' }));
     kdc.addPrincipal('alice', { password: 'alice-pw-1' });
     expect(kdc.refresh()).toBe(false);
-    const cli = openDatabase(dir);
+    const cli = openDatabase(realm.dir);
     cli.addPrincipal('bob', { password: 'bob-pw' });
     cli.changePassword('alice', { password: 'alice-pw-2' });
     cli.updateSettings({ maxLife: 7200, lockout: { maxFailures: 5 } });
@@ -94,7 +73,7 @@ describe('refresh', () => {
       kdc.addPrincipal('tmp', { randkey: true });
       kdc.deletePrincipal('tmp');
     }
-    const raw = new Database(join(dir, 'kdc.sqlite'), { readonly: true });
+    const raw = new Database(join(realm.dir, 'kdc.sqlite'), { readonly: true });
     expect(raw.prepare("SELECT COUNT(*) FROM deleted WHERE name = 'tmp@LAB.TEST'").pluck().get()).toBe(1);
     raw.close();
   });
@@ -104,7 +83,7 @@ describe('lockout', () => {
   it('locks after maxFailures within the window, persists in batches, and an admin unlock clears it', () => {
     const t0 = new Date('2026-11-29T06:00:00Z');
     const at = (s: number) => new Date(t0.getTime() + s * 1000);
-    const kdc = track(initRealm(dir, { realm: 'LAB.TEST', lockout: { maxFailures: 3, failureWindow: 60, lockoutDuration: 300 }, flushIntervalMs: 60_000 }));
+    const kdc = track(initRealm(realm.dir, { realm: 'LAB.TEST', lockout: { maxFailures: 3, failureWindow: 60, lockoutDuration: 300 }, flushIntervalMs: 60_000 }));
     kdc.addPrincipal('alice', { password: 'alice-pw-1' });
     kdc.recordFailure('alice@LAB.TEST', at(0));
     kdc.recordFailure('alice@LAB.TEST', at(100)); // outside the 60 s window: the count restarts
@@ -121,14 +100,14 @@ describe('lockout', () => {
     expect(a.failCount).toBe(3);
 
     // Nothing on disk yet (batched, flush interval 60 s): no synchronous write per request.
-    const raw = new Database(join(dir, 'kdc.sqlite'), { readonly: true });
+    const raw = new Database(join(realm.dir, 'kdc.sqlite'), { readonly: true });
     const row = () => raw.prepare("SELECT fail_count, locked_until, last_failure FROM principals WHERE name = 'alice@LAB.TEST'").get() as { fail_count: number; locked_until: number | null; last_failure: number | null };
     expect(row().fail_count).toBe(0);
     kdc.flush();
     expect(row()).toEqual({ fail_count: 3, locked_until: at(420).getTime(), last_failure: at(120).getTime() });
 
     // Another process sees the lockout; the admin unlocks; the KDC's view follows.
-    const cli = openDatabase(dir);
+    const cli = openDatabase(realm.dir);
     expect(isLockedOut(cli.getPrincipal('alice')!, at(200))).toBe(true);
     cli.modifyPrincipal('alice', { unlock: true });
     cli.close();
@@ -144,11 +123,11 @@ describe('lockout', () => {
     kdc.close();
     expect(row()).toMatchObject({ fail_count: 0 });
     raw.close();
-    open.splice(0);
+    realm.forget();
   });
 
   it('lockoutDuration 0 locks until an administrator unlocks; maxFailures 0 never locks', () => {
-    const kdc = track(initRealm(dir, { realm: 'LAB.TEST', lockout: { maxFailures: 1, lockoutDuration: 0 } }));
+    const kdc = track(initRealm(realm.dir, { realm: 'LAB.TEST', lockout: { maxFailures: 1, lockoutDuration: 0 } }));
     kdc.addPrincipal('alice', { password: 'x' });
     kdc.addPrincipal('bob', { password: 'y' });
     kdc.recordFailure('alice@LAB.TEST', new Date('2026-01-01T00:00:00Z'));
@@ -161,21 +140,21 @@ describe('lockout', () => {
   });
 
   it('events queued in two KDC processes on one database add up instead of overwriting each other', () => {
-    const a = track(initRealm(dir, { realm: 'LAB.TEST', lockout: { maxFailures: 10 }, flushIntervalMs: 60_000 }));
+    const a = track(initRealm(realm.dir, { realm: 'LAB.TEST', lockout: { maxFailures: 10 }, flushIntervalMs: 60_000 }));
     a.addPrincipal('alice', { password: 'x' });
-    const b = track(openDatabase(dir, { flushIntervalMs: 60_000 }));
+    const b = track(openDatabase(realm.dir, { flushIntervalMs: 60_000 }));
     a.recordFailure('alice@LAB.TEST', new Date('2026-01-01T00:00:01Z'));
     b.recordFailure('alice@LAB.TEST', new Date('2026-01-01T00:00:02Z'));
     a.flush();
     b.flush();
-    const c = track(openDatabase(dir));
+    const c = track(openDatabase(realm.dir));
     expect(c.getPrincipal('alice')!.failCount).toBe(2);
   });
 });
 
 describe('dump and load', () => {
   it('round-trips every principal; keys stay encrypted in the dump', () => {
-    const db = track(initRealm(dir, { realm: 'LAB.TEST', maxLife: 86400 }));
+    const db = track(initRealm(realm.dir, { realm: 'LAB.TEST', maxLife: 86400 }));
     const alice = db.addPrincipal('alice', { password: 'alice-pw-1', pwExpiresAt: new Date('2027-01-01T00:00:00Z') });
     db.addPrincipal('pop/localhost', { randkey: true, enctypes: [18] });
     db.changePassword('pop/localhost', { randkey: true });
@@ -196,15 +175,15 @@ describe('dump and load', () => {
 
     // Into a fresh database made with the same stash file.
     db.close();
-    open.splice(0);
-    const copy = join(dir, '..', 'copy');
+    realm.forget();
+    const copy = join(realm.dir, '..', 'copy');
     const fresh = track(initRealm(copy, { realm: 'LAB.TEST' }));
     expect(reason(() => fresh.load(dump))).toBe('MASTER_KEY_MISMATCH');
     expect(fresh.listPrincipals()).toEqual(['krbtgt/LAB.TEST@LAB.TEST']);
   });
 
   it('refuses damaged or foreign dumps and changes nothing', () => {
-    const db = track(initRealm(dir, { realm: 'LAB.TEST' }));
+    const db = track(initRealm(realm.dir, { realm: 'LAB.TEST' }));
     db.addPrincipal('alice', { password: 'alice-pw-1' });
     const good = JSON.parse(JSON.stringify(db.dump())) as Record<string, unknown> & { principals: Record<string, unknown>[] };
     const variants: unknown[] = [
