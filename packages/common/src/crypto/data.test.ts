@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, KrbError } from '../krb5/errors.js';
+import { codeOf } from './testing/errors.js';
 import {
   decryptData, defaultSalt, encryptData, getEnctype, krbFxCf2, makeChecksum, MAX_S2K_ITERATIONS, prfPlus, randomKeyFor,
   s2kparamsFor, stringToKey, verifyChecksum,
@@ -9,15 +10,6 @@ import {
 import { BoundedCache, DerivedKeyCache } from './key-cache.js';
 import { derivedKeyCacheSizes as sha1Sizes } from './rfc3962.js';
 import { derivedKeyCacheSizes as sha2Sizes } from './rfc8009.js';
-
-const codeOf = (f: () => unknown): number | undefined => {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof KrbError ? e.code : -1;
-  }
-  return undefined;
-};
 
 describe('encryptData / decryptData', () => {
   it('round-trips and carries etype and kvno', () => {

@@ -10,7 +10,8 @@ import {
   decodeAdIfRelevant, decodeApReq, decodeAsRep, decodeAsReq, decodeAuthenticator, decodeEncKdcRepPart, decodeEncTicketPart,
   decodeEncryptedData, decodePaEncTsEnc, decodeTgsRep, decodeTgsReq, encodeTicket,
 } from '../krb5/index.js';
-import { ErrorCode, KrbError } from '../krb5/errors.js';
+import { ErrorCode } from '../krb5/errors.js';
+import { codeOf } from './testing/errors.js';
 import type { EncryptionKey } from '../krb5/types.js';
 import { decryptData, getEnctype, krbFxCf2, makeChecksum, stringToKey, verifyChecksum } from './index.js';
 import { cipherStartingWith, hex, indexesOf, mitMessage, toHex } from './testing/mit-fixtures.js';
@@ -33,14 +34,6 @@ const padata = (pa: { padataType: number; padataValue: Uint8Array }[] | undefine
   const p = pa?.find((x) => x.padataType === type);
   if (!p) throw new Error(`no padata ${type}`);
   return p.padataValue;
-};
-const codeOf = (f: () => unknown): number | undefined => {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof KrbError ? e.code : -1;
-  }
-  return undefined;
 };
 
 describe('string-to-key against MIT keys (salt LAB.TESTalice, 4096 iterations)', () => {

@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, KrbError } from '../krb5/errors.js';
+import { ErrorCode } from '../krb5/errors.js';
+import { codeOf } from './testing/errors.js';
 import { DEFAULT_ENCTYPES, enctypeFromName, enctypeName, enctypesFromList, getEnctype, isSupportedEnctype } from './registry.js';
-
-const codeOf = (f: () => unknown): number | undefined => {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof KrbError ? e.code : -1;
-  }
-  return undefined;
-};
 
 describe('enctype registry', () => {
   it('has exactly the four AES enctypes, with MIT names, key sizes and checksum types', () => {
