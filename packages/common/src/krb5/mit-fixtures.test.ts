@@ -2,7 +2,6 @@
 // the fields its tshark .txt lists and re-encodes to the identical bytes. The
 // encrypted parts are opened with the keys of the fixtures README and their
 // plaintexts decoded and re-encoded too.
-import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decryptData, verifyChecksum } from '../crypto/index.js';
 import { DerError } from '../der/index.js';
@@ -26,8 +25,6 @@ import {
   decodeTgsRep,
   decodeTgsReq,
   encodeApReq,
-  encodeAsRep,
-  encodeAsReq,
   encodeAuthenticator,
   encodeEncTgsRepPart,
   encodeEncTicketPart,
@@ -36,8 +33,6 @@ import {
   encodeKrbErrorMessage,
   encodeMethodData,
   encodePaEncTsEnc,
-  encodeTgsRep,
-  encodeTgsReq,
   krbErrorFromMessage,
   krbErrorToMessage,
   decodePaFxFastRequest,
@@ -50,17 +45,11 @@ import {
   encodeKrbFastResponse,
   encodeTicket,
 } from './index.js';
-import type { EncryptionKey, KrbMessage } from './types.js';
+import type { EncryptionKey } from './types.js';
+import { mitCaptureNames, mitFixture, reencode } from './testing/mit-captures.js';
 
-const dir = new URL('../../../../test/fixtures/mit/', import.meta.url);
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-function fixture(name: string): Uint8Array {
-  return hex(readFileSync(new URL(name, dir), 'utf8').trim());
-}
-const captures = readdirSync(dir)
-  .filter((f) => /^\d\d-.*\.hex$/.test(f))
-  .sort();
 const aes256 = (h: string): EncryptionKey => ({ keytype: 18, keyvalue: hex(h) });
 const keys = {
   alice: aes256('7e4e8b3de30179bdc1f2f2789b6c1190862a725dc0bfd96070f959125101072a'),
@@ -80,28 +69,11 @@ const alice = { nameType: 1, nameString: ['alice'] };
 const krbtgt = { nameType: 2, nameString: ['krbtgt', 'LAB.TEST'] };
 const mitEtypes = [18, 17, 20, 19, 16, 23, 25, 26];
 
-function reencode(m: KrbMessage): Uint8Array {
-  switch (m.msgType) {
-    case 10:
-      return encodeAsReq(m as never);
-    case 11:
-      return encodeAsRep(m as never);
-    case 12:
-      return encodeTgsReq(m as never);
-    case 13:
-      return encodeTgsRep(m as never);
-    case 30:
-      return encodeKrbErrorMessage(m);
-    default:
-      throw new Error(`no capture of message type ${m.msgType}`);
-  }
-}
-
 describe('every MIT capture', () => {
-  it('has 16 captures to check', () => expect(captures).toHaveLength(16));
-  for (const name of captures) {
+  it('has 16 captures to check', () => expect(mitCaptureNames).toHaveLength(16));
+  for (const name of mitCaptureNames) {
     it(`${name} decodes and re-encodes to the identical bytes`, () => {
-      const bytes = fixture(name);
+      const bytes = mitFixture(name);
       const m = decodeMessage(bytes);
       expect(m.pvno).toBe(5);
       expect(m.msgType).toBe(bytes[0]! & 0x1f);
@@ -111,7 +83,7 @@ describe('every MIT capture', () => {
 });
 
 describe('01 AS-REQ without preauth', () => {
-  const bytes = fixture('01-alice-AS-REQ.hex');
+  const bytes = mitFixture('01-alice-AS-REQ.hex');
   const m = decodeAsReq(bytes);
   it('has the fields tshark lists', () => {
     expect(m.padata).toEqual([
@@ -141,7 +113,7 @@ describe('01 AS-REQ without preauth', () => {
 });
 
 describe('02 KRB-ERROR PREAUTH_REQUIRED with METHOD-DATA', () => {
-  const m = decodeKrbErrorMessage(fixture('02-alice-KRB-ERROR-e25.hex'));
+  const m = decodeKrbErrorMessage(mitFixture('02-alice-KRB-ERROR-e25.hex'));
   it('has the fields tshark lists', () => {
     expect(m).toMatchObject({ pvno: 5, msgType: 30, stime: authtime, susec: 445033, errorCode: 25, crealm: 'LAB.TEST', cname: alice, realm: 'LAB.TEST', sname: krbtgt, eText: 'NEEDED_PREAUTH' });
     expect(m).not.toHaveProperty('ctime');
@@ -170,26 +142,26 @@ describe('02 KRB-ERROR PREAUTH_REQUIRED with METHOD-DATA', () => {
   it('is what krbErrorToMessage builds from that KrbError, byte for byte', () => {
     const e = new KrbError(25, 'client must pre-authenticate', { eText: 'NEEDED_PREAUTH', eData: m.eData! });
     const back = krbErrorToMessage(e, { realm: 'LAB.TEST', sname: krbtgt, stime: authtime, susec: 445033, crealm: 'LAB.TEST', cname: alice });
-    expect(toHex(encodeKrbErrorMessage(back))).toBe(toHex(fixture('02-alice-KRB-ERROR-e25.hex')));
+    expect(toHex(encodeKrbErrorMessage(back))).toBe(toHex(mitFixture('02-alice-KRB-ERROR-e25.hex')));
   });
 });
 
 describe('14 and 16: the other KRB-ERRORs', () => {
   it('14 is PREAUTH_FAILED with the same METHOD-DATA as 02', () => {
-    const m = decodeKrbErrorMessage(fixture('14-alice-KRB-ERROR-e24.hex'));
+    const m = decodeKrbErrorMessage(mitFixture('14-alice-KRB-ERROR-e24.hex'));
     expect(m.errorCode).toBe(24);
     expect(m.eText).toBe('PREAUTH_FAILED');
-    expect(m.eData).toEqual(decodeKrbErrorMessage(fixture('02-alice-KRB-ERROR-e25.hex')).eData);
+    expect(m.eData).toEqual(decodeKrbErrorMessage(mitFixture('02-alice-KRB-ERROR-e25.hex')).eData);
   });
   it('16 is C_PRINCIPAL_UNKNOWN without e-data', () => {
-    const m = decodeKrbErrorMessage(fixture('16-nosuchuser-KRB-ERROR-e6.hex'));
+    const m = decodeKrbErrorMessage(mitFixture('16-nosuchuser-KRB-ERROR-e6.hex'));
     expect(m).toMatchObject({ errorCode: 6, eText: 'CLIENT_NOT_FOUND', cname: { nameType: 1, nameString: ['nosuchuser'] } });
     expect(m).not.toHaveProperty('eData');
   });
 });
 
 describe('03 AS-REQ with PA-ENC-TIMESTAMP', () => {
-  const m = decodeAsReq(fixture('03-alice-AS-REQ.hex'));
+  const m = decodeAsReq(mitFixture('03-alice-AS-REQ.hex'));
   it('has the padata and body tshark lists', () => {
     expect(m.padata!.map((p) => p.padataType)).toEqual([133, 2, 150, 149]);
     expect(Buffer.from(m.padata![0]!.padataValue).toString()).toBe('MIT');
@@ -212,7 +184,7 @@ describe('03 AS-REQ with PA-ENC-TIMESTAMP', () => {
 });
 
 describe('04 AS-REP', () => {
-  const m = decodeAsRep(fixture('04-alice-AS-REP.hex'));
+  const m = decodeAsRep(mitFixture('04-alice-AS-REP.hex'));
   it('has the fields tshark lists', () => {
     expect(m.padata).toHaveLength(1);
     expect(m.padata![0]!.padataType).toBe(19);
@@ -251,7 +223,7 @@ describe('04 AS-REP', () => {
 });
 
 describe('05 TGS-REQ (FAST-armoured)', () => {
-  const bytes = fixture('05-alice-TGS-REQ.hex');
+  const bytes = mitFixture('05-alice-TGS-REQ.hex');
   const m = decodeTgsReq(bytes);
   it('has the padata and body tshark lists', () => {
     expect(m.padata!.map((p) => p.padataType)).toEqual([1, 136]);
@@ -278,7 +250,7 @@ describe('05 TGS-REQ (FAST-armoured)', () => {
 });
 
 describe('06 TGS-REP (FAST-armoured)', () => {
-  const m = decodeTgsRep(fixture('06-alice-TGS-REP.hex'));
+  const m = decodeTgsRep(mitFixture('06-alice-TGS-REP.hex'));
   it('has the fields tshark lists', () => {
     expect(m.padata!.map((p) => p.padataType)).toEqual([136]);
     expect(m.cname).toEqual(alice);
@@ -299,8 +271,8 @@ describe('06 TGS-REP (FAST-armoured)', () => {
 });
 
 describe('05 and 06: the RFC 6113 FAST parts inside', () => {
-  const req = decodeTgsReq(fixture('05-alice-TGS-REQ.hex'));
-  const rep = decodeTgsRep(fixture('06-alice-TGS-REP.hex'));
+  const req = decodeTgsReq(mitFixture('05-alice-TGS-REQ.hex'));
+  const rep = decodeTgsRep(mitFixture('06-alice-TGS-REP.hex'));
   it('05 PA-FX-FAST: implicit armor, req-checksum over the PA-TGS-REQ AP-REQ (usage 50), KrbFastReq (usage 51) carrying the outer req-body', () => {
     const value = req.padata![1]!.padataValue;
     const fast = decodePaFxFastRequest(value);
