@@ -24,17 +24,22 @@ import {
 } from '@kpop/common';
 import type { EncKdcRepPart, EncryptionKey, KdcRep, KdcReqBody, PaData, PrincipalName, Ticket } from '@kpop/common';
 
-export interface AsReqSpec {
-  realm: string;
-  cname: string[];
-  /** Default krbtgt/REALM. */
-  sname?: string[];
+/** The KDC-REQ-BODY settings both requests take (RFC 4120 §5.4.1); each has a default but from and rtime. */
+export interface ReqBodySpec {
   etypes?: number[];
   nonce?: number;
   kdcOptions?: number;
   from?: Date;
+  /** Default now + 10 hours, in whole seconds. */
   till?: Date;
   rtime?: Date;
+}
+
+export interface AsReqSpec extends ReqBodySpec {
+  realm: string;
+  cname: string[];
+  /** Default krbtgt/REALM. */
+  sname?: string[];
   /** The client's long-term key: adds PA-ENC-TIMESTAMP (RFC 4120 §5.2.7.2). */
   preauthKey?: EncryptionKey;
   /** Clock for the timestamp and till (default now). */
@@ -47,6 +52,25 @@ function name(parts: string[], type: number = NameType.NT_PRINCIPAL): PrincipalN
   return { nameType: type, nameString: parts };
 }
 
+/** The request body: the names given, the rest from the spec or its defaults (kdc-options differ per request). */
+function requestBody(
+  spec: ReqBodySpec,
+  now: Date,
+  defaultOptions: number,
+  names: Pick<KdcReqBody, 'cname' | 'realm' | 'sname'>,
+): KdcReqBody {
+  const body: KdcReqBody = {
+    kdcOptions: spec.kdcOptions ?? defaultOptions,
+    ...names,
+    till: spec.till ?? new Date(Math.floor(now.getTime() / 1000) * 1000 + 10 * 3600_000),
+    nonce: spec.nonce ?? randomInt(0, 0x7fffffff),
+    etype: spec.etypes ?? DEFAULT_ETYPES,
+  };
+  if (spec.from) body.from = spec.from;
+  if (spec.rtime) body.rtime = spec.rtime;
+  return body;
+}
+
 export function buildAsReq(spec: AsReqSpec): Uint8Array {
   const now = spec.now ?? new Date();
   const padata: PaData[] = [];
@@ -57,21 +81,15 @@ export function buildAsReq(spec: AsReqSpec): Uint8Array {
     const cipher = getEnctype(k.keytype).encrypt(k.keyvalue, KeyUsage.AS_REQ_PA_ENC_TIMESTAMP, ts);
     padata.push({ padataType: PaDataType.PA_ENC_TIMESTAMP, padataValue: encodeEncryptedData({ etype: k.keytype, cipher }) });
   }
-  const body: KdcReqBody = {
-    kdcOptions: spec.kdcOptions ?? KdcOptions.FORWARDABLE | KdcOptions.RENEWABLE_OK,
+  const body = requestBody(spec, now, KdcOptions.FORWARDABLE | KdcOptions.RENEWABLE_OK, {
     cname: name(spec.cname),
     realm: spec.realm,
     sname: spec.sname ? name(spec.sname, NameType.NT_SRV_INST) : name(['krbtgt', spec.realm], NameType.NT_SRV_INST),
-    till: spec.till ?? new Date(Math.floor(now.getTime() / 1000) * 1000 + 10 * 3600_000),
-    nonce: spec.nonce ?? randomInt(0, 0x7fffffff),
-    etype: spec.etypes ?? DEFAULT_ETYPES,
-  };
-  if (spec.from) body.from = spec.from;
-  if (spec.rtime) body.rtime = spec.rtime;
+  });
   return encodeAsReq({ pvno: 5, msgType: 10, ...(padata.length ? { padata } : {}), reqBody: body });
 }
 
-export interface TgsReqSpec {
+export interface TgsReqSpec extends ReqBodySpec {
   realm: string;
   /** The TGT (or, for RENEW/VALIDATE, the ticket itself). */
   ticket: Ticket;
@@ -80,12 +98,6 @@ export interface TgsReqSpec {
   cname: PrincipalName;
   sname: string[];
   snameType?: number;
-  etypes?: number[];
-  nonce?: number;
-  kdcOptions?: number;
-  from?: Date;
-  till?: Date;
-  rtime?: Date;
   /** Authenticator subkey: the reply is then sealed in it (usage 9). */
   subkey?: EncryptionKey;
   now?: Date;
@@ -95,16 +107,10 @@ export interface TgsReqSpec {
 
 export function buildTgsReq(spec: TgsReqSpec): Uint8Array {
   const now = spec.now ?? new Date();
-  const body: KdcReqBody = {
-    kdcOptions: spec.kdcOptions ?? KdcOptions.FORWARDABLE | KdcOptions.CANONICALIZE,
+  const body = requestBody(spec, now, KdcOptions.FORWARDABLE | KdcOptions.CANONICALIZE, {
     realm: spec.realm,
     sname: name(spec.sname, spec.snameType ?? NameType.NT_PRINCIPAL),
-    till: spec.till ?? new Date(Math.floor(now.getTime() / 1000) * 1000 + 10 * 3600_000),
-    nonce: spec.nonce ?? randomInt(0, 0x7fffffff),
-    etype: spec.etypes ?? DEFAULT_ETYPES,
-  };
-  if (spec.from) body.from = spec.from;
-  if (spec.rtime) body.rtime = spec.rtime;
+  });
   const bodyBytes = encodeKdcReqBody(body);
   const sk = spec.sessionKey;
   const et = getEnctype(sk.keytype);
