@@ -9,22 +9,13 @@ import * as fs from 'node:fs';
 import { KrbError, ErrorCode } from '../krb5/errors.js';
 import { principalEquals } from '../krb5/principal.js';
 import type { Principal } from '../krb5/types.js';
-import { FileFormatError } from '../keytab/binary.js';
-import { readWholeFile, sleepSync, writeFileAtomic } from '../keytab/file-io.js';
+import { readParsed, writeFileAtomic } from '../keytab/file-io.js';
 import { parseCcache, serializeCcache, type Ccache, type Credential } from './ccache.js';
 import { isConfigEntry } from './config-entry.js';
 
 /** Read and parse a ccache; FileNotFoundError when there is none (klist: "No credentials cache found"). */
 export function readCcache(path: string): Ccache {
-  for (let attempt = 0; ; attempt++) {
-    const bytes = readWholeFile(path, 'Credentials cache');
-    try {
-      return parseCcache(bytes, path);
-    } catch (e) {
-      if (!(e instanceof FileFormatError && e.truncated) || attempt >= 3) throw e;
-      sleepSync(10 * (attempt + 1));
-    }
-  }
+  return readParsed(path, 'Credentials cache', parseCcache);
 }
 
 /** Replace the ccache at `path` with `c` (atomic, mode 0600). */

@@ -1,6 +1,7 @@
 /**
  * File plumbing shared by keytabs and ccaches: atomic replacement with mode
- * 0600 and reads that turn "no such file" into a typed error.
+ * 0600, reads that turn "no such file" into a typed error, and reads retried
+ * while another program is still writing the file.
  *
  * Why rename: MIT serialises writers with fcntl() locks, which Node cannot
  * take. Writing a temporary file in the same directory and renaming it over
@@ -11,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { KrbError, ErrorCode } from '../krb5/errors.js';
-import { FileNotFoundError } from './binary.js';
+import { FileFormatError, FileNotFoundError } from './binary.js';
 
 /** Read a whole file; ENOENT becomes FileNotFoundError naming `what`. */
 export function readWholeFile(file: string, what: string): Uint8Array {
@@ -22,6 +23,24 @@ export function readWholeFile(file: string, what: string): Uint8Array {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new FileNotFoundError(file, what, e);
     throw new KrbError(ErrorCode.KRB_ERR_GENERIC, `Cannot read ${what} '${file}': ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
+ * Read and parse a file another program may be writing at this moment (an
+ * MIT tool appends to keytabs and ccaches in place): a parse that ends
+ * mid-record (FileFormatError.truncated) is read again up to three times,
+ * 10, 20 and 30 ms later; any other error, or a fourth truncation, is thrown.
+ */
+export function readParsed<T>(file: string, what: string, parse: (bytes: Uint8Array, file: string) => T): T {
+  for (let attempt = 0; ; attempt++) {
+    const bytes = readWholeFile(file, what);
+    try {
+      return parse(bytes, file);
+    } catch (e) {
+      if (!(e instanceof FileFormatError && e.truncated) || attempt >= 3) throw e;
+      sleepSync(10 * (attempt + 1));
+    }
   }
 }
 

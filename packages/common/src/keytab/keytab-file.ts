@@ -9,8 +9,8 @@
  */
 import * as fs from 'node:fs';
 import { KrbError, ErrorCode } from '../krb5/errors.js';
-import { FileFormatError, FileNotFoundError } from './binary.js';
-import { readWholeFile, sleepSync, writeFileAtomic } from './file-io.js';
+import { FileNotFoundError } from './binary.js';
+import { readParsed, writeFileAtomic } from './file-io.js';
 import { KEYTAB_V2, parseKeytab, serializeKeytab, type Keytab, type KeytabEntry } from './keytab.js';
 import { expandPathTokens, splitTypedName } from './names.js';
 
@@ -40,15 +40,7 @@ export function resolveKeytabName(name?: string, env: NodeJS.ProcessEnv = proces
  * times: an MIT tool may be appending to it at that moment.
  */
 export function readKeytab(path: string): Keytab {
-  for (let attempt = 0; ; attempt++) {
-    const bytes = readWholeFile(path, 'Key table file');
-    try {
-      return parseKeytab(bytes, path);
-    } catch (e) {
-      if (!(e instanceof FileFormatError && e.truncated) || attempt >= 3) throw e;
-      sleepSync(10 * (attempt + 1));
-    }
-  }
+  return readParsed(path, 'Key table file', parseKeytab);
 }
 
 /** Replace the keytab at `path` with `kt` (atomic, mode 0600). */
