@@ -40,3 +40,8 @@ export function treeCpuSeconds(root: number): number {
   walk(root);
   return total;
 }
+
+/** The calling thread's CPU seconds (ours: the event loop, without the thread pool or GC helpers). */
+export function threadCpuSeconds(): number {
+  return stat('/proc/thread-self/stat')!.self;
+}
