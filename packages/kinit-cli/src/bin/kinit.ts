@@ -1,17 +1,5 @@
-// kinit (MIT-compatible). --help is answered before the Kerberos code is loaded,
-// so that it starts about as fast as node itself. No top-level await: the
-// build makes this a CommonJS bundle (see scripts/build.mjs), where the
-// modules below are initialised, and node's built-ins required, only here.
+// kinit (MIT-compatible); launch.js answers --help before the Kerberos code is loaded.
+import { launch } from '../launch.js';
 import { KINIT_USAGE } from '../usage.js';
 
-if (process.argv.slice(2).includes('--help')) {
-  process.stdout.write(KINIT_USAGE);
-} else {
-  void Promise.all([import('../io.js'), import('../kinit.js')]).then(([{ startProgram }, { kinitMain }]) =>
-    startProgram('kinit', KINIT_USAGE, 2, (io) => kinitMain(io)),
-  ).catch((e: unknown) => {
-    // Only a broken installation gets here; still one line, no stack trace.
-    process.stderr.write(`kinit: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
-  });
-}
+launch('kinit', KINIT_USAGE, 2, () => import('../kinit.js').then(({ kinitMain }) => (io) => kinitMain(io)));

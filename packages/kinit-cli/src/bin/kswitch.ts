@@ -1,17 +1,5 @@
-// kswitch (MIT-compatible). --help is answered before the Kerberos code is loaded,
-// so that it starts about as fast as node itself. No top-level await: the
-// build makes this a CommonJS bundle (see scripts/build.mjs), where the
-// modules below are initialised, and node's built-ins required, only here.
+// kswitch (MIT-compatible); launch.js answers --help before the Kerberos code is loaded.
+import { launch } from '../launch.js';
 import { KSWITCH_USAGE } from '../usage.js';
 
-if (process.argv.slice(2).includes('--help')) {
-  process.stdout.write(KSWITCH_USAGE);
-} else {
-  void Promise.all([import('../io.js'), import('../kswitch.js')]).then(([{ startProgram }, { kswitchMain }]) =>
-    startProgram('kswitch', KSWITCH_USAGE, 2, (io) => kswitchMain(io)),
-  ).catch((e: unknown) => {
-    // Only a broken installation gets here; still one line, no stack trace.
-    process.stderr.write(`kswitch: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
-  });
-}
+launch('kswitch', KSWITCH_USAGE, 2, () => import('../kswitch.js').then(({ kswitchMain }) => (io) => kswitchMain(io)));
