@@ -4,7 +4,8 @@
  * scripts/build.mjs, built once per test process into a temp directory so
  * that tests do not depend on, or race with, the shared dist/ build).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { runAsync, type RunResult } from '../../packages/kinit-cli/src/testing/run-async.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -37,33 +38,7 @@ export function buildKinitBins(): Promise<string> {
   return built;
 }
 
-export interface RunResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Run a program without blocking the event loop (a KDC in this same process,
- * like startTestKdc's, must keep answering while the program runs).
- */
-export function runAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv, input = '', timeoutMs = 60_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-    child.stdin.on('error', () => {}); // the program may exit before reading it all
-    child.stdin.end(input);
-  });
-}
+export { runAsync, type RunResult } from '../../packages/kinit-cli/src/testing/run-async.js';
 
 /** Run one of our programs (built) with arguments, environment and stdin. */
 export async function runOurs(prog: KinitProgram, args: string[], env: NodeJS.ProcessEnv, input = ''): Promise<RunResult> {

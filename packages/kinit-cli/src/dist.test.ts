@@ -7,7 +7,7 @@
  * password is read from a pipe up to the newline only. MIT's klist checks the
  * cache our built kinit wrote.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -15,35 +15,11 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKdc, type TestKdc } from '@kpop/kdc';
 import { KINIT_USAGE } from './usage.js';
+import { runAsync } from './testing/run-async.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const bin = (name: string) => join(root, 'packages/kinit-cli/dist/bin', `${name}.js`);
 const mitKlist = (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'klist')).find((p) => existsSync(p));
-
-interface Result {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Spawn without blocking: the KDC answers from this process. */
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input = ''): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => c.kill('SIGKILL'), 60_000);
-    c.on('error', reject);
-    c.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-    c.stdin.on('error', () => {});
-    c.stdin.end(input);
-  });
-}
 
 let kdc: TestKdc;
 let work: string;
@@ -80,7 +56,7 @@ describe('dist/bin programs (scripts/build.mjs)', () => {
 
   it('kinit --help prints the usage and writes no code cache', async () => {
     const env = envFor('help');
-    const r = await run(process.execPath, [bin('kinit'), '--help'], env);
+    const r = await runAsync(process.execPath, [bin('kinit'), '--help'], env);
     expect(r).toEqual({ status: 0, stdout: KINIT_USAGE, stderr: '' });
     expect(cacheFiles(env)).toEqual([]);
   });
@@ -91,7 +67,7 @@ describe('dist/bin programs (scripts/build.mjs)', () => {
     mkdirSync(cacheDir(env), { recursive: true, mode: 0o700 });
     writeFileSync(join(cacheDir(env), 'kinit-0000000000000000-v20.0.0-x64.v8'), 'old');
     writeFileSync(join(cacheDir(env), 'klist-0000000000000000-v20.0.0-x64.v8'), 'other');
-    const first = await run(process.execPath, [bin('kinit'), 'alice'], env, 'alice-pw-1\n');
+    const first = await runAsync(process.execPath, [bin('kinit'), 'alice'], env, 'alice-pw-1\n');
     expect(first).toMatchObject({ status: 0, stdout: 'Password for alice@DIST.TEST: \n', stderr: '' });
     const [file, other] = cacheFiles(env).sort();
     expect(file).toMatch(/^kinit-[0-9a-f]{16}-v\d+\.\d+\.\d+-\w+\.v8$/);
@@ -101,16 +77,16 @@ describe('dist/bin programs (scripts/build.mjs)', () => {
     expect(statSync(join(cacheDir(env), file!)).mode & 0o777).toBe(0o600);
     const bytes = readFileSync(join(cacheDir(env), file!));
 
-    const second = await run(process.execPath, [bin('kinit'), 'alice'], env, 'alice-pw-1\n');
+    const second = await runAsync(process.execPath, [bin('kinit'), 'alice'], env, 'alice-pw-1\n');
     expect(second.status).toBe(0);
     // Accepted by V8, so not rewritten.
     expect(readFileSync(join(cacheDir(env), file!)).equals(bytes)).toBe(true);
 
-    const ours = await run(process.execPath, [bin('klist')], env);
+    const ours = await runAsync(process.execPath, [bin('klist')], env);
     expect(ours.status).toBe(0);
     expect(ours.stdout).toContain('krbtgt/DIST.TEST@DIST.TEST');
     if (mitKlist) {
-      const mit = await run(mitKlist, [], env);
+      const mit = await runAsync(mitKlist, [], env);
       expect(mit.status).toBe(0);
       expect(mit.stdout).toContain('Default principal: alice@DIST.TEST');
       expect(mit.stdout).toContain('krbtgt/DIST.TEST@DIST.TEST');
@@ -119,10 +95,10 @@ describe('dist/bin programs (scripts/build.mjs)', () => {
 
   it('a damaged code cache is rejected by V8 and rewritten; the program runs as usual', async () => {
     const env = envFor('damaged');
-    expect((await run(process.execPath, [bin('kinit'), 'alice'], env, 'alice-pw-1\n')).status).toBe(0);
+    expect((await runAsync(process.execPath, [bin('kinit'), 'alice'], env, 'alice-pw-1\n')).status).toBe(0);
     const path = join(cacheDir(env), cacheFiles(env)[0]!);
     writeFileSync(path, 'not V8 code cache data');
-    const r = await run(process.execPath, [bin('kinit'), 'alice'], env, 'wrong\n');
+    const r = await runAsync(process.execPath, [bin('kinit'), 'alice'], env, 'wrong\n');
     expect(r).toMatchObject({ status: 1, stderr: 'kinit: Password incorrect while getting initial credentials\n' });
     expect(readFileSync(path).toString('latin1')).not.toBe('not V8 code cache data');
   });
@@ -131,22 +107,22 @@ describe('dist/bin programs (scripts/build.mjs)', () => {
     const open = envFor('open');
     mkdirSync(cacheDir(open), { recursive: true });
     chmodSync(cacheDir(open), 0o777);
-    expect((await run(process.execPath, [bin('kinit'), 'alice'], open, 'alice-pw-1\n')).status).toBe(0);
+    expect((await runAsync(process.execPath, [bin('kinit'), 'alice'], open, 'alice-pw-1\n')).status).toBe(0);
     expect(cacheFiles(open)).toEqual([]);
 
     const off = envFor('off', { NODE_DISABLE_COMPILE_CACHE: '1' });
-    expect((await run(process.execPath, [bin('kinit'), 'alice'], off, 'alice-pw-1\n')).status).toBe(0);
+    expect((await runAsync(process.execPath, [bin('kinit'), 'alice'], off, 'alice-pw-1\n')).status).toBe(0);
     expect(cacheFiles(off)).toEqual([]);
   });
 
   it('reads the password from a pipe up to the newline only: what follows stays for the next reader', async () => {
     const env = envFor('pipe');
     // The shell hands the same pipe to kinit, then to cat.
-    const r = await run('/bin/sh', ['-c', `"${process.execPath}" "${bin('kinit')}" alice; cat`], env, 'alice-pw-1\r\nnext line\n');
+    const r = await runAsync('/bin/sh', ['-c', `"${process.execPath}" "${bin('kinit')}" alice; cat`], env, 'alice-pw-1\r\nnext line\n');
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('Password for alice@DIST.TEST: \nnext line\n');
     // Nothing at all: MIT's words.
-    const none = await run(process.execPath, [bin('kinit'), 'alice'], env, '');
+    const none = await runAsync(process.execPath, [bin('kinit'), 'alice'], env, '');
     expect(none).toMatchObject({ status: 1, stderr: 'kinit: Pre-authentication failed: Cannot read password while getting initial credentials\n' });
   });
 });
