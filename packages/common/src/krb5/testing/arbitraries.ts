@@ -75,3 +75,26 @@ export const codecTable: Array<[string, Schema, (v: any) => Uint8Array, (b: Uint
   ['KrbFastResponse', k.KrbFastResponseSchema, k.encodeKrbFastResponse, k.decodeKrbFastResponse],
 ];
 
+
+/** One byte edit: set, insert or delete at `at` modulo (length + 1) (see applyEdits). */
+export type ByteEdit = [at: number, value: number, op: 'set' | 'insert' | 'delete'];
+
+/** 1 to maxEdits random byte edits, for hostile-input properties. */
+export function byteEdits(maxEdits: number): fc.Arbitrary<ByteEdit[]> {
+  return fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set' as const, 'insert' as const, 'delete' as const)), {
+    minLength: 1,
+    maxLength: maxEdits,
+  });
+}
+
+/** bytes with the edits applied in order (a set past the end does nothing). */
+export function applyEdits(bytes: Uint8Array, edits: readonly ByteEdit[]): Uint8Array {
+  const b = Array.from(bytes);
+  for (const [at, v, op] of edits) {
+    const i = at % (b.length + 1);
+    if (op === 'set' && i < b.length) b[i] = v;
+    else if (op === 'insert') b.splice(i, 0, v);
+    else b.splice(i, 1);
+  }
+  return Uint8Array.from(b);
+}
