@@ -3,7 +3,7 @@
  * messages taken when the session enters TRANSACTION, numbered from 1, with
  * deletion marks that only QUIT (the UPDATE state, §6) turns into unlinks.
  */
-import { close, closeSync, constants, open as openCb, openSync, read, readFileSync, readSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { DotStuffer } from './dot-stuff.js';
 import { ensureMaildir, listMessages, markSeen, removeMessage, type MaildirMessage } from '../maildir/maildir.js';
@@ -11,8 +11,6 @@ import { MailboxLock } from '../maildir/lock.js';
 
 export interface MailboxEntry extends MaildirMessage {
   deleted: boolean;
-  /** Position in the session's list (message number - 1). */
-  index: number;
 }
 
 /**
@@ -24,14 +22,6 @@ export interface MailboxEntry extends MaildirMessage {
  */
 const SMALL_FILE = 256 * 1024;
 
-/**
- * Messages up to this size are read ahead: while RETR n goes out, message
- * n+1 is read on libuv's thread pool (open, read, close off the event loop,
- * on the other core), because clients fetch in order (fetchmail, curl,
- * mpop: RETR 1..N). In bench/pop3 the synchronous open/read/close were ~20%
- * of the event loop's time. Bigger messages are not worth a buffer per session.
- */
-const READ_AHEAD = 64 * 1024;
 const O_READ = constants.O_RDONLY | constants.O_NOFOLLOW;
 
 /**
@@ -56,12 +46,6 @@ function readSmall(m: MailboxEntry): Buffer {
   }
 }
 
-/** A read-ahead in flight (bytes -1) or done (bytes ≥ 0), or failed (-2: read it again the usual way). */
-interface ReadAhead {
-  m: MailboxEntry;
-  bytes: number;
-}
-
 export class Mailbox {
   private constructor(
     readonly dir: string,
@@ -76,7 +60,7 @@ export class Mailbox {
     if (!lock) return undefined;
     try {
       const list = await listMessages(dir);
-      return new Mailbox(dir, lock, list.map((m, index) => ({ ...m, deleted: false, index })));
+      return new Mailbox(dir, lock, list.map((m) => ({ ...m, deleted: false })));
     } catch (e) {
       await lock.release();
       throw e;
@@ -113,9 +97,7 @@ export class Mailbox {
   async send(m: MailboxEntry, head: string, write: (b: Buffer) => Promise<void>, bodyLines?: number): Promise<void> {
     const stuffer = new DotStuffer(bodyLines);
     if (m.fileSize <= SMALL_FILE) {
-      const out = stuffer.whole(head, this.takeAhead(m) ?? readSmall(m));
-      if (bodyLines === undefined) this.readAhead(this.messages[m.index + 1]);
-      await write(out);
+      await write(stuffer.whole(head, readSmall(m)));
       return;
     }
     const fh = await open(m.path, O_READ);
@@ -131,38 +113,6 @@ export class Mailbox {
       stream.destroy();
     }
     await write(stuffer.end());
-  }
-
-  private ahead?: ReadAhead;
-  private aheadBuffer?: Buffer;
-
-  /** The read-ahead bytes of m if they are ready (never waits: a synchronous read is cheaper than waiting). */
-  private takeAhead(m: MailboxEntry): Buffer | undefined {
-    const a = this.ahead;
-    if (!a || a.m !== m || a.bytes < 0) return undefined;
-    this.ahead = undefined;
-    return this.aheadBuffer!.subarray(0, a.bytes);
-  }
-
-  /** Start reading m on the thread pool (one at a time per session: they share a buffer). */
-  private readAhead(m: MailboxEntry | undefined): void {
-    if (!m || m.deleted || m.fileSize > READ_AHEAD || this.ahead?.bytes === -1) return;
-    const want = m.fileSize + 1;
-    if (!this.aheadBuffer || this.aheadBuffer.length < want) this.aheadBuffer = Buffer.allocUnsafe(Math.max(want, 16 * 1024));
-    const buffer = this.aheadBuffer;
-    const job: ReadAhead = { m, bytes: -1 };
-    this.ahead = job;
-    openCb(m.path, O_READ, (err, fd) => {
-      if (err) {
-        job.bytes = -2;
-        return;
-      }
-      read(fd, buffer, 0, want, 0, (err2, n) => {
-        close(fd, () => {});
-        // A file longer than its name says is read the careful way in readSmall.
-        job.bytes = err2 || n > m.fileSize ? -2 : n;
-      });
-    });
   }
 
   private readonly retrieved = new Set<MailboxEntry>();
