@@ -28,28 +28,20 @@ export const MsgType = {
 } as const;
 
 /**
- * APPLICATION tag numbers of the RFC 4120 §5 types that are not messages
- * (they never appear on the wire by themselves, only encrypted or nested).
+ * APPLICATION tag numbers of every RFC 4120 §5 type that has one: the
+ * messages, and the types that only travel encrypted or nested.
  */
 export const ApplicationTag = {
   Ticket: 1,
   Authenticator: 2,
   EncTicketPart: 3,
-  AS_REQ: 10,
-  AS_REP: 11,
-  TGS_REQ: 12,
-  TGS_REP: 13,
-  AP_REQ: 14,
-  AP_REP: 15,
-  KRB_SAFE: 20,
-  KRB_PRIV: 21,
-  KRB_CRED: 22,
+  // Each message's APPLICATION tag is its msg-type (RFC 4120 §5.4.1 and on).
+  ...MsgType,
   EncASRepPart: 25,
   EncTGSRepPart: 26,
   EncAPRepPart: 27,
   EncKrbPrivPart: 28,
   EncKrbCredPart: 29,
-  KRB_ERROR: 30,
 } as const;
 
 /** RFC 4120 §7.5.2 PA-DATA types, plus RFC 6113/6806/8070 and MIT/MS ones. */
