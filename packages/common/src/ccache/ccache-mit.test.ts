@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { decodeTicket, encodeTicket } from '../krb5/index.js';
 import { formatPrincipal } from '../krb5/principal.js';
 import type { Principal } from '../krb5/types.js';
+import { atClock, hasFaketime } from '../../../../test/helpers/mit-clock.js';
 import {
   isConfigEntry,
   makeConfigEntry,
@@ -167,19 +168,30 @@ describe('MIT klist reads the ccaches we write', () => {
     });
   });
 
-  it.skipIf(!hasKlist)('klist -s accepts a cache of ours with a live TGT and rejects one whose tickets expired (skipped when MIT klist is not installed)', () => {
-    const now = Date.now();
+  it.skipIf(!hasKlist || !hasFaketime)('klist -s accepts a cache of ours with a live TGT and rejects one whose tickets expired (skipped when MIT klist or faketime is not installed)', () => {
+    const now = T; // klist's clock is pinned here too
+    const klistS = (file: string) => {
+      const [cmd, argv] = atClock(new Date(now), 'klist', ['-s', '-c', file]);
+      return spawnSync(cmd, argv, { env }).status;
+    };
     const live: Ccache = { ...mit, credentials: mit.credentials.map((x) => (isConfigEntry(x) ? x : { ...x, authtime: new Date(now - 60_000), starttime: new Date(now - 60_000), endtime: new Date(now + 3_600_000) })) };
     const file = path.join(dir, 'live.cc');
     writeCcache(file, live);
-    expect(spawnSync('klist', ['-s', '-c', file], { env }).status).toBe(0);
+    expect(klistS(file)).toBe(0);
     writeCcache(file, { ...live, credentials: live.credentials.map((x) => (isConfigEntry(x) ? x : { ...x, endtime: new Date(now - 1000) })) });
-    expect(spawnSync('klist', ['-s', '-c', file], { env }).status).toBe(1);
+    expect(klistS(file)).toBe(1);
   });
 });
 
 describe('DIR collections shared with MIT', () => {
-  it.skipIf(!hasKlist || !hasKswitch)('klist -l lists our collection, kswitch moves the primary we resolve (skipped when MIT klist/kswitch are not installed)', () => {
+  // klist -l marks a cache whose TGT has ended "(Expired)": MIT's programs run
+  // with their clock pinned inside the fixture tickets' lifetime.
+  const clock = new Date(mit.credentials.filter((x) => !isConfigEntry(x))[0]!.authtime.getTime() + 60_000);
+  const mitAt = (program: string, args: string[], e: NodeJS.ProcessEnv): string => {
+    const [cmd, argv] = atClock(clock, program, args);
+    return execFileSync(cmd, argv, { env: e, encoding: 'utf8' });
+  };
+  it.skipIf(!hasKlist || !hasKswitch || !hasFaketime)('klist -l lists our collection, kswitch moves the primary we resolve (skipped when MIT klist/kswitch or faketime are not installed)', () => {
     const coll = path.join(dir, 'coll');
     const a = newCcacheInCollection(coll);
     writeCcache(a, mit);
@@ -187,13 +199,13 @@ describe('DIR collections shared with MIT', () => {
     writeCcache(b, bench);
     setPrimaryCcache(coll, b);
     const denv = { ...env, KRB5CCNAME: `DIR:${coll}` };
-    const list = execFileSync('klist', ['-l'], { env: denv, encoding: 'utf8' }).split('\n').slice(2).filter(Boolean).map((l) => l.split(/\s+/));
+    const list = mitAt('klist', ['-l'], denv).split('\n').slice(2).filter(Boolean).map((l) => l.split(/\s+/));
     expect(list).toEqual([
       ['bench@LAB.TEST', `DIR::${b}`],
       ['alice@LAB.TEST', `DIR::${a}`],
     ]);
-    expect(execFileSync('klist', [], { env: denv, encoding: 'utf8' })).toMatch(/^Ticket cache: DIR::.*\nDefault principal: bench@LAB.TEST\n/);
-    execFileSync('kswitch', ['-c', `DIR::${a}`], { env: denv });
+    expect(mitAt('klist', [], denv)).toMatch(/^Ticket cache: DIR::.*\nDefault principal: bench@LAB.TEST\n/);
+    mitAt('kswitch', ['-c', `DIR::${a}`], denv);
     const loc = resolveCcacheName(undefined, denv);
     expect(loc.path).toBe(a);
     expect(formatPrincipal(readCcache(loc.path).defaultPrincipal)).toBe('alice@LAB.TEST');
