@@ -4,10 +4,26 @@
  * - POP3 (RFC 1939) with STLS (RFC 2595 §4) and AUTH GSSAPI / PLAIN;
  * - POP3S, TLS from the first byte (RFC 8314);
  * - KPOP: krb5 sendauth (KPOPV1.0) first, then POP3 already authenticated.
+ * Every listener admits its connections through one shared Admission
+ * (@kpop/common net/limits): a global cap, a per-address share, and the
+ * login, command-line and idle deadlines.
  */
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { createSecureContext, createServer as createTlsServer, type SecureContext } from 'node:tls';
-import { KrbError, parsePrincipal, verifyPassword, type Keytab, type Krb5Config, type Principal } from '@kpop/common';
+import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import {
+  Admission,
+  answerAndClose,
+  jsonLine,
+  KrbError,
+  MAIL_CONNECTION_LIMITS,
+  parsePrincipal,
+  verifyPassword,
+  type AdmitHooks,
+  type ConnectionLimits,
+  type Keytab,
+  type Krb5Config,
+  type Principal,
+} from '@kpop/common';
 import { Pop3Session, type ListenerKind, type LogRecord, type Pop3Config } from './pop3/session.js';
 import { SaslError, type PasswordVerifier } from './pop3/sasl.js';
 import { UserMap } from './auth/user-map.js';
@@ -50,7 +66,17 @@ export interface PopServerOptions {
   /** krb5.conf, to reach the KDC for password checks. */
   krb5Config?: Krb5Config;
   log?: (record: LogRecord) => void;
+  /**
+   * Connection limits shared by every listener (default
+   * MAIL_CONNECTION_LIMITS: 1000 in all, 50 per address, 60 s to log in,
+   * 30 s per command line, 10 min idle).
+   */
+  limits?: Partial<ConnectionLimits>;
+  /** Refusals and deadline expiries: one log record per address and status per this many ms (default 60 s). */
+  limitLogIntervalMs?: number;
+  /** Same as limits.idleTimeoutMs (kept for callers of earlier versions). */
   idleTimeoutMs?: number;
+  /** Same as limits.maxConnections. */
   maxConnections?: number;
   maxAuthFailures?: number;
   /** Allowed clock skew in seconds (MIT's default 300). */
@@ -66,12 +92,14 @@ export interface PopServer {
   pop3s?: AddressInfo;
   /** Currently open sessions. */
   readonly connections: number;
+  /** The admission layer every listener shares (a listener added later admits through it too). */
+  readonly admission: Admission;
   close(): Promise<void>;
 }
 
 /** One JSON line per record on stderr: never a password (none is ever put in a record). */
 export function jsonLogger(stream: NodeJS.WritableStream = process.stderr): (r: LogRecord) => void {
-  return (r) => stream.write(JSON.stringify({ ts: new Date().toISOString(), ...r }) + '\n');
+  return (r) => stream.write(jsonLine({ ts: new Date().toISOString(), ...r }) + '\n');
 }
 
 function listen(server: Server, addr: ListenAddress): Promise<AddressInfo> {
@@ -127,30 +155,34 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
     maxAuthFailures: opts.maxAuthFailures,
   };
 
-  const sockets = new Set<Socket>();
-  const servers: Server[] = [];
-  const maxConnections = opts.maxConnections ?? 1000;
-
-  const admit = (socket: Socket, kind: ListenerKind): boolean => {
-    socket.on('error', () => {});
-    if (sockets.size >= maxConnections) {
-      log({ event: 'refused', listener: kind, remote: socket.remoteAddress, reason: 'too many connections' });
-      if (kind === 'kpop') socket.destroy();
-      else socket.end('-ERR [SYS/TEMP] Too many connections\r\n');
-      return false;
-    }
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    return true;
+  const limits: ConnectionLimits = {
+    ...MAIL_CONNECTION_LIMITS,
+    ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
+    ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
+    ...opts.limits,
   };
+  const admission = new Admission({ limits, log, ...(opts.limitLogIntervalMs !== undefined ? { logIntervalMs: opts.limitLogIntervalMs } : {}) });
+  const servers: Server[] = [];
+
+  /** The protocols' refusals: POP3 says why (RFC 3206 [SYS/TEMP]); KPOP and POP3S (no TLS yet) just close. */
+  const refusePop3 = (socket: Socket): void => answerAndClose(socket, '-ERR [SYS/TEMP] Too many connections\r\n');
+  const refuseLmtp = (socket: Socket): void => answerAndClose(socket, '421 4.3.2 Too many connections, try again later\r\n');
   const remote = (s: Socket) => `${s.remoteAddress}:${s.remotePort}`;
+
+  /** A POP3 session on `socket` (plain, or TLS over it), its deadlines wired to the guard. */
+  const popSession = (socket: Socket, stream: Socket, kind: ListenerKind, hooks: AdmitHooks, guard: NonNullable<ReturnType<Admission['admit']>>, extra: { preauth?: Principal; initialData?: Buffer } = {}) => {
+    const session = new Pop3Session(stream, config, { listener: kind, remote: remote(socket), guard, ...extra });
+    hooks.expire = (status) => session.expire(status);
+    session.start();
+  };
 
   const result: { -readonly [K in keyof PopServer]: PopServer[K] } = {
     get connections() {
-      return sockets.size;
+      return admission.connections;
     },
+    admission,
     close: async () => {
-      for (const s of sockets) s.destroy();
+      admission.close();
       await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     },
   };
@@ -158,37 +190,44 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
   try {
     if (opts.pop3) {
       const server = createNetServer((socket) => {
-        if (!admit(socket, 'pop3')) return;
-        new Pop3Session(socket, config, { listener: 'pop3', remote: remote(socket) }).start();
+        const hooks: AdmitHooks = { refuse: refusePop3 };
+        const guard = admission.admit(socket, 'pop3', hooks);
+        if (guard) popSession(socket, socket, 'pop3', hooks, guard);
       });
       servers.push(server);
       result.pop3 = await listen(server, opts.pop3);
     }
     if (opts.pop3s) {
       if (!secureContext) throw new Error('POP3S needs a certificate and key (--cert, --key)');
-      const server = createTlsServer({ cert: opts.tls!.cert, key: opts.tls!.key }, (socket) => {
-        if (!admit(socket, 'pop3s')) return;
-        new Pop3Session(socket, config, { listener: 'pop3s', remote: remote(socket) }).start();
+      // Admitted at TCP accept, before the handshake: a handshake that never
+      // ends holds a counted slot and runs against the login deadline.
+      const server = createNetServer((socket) => {
+        const hooks: AdmitHooks = {};
+        const guard = admission.admit(socket, 'pop3s', hooks);
+        if (!guard) return;
+        const secure = new TLSSocket(socket, { isServer: true, secureContext });
+        secure.on('error', () => socket.destroy());
+        popSession(socket, secure, 'pop3s', hooks, guard);
       });
-      server.on('tlsClientError', () => {});
       servers.push(server);
       result.pop3s = await listen(server, opts.pop3s);
     }
     if (opts.kpop) {
       if (!acceptor) throw new Error('KPOP needs a keytab with pop/* keys (--keytab or KRB5_KTNAME)');
       const server = createNetServer((socket) => {
-        if (!admit(socket, 'kpop')) return;
-        handleKpopConnection(socket, acceptor, log, (principal, rest) => {
-          new Pop3Session(socket, config, { listener: 'kpop', remote: remote(socket), preauth: principal, initialData: rest }).start();
-        });
+        const hooks: AdmitHooks = {};
+        const guard = admission.admit(socket, 'kpop', hooks);
+        if (!guard) return;
+        handleKpopConnection(socket, acceptor, log, (principal, rest) => popSession(socket, socket, 'kpop', hooks, guard, { preauth: principal, initialData: rest }), guard);
       });
       servers.push(server);
       result.kpop = await listen(server, opts.kpop);
     }
     if (opts.lmtp) {
       const server = createNetServer((socket) => {
-        if (!admit(socket, 'pop3')) return;
-        handleLmtpConnection(socket, { maildirRoot: opts.maildirRoot, hostname: hostname() || 'localhost', log });
+        const hooks: AdmitHooks = { refuse: refuseLmtp };
+        const guard = admission.admit(socket, 'lmtp', hooks);
+        if (guard) handleLmtpConnection(socket, { maildirRoot: opts.maildirRoot, hostname: hostname() || 'localhost', log }, guard, hooks);
       });
       servers.push(server);
       result.lmtp = await listen(server, opts.lmtp);

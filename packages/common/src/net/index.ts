@@ -1,2 +1,3 @@
 export * from './framing.js';
 export * from './sendauth.js';
+export * from './limits/index.js';

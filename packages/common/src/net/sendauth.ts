@@ -71,6 +71,11 @@ export class SendauthServerReader {
     return this.received;
   }
 
+  /** Whether part of a frame is buffered (a message under way). */
+  get partial(): boolean {
+    return this.headFill > 0;
+  }
+
   /**
    * Add bytes; returns the frames this chunk completed and, once the third
    * frame is complete, `rest`: the bytes after it. Throws FramingError on a

@@ -5,7 +5,7 @@
  * mistake, 1 for anything else. No stack trace ever reaches the user.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { KrbError } from '@kpop/common';
+import { escapeForTerminal, KrbError } from '@kpop/common';
 import { KdcDbError } from '../db/index.js';
 import { cmdAddprinc, cmdCpw, cmdDelprinc, cmdDump, cmdGetprinc, cmdInit, cmdKtadd, cmdListprincs, cmdLoad, cmdModprinc, cmdRealm, DEFAULT_DIR, DIR_ENV, MASTER_PASSWORD_ENV, type CliIo } from './commands.js';
 import { UsageError } from './parse.js';
@@ -64,6 +64,14 @@ export function buildProgram(io: CliIo): Command {
     .addOption(dirOption())
     .option('-l, --listen <host:port>', 'address to serve, repeatable (default 127.0.0.1:88)', collect)
     .option('--max-udp-reply <bytes>', 'larger UDP replies get RESPONSE_TOO_BIG so that clients retry over TCP (default 1400)')
+    .option('--rate-per-address <n>', 'requests per second served to one client address, UDP and TCP together (default 1000; 0 = no limit)')
+    .option('--burst-per-address <n>', 'requests one quiet address may send at once (default 2000)')
+    .option('--failure-logs-per-address <n>', 'failure log lines per address per interval before they are only counted (default 100; 0 = no cap)')
+    .option('--limit-log-interval <seconds>', 'one RATE_LIMITED / JUNK / refusal line per address per interval (default 10)')
+    .option('--tcp-max-connections <n>', 'open TCP connections at most (default 1024)')
+    .option('--tcp-max-per-address <n>', 'open TCP connections at most from one address (default 32)')
+    .option('--tcp-idle-timeout <seconds>', 'close a TCP connection with no complete request for this long (default 30)')
+    .option('--tcp-frame-timeout <seconds>', 'close a TCP connection whose started request is not complete after this long (default 10)')
     .action((o, c: Command) => cmdStart(c.opts(), io));
 
   lifetimeOptions(program.command('addprinc').description('add a principal (keys in every realm enctype, pre-authentication required)').argument('<name>', 'alice, alice@REALM or pop/host'))
@@ -130,7 +138,8 @@ export function buildProgram(io: CliIo): Command {
 /** One line: no newlines, no stack, whatever was thrown. */
 export function errorLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
-  return msg.replace(/^error: /, '').replace(/\s*\n\s*/g, '; ').trim() || 'unknown error';
+  // Error text may quote a name from the network or a file: no control byte reaches the terminal.
+  return escapeForTerminal(msg.replace(/^error: /, '').replace(/\s*\n\s*/g, '; ').trim()) || 'unknown error';
 }
 
 /** Runs `kdc` with `argv` (without node and script); resolves to the exit code. */

@@ -7,25 +7,63 @@
  * SIGINT and SIGTERM close the listeners, flush the lockout bookkeeping and
  * exit 0; SIGHUP re-reads the database at once.
  */
-import { startKdcServer, stdoutLogger } from '../server/index.js';
+import { jsonLine } from '@kpop/common';
+import { startKdcServer, stdoutLogger, type RequestLimits, type TcpLimits } from '../server/index.js';
 import { dirOf, openDb, type CliIo } from './commands.js';
 import { parseCount, parseListen } from './parse.js';
+
+export interface StartOptions {
+  dir?: string;
+  listen?: string[];
+  maxUdpReply?: string;
+  ratePerAddress?: string;
+  burstPerAddress?: string;
+  failureLogsPerAddress?: string;
+  limitLogInterval?: string;
+  tcpMaxConnections?: string;
+  tcpMaxPerAddress?: string;
+  tcpIdleTimeout?: string;
+  tcpFrameTimeout?: string;
+}
+
+/** The limit flags as server options (only those given; the rest keep their defaults). */
+export function limitOptions(o: StartOptions): { requests: Partial<RequestLimits>; tcp: Partial<TcpLimits> } {
+  const n = (flag: string, v: string | undefined, scale = 1): number | undefined => (v === undefined ? undefined : parseCount(flag, v) * scale);
+  const pick = <T extends object>(x: Record<string, number | undefined>): Partial<T> => Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as Partial<T>;
+  return {
+    requests: pick<RequestLimits>({
+      ratePerAddress: n('--rate-per-address', o.ratePerAddress),
+      burstPerAddress: n('--burst-per-address', o.burstPerAddress),
+      failureLogsPerAddress: n('--failure-logs-per-address', o.failureLogsPerAddress),
+      logIntervalMs: n('--limit-log-interval', o.limitLogInterval, 1000),
+    }),
+    tcp: pick<TcpLimits>({
+      maxConnections: n('--tcp-max-connections', o.tcpMaxConnections),
+      maxPerAddress: n('--tcp-max-per-address', o.tcpMaxPerAddress),
+      idleTimeoutMs: n('--tcp-idle-timeout', o.tcpIdleTimeout, 1000),
+      frameTimeoutMs: n('--tcp-frame-timeout', o.tcpFrameTimeout, 1000),
+    }),
+  };
+}
 
 /** Port 88 (RFC 4120 §7.2.3) on loopback only: serving other hosts is a choice made with --listen. */
 export const DEFAULT_LISTEN = '127.0.0.1:88';
 
-export async function cmdStart(o: { dir?: string; listen?: string[]; maxUdpReply?: string }, io: CliIo): Promise<void> {
+export async function cmdStart(o: StartOptions, io: CliIo): Promise<void> {
   const listen = (o.listen ?? [DEFAULT_LISTEN]).map(parseListen);
+  const { requests, tcp } = limitOptions(o);
   const maxUdpReply = o.maxUdpReply === undefined ? undefined : parseCount('--max-udp-reply', o.maxUdpReply);
   const db = await openDb(dirOf(o, io), io);
   // Batched writes to fd 1 (a write(2) per request cost more than its crypto); another stream gets a line each.
-  const logger = io.stdout === process.stdout ? stdoutLogger : (record: Record<string, unknown>) => void io.stdout.write(JSON.stringify(record) + '\n');
+  const logger = io.stdout === process.stdout ? stdoutLogger : (record: Record<string, unknown>) => void io.stdout.write(jsonLine(record) + '\n');
   let server;
   try {
     server = await startKdcServer({
       store: db,
       listen,
       log: logger,
+      requests,
+      tcp,
       ...(maxUdpReply !== undefined ? { maxUdpReply } : {}),
     });
   } catch (e) {

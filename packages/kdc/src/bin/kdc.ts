@@ -1,9 +1,10 @@
 // The `kdc` program: the KDC's admin CLI and server (see admin/cli.ts).
+import { escapeForTerminal } from '@kpop/common';
 import { runKdcCli } from '../admin/cli.js';
 
 // A last net under everything: one line, never a stack trace.
 process.on('uncaughtException', (e) => {
-  process.stderr.write(`kdc: ${e instanceof Error ? e.message.replace(/\s*\n\s*/g, '; ') : String(e)}\n`);
+  process.stderr.write(`kdc: ${escapeForTerminal(e instanceof Error ? e.message.replace(/\s*\n\s*/g, '; ') : String(e))}\n`);
   process.exit(1);
 });
 

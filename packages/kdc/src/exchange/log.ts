@@ -5,7 +5,7 @@
  * names, numbers and the status token.
  */
 import { writeSync } from 'node:fs';
-import { formatPrincipalName } from '@kpop/common';
+import { formatPrincipalName, jsonLine } from '@kpop/common';
 import type { RequestInfo } from './context.js';
 
 /** Characters formatPrincipalName leaves as they are. */
@@ -97,7 +97,8 @@ export function batchedFdLogger(fd: number, flushMs = 100): KdcLogger & { flush(
   };
   process.once('exit', flush);
   const log = ((record: Record<string, unknown>) => {
-    const line = JSON.stringify(record) + '\n';
+    // jsonLine: JSON.stringify leaves DEL, C1 and bidi controls raw; a terminal tailing the log must not act on them.
+    const line = jsonLine(record) + '\n';
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
     const worst = line.length * 3;
     if (size + worst > CAPACITY) flush();

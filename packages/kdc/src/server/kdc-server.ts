@@ -5,14 +5,16 @@
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import net from 'node:net';
-import { DEFAULT_ENCTYPES } from '@kpop/common';
+import { Admission, DEFAULT_ENCTYPES } from '@kpop/common';
 import type { PrincipalStore } from '../db/types.js';
 import type { HandlerContext } from '../exchange/handler.js';
 import { Lookaside } from '../exchange/lookaside.js';
 import type { LookasideOptions } from '../exchange/lookaside.js';
 import { stdoutLogger } from '../exchange/log.js';
 import type { KdcLogger } from '../exchange/log.js';
-import { DEFAULT_TCP_LIMITS, serveTcpConnection } from './tcp.js';
+import { DEFAULT_REQUEST_LIMITS, RequestGate } from './rate-limit.js';
+import type { RequestLimits } from './rate-limit.js';
+import { DEFAULT_TCP_LIMITS, serveTcpConnection, tcpConnectionLimits } from './tcp.js';
 import type { TcpLimits } from './tcp.js';
 import { serveUdp } from './udp.js';
 
@@ -34,7 +36,10 @@ export interface KdcServerOptions {
   enctypes?: readonly number[];
   /** Lookaside cache for retransmissions; false turns it off. */
   lookaside?: LookasideOptions | false;
+  /** TCP connection limits (global and per-address caps, frame and idle deadlines). */
   tcp?: Partial<TcpLimits>;
+  /** Per-address request budget and log caps (UDP and TCP); false turns them off. */
+  requests?: Partial<RequestLimits> | false;
   /** How often to ask the store whether the database changed (ms, default 500). */
   refreshIntervalMs?: number;
 }
@@ -44,6 +49,10 @@ export interface KdcServer {
   readonly tcp: ListenAddress[];
   /** The handler context, for in-process callers (tests, benchmarks). */
   readonly context: HandlerContext;
+  /** The per-address request budget (undefined when turned off); its stats count what it dropped. */
+  readonly gate: RequestGate | undefined;
+  /** The TCP listeners' admission layer. */
+  readonly admission: Admission;
   close(): Promise<void>;
 }
 
@@ -107,27 +116,32 @@ async function bindPair(host: string, port: number, makeTcp: () => net.Server): 
 
 export async function startKdcServer(opts: KdcServerOptions): Promise<KdcServer> {
   const store = opts.store;
+  const baseLog = opts.log ?? stdoutLogger;
+  const gate = opts.requests === false ? undefined : new RequestGate({ ...DEFAULT_REQUEST_LIMITS, ...opts.requests }, baseLog);
   const context: HandlerContext = {
     store,
     now: opts.now ?? (() => new Date()),
     enctypes: opts.enctypes ?? DEFAULT_ENCTYPES,
     ...(opts.lookaside === false ? {} : { lookaside: new Lookaside(opts.lookaside ?? {}) }),
-    log: opts.log ?? stdoutLogger,
+    log: gate ? gate.wrapLog(baseLog) : baseLog,
     ...(opts.maxUdpReply !== undefined ? { maxUdpReply: opts.maxUdpReply } : {}),
   };
   const limits: TcpLimits = { ...DEFAULT_TCP_LIMITS, ...opts.tcp };
   const tcpServers: net.Server[] = [];
   const udpSockets: dgram.Socket[] = [];
-  const sockets = new Set<net.Socket>();
   const udp: ListenAddress[] = [];
   const tcp: ListenAddress[] = [];
+  // One admission layer for every TCP listener: refusals just close (RFC 4120 §7.2.2 has no "busy" answer).
+  const admission = new Admission({
+    limits: tcpConnectionLimits(limits),
+    log: (r) => baseLog({ time: new Date().toISOString(), from: r.remote, transport: 'tcp', msg: r.event === 'refused' ? 'CONNECTION_REFUSED' : 'CONNECTION_CLOSED', ...r }),
+    ...(gate ? { logIntervalMs: gate.limits.logIntervalMs } : {}),
+  });
   const makeTcp = (): net.Server => {
     const server = net.createServer({ noDelay: true }, (sock) => {
-      sockets.add(sock);
-      sock.on('close', () => sockets.delete(sock));
-      serveTcpConnection(sock, context, limits);
+      const guard = admission.admit(sock, 'kdc-tcp');
+      if (guard) serveTcpConnection(sock, context, limits, guard, gate);
     });
-    server.maxConnections = limits.maxConnections;
     server.on('error', () => {});
     return server;
   };
@@ -137,13 +151,14 @@ export async function startKdcServer(opts: KdcServerOptions): Promise<KdcServer>
       const pair = await bindPair(a.host, a.port, makeTcp);
       tcpServers.push(pair.tcp);
       udpSockets.push(pair.udp);
-      serveUdp(pair.udp, context);
+      serveUdp(pair.udp, context, gate);
       tcp.push({ host: a.host, port: pair.port });
       udp.push({ host: a.host, port: pair.port });
     }
   } catch (e) {
     for (const s of tcpServers) s.close();
     for (const u of udpSockets) u.close();
+    gate?.close();
     throw e;
   }
   if (store.refresh) {
@@ -161,10 +176,13 @@ export async function startKdcServer(opts: KdcServerOptions): Promise<KdcServer>
     udp,
     tcp,
     context,
+    gate,
+    admission,
     close() {
       closing ??= (async () => {
         if (timer) clearInterval(timer);
-        for (const s of sockets) s.destroy();
+        admission.close();
+        gate?.close();
         await Promise.all([
           ...tcpServers.map((s) => new Promise<void>((r) => s.close(() => r()))),
           ...udpSockets.map((u) => new Promise<void>((r) => u.close(() => r()))),

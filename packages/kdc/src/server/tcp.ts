@@ -1,12 +1,16 @@
 /**
  * Kerberos over TCP (RFC 4120 §7.2.2): each message preceded by its 4-byte
  * big-endian length; several requests may share a connection. One explicit
- * state per connection: the frame reader, an idle timer (no bytes for a
- * while), a frame timer (a frame started but not finished in time: a slow
- * sender), and a cap on unsent reply bytes (a peer that never reads).
+ * state per connection: the frame reader, and the deadlines of the shared
+ * admission layer (@kpop/common net/limits): a frame started must finish
+ * within frameTimeoutMs (a slow sender), and only complete frames restart
+ * the idle clock; plus a cap on unsent reply bytes (a peer that never reads).
+ * Connections are admitted by that layer too: a global cap and a share per
+ * client address.
  */
 import net from 'node:net';
-import { ErrorCode, FramingError, LengthPrefixedReader, frameMessage } from '@kpop/common';
+import { ErrorCode, FramingError, LengthPrefixedReader, frameMessage, type ConnectionGuard, type ConnectionLimits } from '@kpop/common';
+import type { RequestGate } from './rate-limit.js';
 import { processRequest, transportErrorReply } from '../exchange/handler.js';
 import type { HandlerContext } from '../exchange/handler.js';
 import { Status } from '../exchange/status.js';
@@ -14,12 +18,14 @@ import { Status } from '../exchange/status.js';
 export interface TcpLimits {
   /** Largest request frame; a longer declared length is refused before reading it. */
   maxFrame: number;
-  /** Close a connection that sends nothing for this long. */
+  /** Close a connection that sends no complete request for this long. */
   idleTimeoutMs: number;
   /** Close a connection whose started frame is not complete after this long. */
   frameTimeoutMs: number;
-  /** Open connections at most; more are refused by the listener. */
+  /** Open connections at most; more are refused (closed at once). */
   maxConnections: number;
+  /** Open connections at most from one client address (an IPv6 /64). */
+  maxPerAddress: number;
   /** Close a connection whose peer leaves this many reply bytes unread. */
   maxPendingWrite: number;
 }
@@ -29,10 +35,20 @@ export const DEFAULT_TCP_LIMITS: TcpLimits = {
   idleTimeoutMs: 30_000,
   frameTimeoutMs: 10_000,
   maxConnections: 1024,
+  maxPerAddress: 32,
   maxPendingWrite: 1024 * 1024,
 };
 
-export function serveTcpConnection(sock: net.Socket, ctx: HandlerContext, limits: TcpLimits): void {
+/** The admission layer's view of the TCP limits (Kerberos has no login phase). */
+export function tcpConnectionLimits(l: TcpLimits): ConnectionLimits {
+  return { maxConnections: l.maxConnections, maxPerAddress: l.maxPerAddress, authTimeoutMs: 0, commandTimeoutMs: l.frameTimeoutMs, idleTimeoutMs: l.idleTimeoutMs };
+}
+
+/**
+ * Serve one admitted connection. Without a guard (a caller of earlier
+ * versions) the plain socket timers apply: idle on bytes, and a frame timer.
+ */
+export function serveTcpConnection(sock: net.Socket, ctx: HandlerContext, limits: TcpLimits, guard?: ConnectionGuard, gate?: RequestGate): void {
   const origin = { transport: 'tcp' as const, address: sock.remoteAddress ?? '?', port: sock.remotePort ?? 0 };
   const reader = new LengthPrefixedReader({ maxFrame: limits.maxFrame });
   let frameTimer: NodeJS.Timeout | undefined;
@@ -48,7 +64,8 @@ export function serveTcpConnection(sock: net.Socket, ctx: HandlerContext, limits
   };
 
   sock.setNoDelay(true);
-  sock.setTimeout(limits.idleTimeoutMs, () => sock.destroy());
+  if (guard) guard.authenticated();
+  else sock.setTimeout(limits.idleTimeoutMs, () => sock.destroy());
   sock.on('error', () => sock.destroy());
   sock.on('close', () => {
     closed = true;
@@ -70,7 +87,13 @@ export function serveTcpConnection(sock: net.Socket, ctx: HandlerContext, limits
       close();
       return;
     }
+    if (guard && frames.length) guard.activity();
     for (const frame of frames) {
+      // The per-address request budget (shared with UDP): over it, the connection goes.
+      if (gate && !gate.admit(origin.address, 'tcp')) {
+        sock.destroy();
+        return;
+      }
       let result;
       try {
         result = processRequest(frame, ctx, origin);
@@ -88,7 +111,8 @@ export function serveTcpConnection(sock: net.Socket, ctx: HandlerContext, limits
       sock.destroy();
       return;
     }
-    if (reader.pending > 0) {
+    if (guard) guard.partial(reader.pending > 0);
+    else if (reader.pending > 0) {
       frameTimer ??= setTimeout(() => sock.destroy(), limits.frameTimeoutMs);
     } else if (frameTimer) {
       clearTimeout(frameTimer);

@@ -2,6 +2,7 @@
  * kpop: the POP3 / KPOP server and its tools.
  *   kpop start [--keytab FILE] [--maildir-root DIR] [--realm R] [--service pop/HOST]
  *              [--kpop HOST:PORT] [--pop3 HOST:PORT] [--pop3s HOST:PORT] [--lmtp HOST:PORT] [--cert FILE --key FILE]
+ *              [--max-connections N] [--max-per-address N] [--login-timeout T] [--command-timeout T] [--idle-timeout T]
  *   kpop deliver USER [--maildir-root DIR] < message
  *   kpop ca init [--dir DIR]
  *   kpop cert issue --host NAME... [--ca-dir DIR] [--out DIR]
@@ -10,7 +11,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { loadKrb5Config, resolveKeytabName, type Krb5Config } from '@kpop/common';
+import { escapeForTerminal, loadKrb5Config, parseDuration, resolveKeytabName, type ConnectionLimits, type Krb5Config } from '@kpop/common';
 import { startPopServer, jsonLogger, type ListenAddress } from '../server.js';
 import { deliver } from '../maildir/deliver.js';
 import { isValidUserName, maildirPath, MaildirError } from '../maildir/maildir.js';
@@ -37,6 +38,32 @@ function parseListen(text: string, what: string): ListenAddress | false {
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw new CliError(`${what} "${text}" is not HOST:PORT (e.g. 127.0.0.1:1109, or "none")`, EX_USAGE);
   return { host: m[1] ?? m[2]!, port };
+}
+
+function count(flag: string, text: string): number {
+  if (!/^\d{1,9}$/.test(text.trim()) || Number(text) < 1) throw new CliError(`${flag} "${text}" is not a whole number of 1 or more`, EX_USAGE);
+  return Number(text);
+}
+
+/** A duration as krb5.conf writes them (60, 60s, 1m, 10m, 1h30m) in seconds. */
+function seconds(flag: string, text: string): number {
+  const v = parseDuration(text);
+  if (v === undefined || v < 0) throw new CliError(`${flag} "${text}" is not a duration (e.g. 30, 30s, 10m)`, EX_USAGE);
+  return v;
+}
+
+/** The connection-limit flags given (the others keep MAIL_CONNECTION_LIMITS). */
+function connectionLimits(o: Record<string, string | boolean | undefined>): Partial<ConnectionLimits> {
+  const l: Partial<ConnectionLimits> = {};
+  if (o.maxConnections !== undefined) l.maxConnections = count('--max-connections', String(o.maxConnections));
+  if (o.maxPerAddress !== undefined) l.maxPerAddress = count('--max-per-address', String(o.maxPerAddress));
+  if (o.loginTimeout !== undefined) l.authTimeoutMs = seconds('--login-timeout', String(o.loginTimeout)) * 1000;
+  if (o.commandTimeout !== undefined) l.commandTimeoutMs = seconds('--command-timeout', String(o.commandTimeout)) * 1000;
+  if (o.idleTimeout !== undefined) {
+    l.idleTimeoutMs = seconds('--idle-timeout', String(o.idleTimeout)) * 1000;
+    if (l.idleTimeoutMs < 600_000) process.stderr.write('kpop: warning: --idle-timeout below 10 minutes is shorter than RFC 1939 §3 allows\n');
+  }
+  return l;
 }
 
 function readFile(path: string, what: string): Buffer {
@@ -76,6 +103,12 @@ program
   .option('--key <file>', 'PEM private key for the certificate')
   .option('--user-map <file>', '"PRINCIPAL USER" lines for principals other than USER@REALM')
   .option('--allow-plaintext-auth', 'allow USER/PASS and PLAIN without TLS (not recommended)')
+  .option('--max-connections <n>', 'open connections at most, all listeners together (default 1000)')
+  .option('--max-per-address <n>', 'open connections at most from one client address (an IPv6 /64) (default 50)')
+  .option('--login-timeout <time>', 'from connect to a successful login, TLS handshake included (default 60s; 0 = none)')
+  .option('--command-timeout <time>', 'from the first byte of a command line to its end (default 30s; 0 = none)')
+  .option('--idle-timeout <time>', 'between complete commands; bytes alone do not count (default 10m, RFC 1939 minimum)')
+  .option('--limit-log-interval <time>', 'one refusal or timeout line per address and reason per interval (default 1m)')
   .action(async (o: Record<string, string | boolean | undefined>) => {
     let krb5: Krb5Config | undefined;
     try {
@@ -96,6 +129,8 @@ program
     const keytabFile = keytabPath.replace(/^(FILE|WRFILE):/, '');
     const haveKeytab = existsSync(keytabFile);
     if (!haveKeytab && kpop) throw new CliError(`keytab ${keytabFile} not found: KPOP needs pop/HOST keys (--keytab FILE, or --kpop none)`);
+    const limits = connectionLimits(o);
+    const logInterval = o.limitLogInterval === undefined ? undefined : seconds('--limit-log-interval', String(o.limitLogInterval)) * 1000;
     const root = String(o.maildirRoot);
     mkdirSync(root, { recursive: true, mode: 0o700 });
     const server = await startPopServer({
@@ -110,6 +145,8 @@ program
       ...(o.cert ? { tls: { cert: readFile(String(o.cert), 'certificate'), key: readFile(String(o.key), 'key') } } : {}),
       ...(o.userMap ? { userMapFile: String(o.userMap) } : {}),
       allowPlaintextAuth: !!o.allowPlaintextAuth,
+      limits,
+      ...(logInterval !== undefined ? { limitLogIntervalMs: logInterval } : {}),
       ...(krb5 ? { krb5Config: krb5 } : {}),
       log: jsonLogger(),
     }).catch((e: NodeJS.ErrnoException) => {
@@ -179,6 +216,6 @@ try {
     process.exit(e.exitCode === 0 ? 0 : EX_USAGE);
   }
   const code = e instanceof CliError ? e.exitCode : 1;
-  process.stderr.write(`kpop: ${(e as Error).message.split('\n')[0]}\n`);
+  process.stderr.write(`kpop: ${escapeForTerminal((e as Error).message.split('\n')[0] ?? '')}\n`);
   process.exit(code);
 }

@@ -20,6 +20,7 @@ import {
   SendauthReply,
   SendauthServerReader,
   SENDAUTH_VERSION,
+  type ConnectionGuard,
   type Principal,
 } from '@kpop/common';
 import type { KerberosAcceptor } from '../auth/acceptor.js';
@@ -38,16 +39,20 @@ export function handleKpopConnection(
   acceptor: KerberosAcceptor,
   log: (r: LogRecord) => void,
   onAuthenticated: (principal: Principal, rest: Buffer) => void,
+  /** The admission layer's handle: its deadlines (accept to login, per frame) replace the sendauth timer. */
+  guard?: ConnectionGuard,
 ): void {
   const remote = `${socket.remoteAddress}:${socket.remotePort}`;
   const reader = new SendauthServerReader();
   let state: 'VERSIONS' | 'AP_REQ' | 'DONE' = 'VERSIONS';
   let appVersion = '';
 
-  const timer = setTimeout(() => {
-    log({ event: 'auth', listener: 'kpop', remote, mech: 'KPOP', ok: false, reason: 'sendauth timeout' });
-    socket.destroy();
-  }, SENDAUTH_TIMEOUT_MS);
+  const timer = guard
+    ? undefined
+    : setTimeout(() => {
+        log({ event: 'auth', listener: 'kpop', remote, mech: 'KPOP', ok: false, reason: 'sendauth timeout' });
+        socket.destroy();
+      }, SENDAUTH_TIMEOUT_MS);
   const stop = () => {
     state = 'DONE';
     clearTimeout(timer);
@@ -111,6 +116,10 @@ export function handleKpopConnection(
     } catch (e) {
       // Kerberos 4 KPOP starts "AUTHV0.1": that is a huge "length" here.
       return refuse(SendauthReply.BAD_SENDAUTH_VERSION, `bad sendauth framing: ${(e as Error).message}`);
+    }
+    if (guard) {
+      if (got.frames.length) guard.activity();
+      guard.partial(reader.partial);
     }
     const first = reader.count - got.frames.length;
     for (let i = 0; i < got.frames.length && (state as string) !== 'DONE'; i++) {

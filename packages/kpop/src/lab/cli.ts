@@ -8,6 +8,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { escapeForTerminal } from '@kpop/common';
 import { KdcDbError } from '@kpop/kdc';
 import { MailboxLock } from '../maildir/lock.js';
 import { bannerLines } from './banner.js';
@@ -43,7 +44,7 @@ function port(flag: string, v: string): number {
 
 function oneLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
-  return msg.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, '; ') || 'unknown error';
+  return escapeForTerminal(msg.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, '; ')) || 'unknown error';
 }
 
 /** The lab folder's PID lock (the Maildir lock's kpop.lock: stale locks of dead processes are taken over). */

@@ -6,7 +6,7 @@
  * becomes one LabError naming the port, the service and the flag to change.
  */
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
-import { loadKrb5Config } from '@kpop/common';
+import { escapeForTerminal, jsonLine, loadKrb5Config } from '@kpop/common';
 import { krb5ConfText, openDatabase, startKdcServer, type KdcDatabase, type KdcServer } from '@kpop/kdc';
 import { startPopServer, type PopServer } from '../server.js';
 import type { LogRecord } from '../pop3/session.js';
@@ -44,7 +44,11 @@ export interface RunningLab {
 
 export interface RunLabOptions {
   ports: LabPorts;
-  /** Called with one short line per KDC request and POP3 session event (the console view). */
+  /**
+   * Called with one short line per KDC request and POP3 session event (the
+   * console view). Names in it come from the network (a ticket's sname, a
+   * client's USER): every line is escaped for a terminal before it gets here.
+   */
   onEvent?: (line: string) => void;
 }
 
@@ -54,7 +58,7 @@ function jsonLines(path: string): { write(r: Record<string, unknown>): void; clo
   return {
     write: (r) => {
       try {
-        writeSync(fd, JSON.stringify(r) + '\n');
+        writeSync(fd, jsonLine(r) + '\n');
       } catch {
         // A full disk must not stop the servers.
       }
@@ -72,7 +76,9 @@ function portInUse(e: unknown, which: keyof LabPorts, port: number): LabError | 
 }
 
 export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Promise<RunningLab> {
-  const say = o.onEvent ?? (() => {});
+  // The one place every console line of the lab goes through.
+  const onEvent = o.onEvent;
+  const say = onEvent ? (line: string) => onEvent(escapeForTerminal(line)) : () => {};
   const kdcLog = jsonLines(p.kdcLog);
   const popLog = jsonLines(p.popLog);
   let db: KdcDatabase | undefined;

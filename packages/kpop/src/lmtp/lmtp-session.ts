@@ -7,6 +7,7 @@
  */
 import { createReadStream, createWriteStream, mkdirSync, unlink, type WriteStream } from 'node:fs';
 import type { Socket } from 'node:net';
+import type { AdmitHooks, ConnectionGuard } from '@kpop/common';
 import { join } from 'node:path';
 import { deliver, uniqueName } from '../maildir/deliver.js';
 import { isValidUserName, maildirPath } from '../maildir/maildir.js';
@@ -26,14 +27,27 @@ type State = 'GREETED' | 'READY' | 'MAIL' | 'RCPT' | 'DATA';
 /** RFC 5321 §4.5.3.1.4: a command line is at most 512 octets; be a little lenient. */
 const MAX_LINE = 1000;
 
-export function handleLmtpConnection(socket: Socket, config: LmtpConfig): void {
+/**
+ * `guard` and `hooks` come from the shared admission layer: LMTP has no
+ * login, so only the command-line and idle deadlines apply (a message under
+ * DATA counts a line at a time).
+ */
+export function handleLmtpConnection(socket: Socket, config: LmtpConfig, guard?: ConnectionGuard, hooks?: AdmitHooks): void {
   const maxSize = config.maxMessageSize ?? 100 * 1024 * 1024;
   let state: State = 'GREETED';
   let recipients: string[] = [];
   let unstuffer: DotUnstuffer | undefined;
   let spool: { path: string; stream: WriteStream; size: number } | undefined;
   const reply = (s: string): void => void socket.write(s + '\r\n');
-  socket.setTimeout(10 * 60 * 1000, () => socket.destroy());
+  if (guard) {
+    guard.authenticated();
+    if (hooks) {
+      hooks.expire = (status) => {
+        // RFC 5321 §4.2.2 / 3.8: 421 before closing the channel.
+        socket.end(`421 4.4.2 ${config.hostname} ${status === 'IDLE_TIMEOUT' ? 'idle too long' : 'command not finished in time'}, closing\r\n`);
+      };
+    }
+  } else socket.setTimeout(10 * 60 * 1000, () => socket.destroy());
   socket.on('error', () => {});
   socket.on('close', () => {
     if (spool) {
@@ -170,6 +184,12 @@ export function handleLmtpConnection(socket: Socket, config: LmtpConfig): void {
     }
   };
   socket.on('data', (c: Buffer) => {
+    if (guard) {
+      // A complete line is activity; bytes of an unfinished one arm the command deadline.
+      const nl = c.lastIndexOf(0x0a);
+      if (nl !== -1) guard.activity();
+      guard.partial(nl !== c.length - 1 || (nl === -1 && c.length > 0));
+    }
     queue.push(c);
     void pump();
   });

@@ -2,12 +2,19 @@
  * The line-oriented half of a POP3 connection: reading command lines with a
  * cap (./line-reader.ts), one command at a time (pipelined lines queue up,
  * and the socket pauses when too many do), SASL continuation lines, writes
- * with backpressure, the idle timer, the STLS upgrade and the end of the
+ * with backpressure, the deadlines, the STLS upgrade and the end of the
  * connection. ./session.ts holds the protocol on top of it.
+ *
+ * Deadlines come from the shared admission layer (@kpop/common's
+ * net/limits): a command line must be finished within its deadline once
+ * begun, and only complete lines (and replies that make progress) restart
+ * the idle clock, so a byte every few seconds holds no slot. Without a guard
+ * (a session run outside startPopServer) a plain socket idle timer applies.
  */
 import type { Duplex } from 'node:stream';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Socket } from 'node:net';
+import type { ConnectionGuard, ExpiryStatus } from '@kpop/common';
 import { LineReader, type Line } from './line-reader.js';
 
 const MAX_AUTH_LINE = 16 * 1024; // protocols.md 3.1: GSSAPI tokens on one line
@@ -28,7 +35,7 @@ export abstract class LineConnection {
   private readonly onError = () => {};
   private readonly onTimeout = () => this.idle();
 
-  constructor(socket: Duplex, tlsActive: boolean, private readonly idleTimeoutMs: number) {
+  constructor(socket: Duplex, tlsActive: boolean, private readonly idleTimeoutMs: number, protected readonly guard?: ConnectionGuard) {
     this.socket = socket;
     this.tlsActive = tlsActive;
   }
@@ -53,6 +60,7 @@ export abstract class LineConnection {
     s.on('data', this.onData);
     s.on('close', this.onClose);
     s.on('error', this.onError);
+    if (this.guard) return;
     const t = s as Duplex & { setTimeout?: (ms: number, cb?: () => void) => void };
     t.setTimeout?.(this.idleTimeoutMs);
     s.on('timeout', this.onTimeout);
@@ -66,12 +74,17 @@ export abstract class LineConnection {
 
   private receive(chunk: Buffer): void {
     if (this.closed) return;
-    for (const line of this.reader.push(chunk)) {
+    const lines = this.reader.push(chunk);
+    for (const line of lines) {
       if (this.waiter) {
         const w = this.waiter;
         this.waiter = undefined;
         w(line);
       } else this.queue.push(line);
+    }
+    if (this.guard) {
+      if (lines.length) this.guard.activity();
+      this.guard.partial(this.reader.partial);
     }
     if (this.queue.length > MAX_QUEUED) this.socket.pause();
     void this.pump();
@@ -85,6 +98,8 @@ export abstract class LineConnection {
         const line = this.queue.shift()!;
         if (this.queue.length < MAX_QUEUED / 2) this.socket.resume();
         await this.handle(line);
+        // The reply is out: the client's think time starts now.
+        this.guard?.activity();
       }
     } catch (e) {
       this.failed(e as Error);
@@ -112,6 +127,8 @@ export abstract class LineConnection {
     if (this.socket.write(data)) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
+        // A slow reader of a long RETR is not idle while it keeps reading.
+        this.guard?.activity();
         this.socket.off('drain', done);
         this.socket.off('close', done);
         resolve();
@@ -131,6 +148,15 @@ export abstract class LineConnection {
     this.endReason = 'timeout';
     this.reply('-ERR Autologout; idle for too long');
     this.socket.destroy();
+    void this.finish();
+  }
+
+  /** A deadline of the admission layer passed: say which, then hang up. */
+  expired(status: ExpiryStatus, text: string): void {
+    if (this.closed) return;
+    this.endReason = status === 'IDLE_TIMEOUT' ? 'timeout' : status === 'AUTH_TIMEOUT' ? 'auth-timeout' : 'command-timeout';
+    this.reply(text);
+    this.socket.end();
     void this.finish();
   }
 

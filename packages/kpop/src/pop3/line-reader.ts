@@ -60,4 +60,9 @@ export class LineReader {
   get pending(): number {
     return this.size;
   }
+
+  /** Whether a line is under way (bytes held, or an over-long line being skipped). */
+  get partial(): boolean {
+    return this.size > 0 || this.discarding;
+  }
 }

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
-import { formatPrincipal, type Principal } from '@kpop/common';
+import { formatPrincipal, type ConnectionGuard, type ExpiryStatus, type Principal } from '@kpop/common';
 import { TOO_LONG, type Line } from './line-reader.js';
 import { LineConnection } from './connection.js';
 import { multiLine } from './dot-stuff.js';
@@ -48,7 +48,16 @@ export interface SessionInfo {
   preauth?: Principal;
   /** Bytes already read past the sendauth exchange. */
   initialData?: Buffer;
+  /** The admission layer's handle: its deadlines replace the plain idle timer. */
+  guard?: ConnectionGuard;
 }
+
+/** What the client reads before the hang-up, per deadline (RFC 3206 response codes where one fits). */
+const EXPIRY_TEXT: Record<ExpiryStatus, string> = {
+  AUTH_TIMEOUT: '-ERR [SYS/TEMP] Disconnected: no login in time',
+  COMMAND_TIMEOUT: '-ERR [SYS/TEMP] Disconnected: command line not finished in time',
+  IDLE_TIMEOUT: '-ERR Autologout; idle for too long',
+};
 
 const MAX_COMMAND = 255; // RFC 2449 §4
 const MAX_UNKNOWN = 20;
@@ -75,7 +84,12 @@ export class Pop3Session extends LineConnection {
   private deleted = 0;
 
   constructor(socket: Duplex, private readonly config: Pop3Config, private readonly info: SessionInfo) {
-    super(socket, info.listener === 'pop3s', config.idleTimeoutMs ?? 10 * 60 * 1000);
+    super(socket, info.listener === 'pop3s', config.idleTimeoutMs ?? 10 * 60 * 1000, info.guard);
+  }
+
+  /** The admission layer's deadline hook (pass it as `expire` to Admission.admit). */
+  expire(status: ExpiryStatus): void {
+    this.expired(status, EXPIRY_TEXT[status]);
   }
 
   start(): void {
@@ -291,6 +305,7 @@ export class Pop3Session extends LineConnection {
     this.principal = principal;
     this.mech = mech;
     this.state = 'TRANSACTION';
+    this.guard?.authenticated();
     this.config.log({ event: 'auth', session: this.id, listener: this.info.listener, remote: this.info.remote, mech, user, principal: name, ok: true });
     const { count, octets } = mailbox.stat();
     this.reply(`+OK Logged in; ${count} messages (${octets} octets)`);
