@@ -56,6 +56,8 @@ export interface KdcServer {
   close(): Promise<void>;
 }
 
+const UDP_RECV_BUFFER = 4 * 1024 * 1024;
+
 function udpType(host: string): 'udp4' | 'udp6' {
   return net.isIPv6(host) ? 'udp6' : 'udp4';
 }
@@ -102,7 +104,10 @@ async function bindPair(host: string, port: number, makeTcp: () => net.Server): 
   for (let attempt = 0; ; attempt++) {
     const tcp = makeTcp();
     const p = await listenTcp(tcp, host, port);
-    const udp = dgram.createSocket({ type: udpType(host), lookup: literalLookup });
+    // A deep receive queue (up to net.core.rmem_max): a burst from one
+    // flooder does not overflow it and take other clients' datagrams with it,
+    // since the per-address budget then drops the burst at a Map lookup each.
+    const udp = dgram.createSocket({ type: udpType(host), lookup: literalLookup, recvBufferSize: UDP_RECV_BUFFER });
     try {
       await bindUdp(udp, host, p);
       return { tcp, udp, port: p };
