@@ -41,7 +41,7 @@ async function startOurs(): Promise<{ target: Target; stop(): Promise<void> }> {
   db.addPrincipal('alice', { password: PASSWORD });
   db.addPrincipal('pop/localhost', { randkey: true });
   db.close();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(here, 'serve.ts'), join(dir, 'db'), join(dir, 'kdc.log')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(here, 'serve.ts'), join(dir, 'db'), join(dir, 'kdc.log')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, KDC_REQUEST_LIMITS: 'off' } });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => {

@@ -9,7 +9,7 @@
  *   record per address and interval, with the count;
  * - datagrams that are not KDC requests at all (first byte neither AS-REQ
  *   nor TGS-REQ) are dropped silently, and counted the same way (JUNK);
- * - failure records (anything but ISSUE) past `failureLogsPerAddress` per
+ * - failure and replay records (anything but ISSUE) past `failureLogsPerAddress` per
  *   interval are counted into one LOG_SUPPRESSED record per interval.
  */
 import { AddressBuckets, PerAddressLog, addressKey } from '@kpop/common';
@@ -78,7 +78,9 @@ export class RequestGate {
     if (cap <= 0) return log;
     return (record) => {
       const status = record.status;
-      if (status === 'ISSUE' || status === 'LOOKASIDE' || typeof record.from !== 'string') return log(record);
+      // Tickets issued are always logged; failures and lookaside replays
+      // (a flood of one repeated datagram is all replays) count against the cap.
+      if (status === 'ISSUE' || typeof record.from !== 'string') return log(record);
       const from = record.from;
       const colon = from.lastIndexOf(':');
       const address = addressKey(colon > 0 ? from.slice(0, colon) : from);

@@ -33,12 +33,19 @@ interface RawOptions {
   pop3Port: string;
   pop3sPort: string;
   quiet?: boolean;
+  maxPerAddress?: string;
+  kdcRatePerAddress?: string;
 }
 
 class UsageError extends Error {}
 
 function port(flag: string, v: string): number {
   if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) throw new UsageError(`${flag} must be a port number from 0 to 65535 (0: any free port), got "${v}"`);
+  return Number(v);
+}
+
+function count(flag: string, v: string, min: number): number {
+  if (!/^\d{1,9}$/.test(v) || Number(v) < min) throw new UsageError(`${flag} must be a whole number of ${min} or more, got "${v}"`);
   return Number(v);
 }
 
@@ -74,6 +81,8 @@ export function buildLabProgram(): Command {
     .option('--kpop-port <port>', 'KPOP port', String(DEFAULT_LAB_PORTS.kpop))
     .option('--pop3-port <port>', 'POP3 (STLS) port', String(DEFAULT_LAB_PORTS.pop3))
     .option('--pop3s-port <port>', 'POP3S port', String(DEFAULT_LAB_PORTS.pop3s))
+    .option('--max-per-address <n>', 'open connections at most from one client address, per service (mail default 50, KDC TCP 32)')
+    .option('--kdc-rate-per-address <n>', 'KDC requests per second served to one client address (default 1000; 0 = no limit)')
     .option('-q, --quiet', 'do not print a line per request')
     .exitOverride()
     .helpOption('-h, --help');
@@ -96,6 +105,8 @@ export async function startLabFromArgs(argv: string[], io: LabIo): Promise<Runni
   }
   try {
     const ports: LabPorts = { kdc: port('--kdc-port', o.kdcPort), kpop: port('--kpop-port', o.kpopPort), pop3: port('--pop3-port', o.pop3Port), pop3s: port('--pop3s-port', o.pop3sPort) };
+    const perAddress = o.maxPerAddress === undefined ? undefined : count('--max-per-address', o.maxPerAddress, 1);
+    const rate = o.kdcRatePerAddress === undefined ? undefined : count('--kdc-rate-per-address', o.kdcRatePerAddress, 0);
     const fixed = Object.values(ports).filter((n) => n !== 0);
     if (new Set(fixed).size !== fixed.length) throw new UsageError('two services were given the same port');
     const p = labPaths(o.dir);
@@ -123,7 +134,12 @@ export async function startLabFromArgs(argv: string[], io: LabIo): Promise<Runni
     }
     let lab: RunningLab;
     try {
-      lab = await runLab(p, marker.realm, { ports, ...(o.quiet ? {} : { onEvent: (l: string) => io.stdout.write(`${l}\n`) }) });
+      lab = await runLab(p, marker.realm, {
+        ports,
+        ...(o.quiet ? {} : { onEvent: (l: string) => io.stdout.write(`${l}\n`) }),
+        ...(perAddress !== undefined ? { limits: { maxPerAddress: perAddress }, kdcTcp: { maxPerAddress: perAddress } } : {}),
+        ...(rate !== undefined ? { kdcRequests: { ratePerAddress: rate, burstPerAddress: Math.max(rate * 2, 1) } } : {}),
+      });
     } catch (e) {
       await lock.release();
       // A realm made just now whose passwords were never shown is useless: drop it, so the next start makes one and shows them.

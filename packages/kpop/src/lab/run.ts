@@ -6,8 +6,8 @@
  * becomes one LabError naming the port, the service and the flag to change.
  */
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
-import { escapeForTerminal, jsonLine, loadKrb5Config } from '@kpop/common';
-import { krb5ConfText, openDatabase, startKdcServer, type KdcDatabase, type KdcServer } from '@kpop/kdc';
+import { escapeForTerminal, jsonLine, loadKrb5Config, type ConnectionLimits } from '@kpop/common';
+import { krb5ConfText, openDatabase, startKdcServer, type KdcDatabase, type KdcServer, type RequestLimits, type TcpLimits } from '@kpop/kdc';
 import { startPopServer, type PopServer } from '../server.js';
 import type { LogRecord } from '../pop3/session.js';
 import type { LabPaths } from './layout.js';
@@ -50,6 +50,11 @@ export interface RunLabOptions {
    * client's USER): every line is escaped for a terminal before it gets here.
    */
   onEvent?: (line: string) => void;
+  /** The mail listeners' connection limits (default MAIL_CONNECTION_LIMITS). */
+  limits?: Partial<ConnectionLimits>;
+  /** The KDC's per-address request budget and TCP limits (defaults: the KDC's). */
+  kdcRequests?: Partial<RequestLimits>;
+  kdcTcp?: Partial<TcpLimits>;
 }
 
 /** Appends JSON lines to a log file; the file stays open while the lab runs. */
@@ -90,6 +95,8 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
       kdc = await startKdcServer({
         store: db,
         listen: [{ host: LAB_HOST, port: o.ports.kdc }],
+        ...(o.kdcRequests ? { requests: o.kdcRequests } : {}),
+        ...(o.kdcTcp ? { tcp: o.kdcTcp } : {}),
         log: (r) => {
           kdcLog.write(r);
           say(`kdc  ${String(r.msg)} ${String(r.cname ?? '?')} for ${String(r.sname ?? '?')}: ${String(r.status)}`);
@@ -113,6 +120,7 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
         pop3s: { host: LAB_HOST, port: o.ports.pop3s },
         tls: { cert: readFileSync(p.serverCert), key: readFileSync(p.serverKey) },
         krb5Config,
+        ...(o.limits ? { limits: o.limits } : {}),
         log: (r: LogRecord) => {
           popLog.write({ time: new Date().toISOString(), ...r });
           say(`pop  ${Object.entries(r).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`);
