@@ -172,13 +172,13 @@ describe.skipIf(!hasKinit || !hasCurl)(`one address cannot lock the others out${
 });
 
 describe('deadlines on the real listeners', () => {
-  it('POP3: a drip-fed command line, a session that never logs in, and a silent one each end with their -ERR; drip-fed sendauth (KPOP) and Kerberos frames (KDC TCP) are closed', async () => {
+  it('POP3: a drip-fed command line, a session that never logs in, and a silent one each end with their -ERR; drip-fed sendauth (KPOP), LMTP lines and Kerberos frames (KDC TCP) are cut too', async () => {
     const t = tempDir('kpop-limits-d-');
     const logs: LogRecord[] = [];
     const kdcRecords: Record<string, unknown>[] = [];
     const small = await startPopServer({
       maildirRoot: join(t.dir, 'mail'), realm: 'LAB.TEST', pop3: { host: '127.0.0.1', port: 0 }, kpop: { host: '127.0.0.1', port: 0 },
-      keytab: mitPopKeytab(), now: () => MIT_NOW,
+      keytab: mitPopKeytab(), now: () => MIT_NOW, lmtp: { host: '127.0.0.1', port: 0 },
       limits: { authTimeoutMs: 1500, commandTimeoutMs: 300, idleTimeoutMs: 600 }, log: (r) => logs.push(r),
     });
     const k2 = await startTestKdc({ realm: 'LIMITS.TEST', server: { tcp: { frameTimeoutMs: 300, idleTimeoutMs: 600 } }, log: (r) => kdcRecords.push(r) });
@@ -226,6 +226,15 @@ describe('deadlines on the real listeners', () => {
       };
       await dripInto(small.kpop!.port, Buffer.from(encodeSendauthPreamble()));
       expect(logs).toContainEqual({ event: 'limit', listener: 'kpop', remote: '127.0.0.3', status: 'COMMAND_TIMEOUT' });
+      // LMTP: no login phase, but a command line a byte at a time ends with 421.
+      const lmtpSock = connect({ port: small.lmtp!.port, host: '127.0.0.1', localAddress: '127.0.0.4' });
+      await new Promise((r) => lmtpSock.once('connect', r));
+      const lmtp = new PopClient(lmtpSock);
+      expect(await lmtp.line()).toMatch(/^220 /);
+      const l = setInterval(() => !lmtp.closed && lmtp.send(Buffer.from('L')), 50);
+      expect(await lmtp.line(3000)).toMatch(/^421 4\.4\.2 .* command not finished in time, closing$/);
+      clearInterval(l);
+      expect(logs).toContainEqual({ event: 'limit', listener: 'lmtp', remote: '127.0.0.4', status: 'COMMAND_TIMEOUT' });
       await dripInto(k2.tcpPort, Buffer.concat([Buffer.from([0, 0, 0, 200, 0x6a]), Buffer.alloc(199)]));
       expect(kdcRecords).toContainEqual(expect.objectContaining({ msg: 'CONNECTION_CLOSED', status: 'COMMAND_TIMEOUT', from: '127.0.0.3' }));
     } finally {

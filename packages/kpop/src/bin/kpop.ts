@@ -119,6 +119,8 @@ program
     const realm = (o.realm as string | undefined) ?? krb5?.defaultRealm;
     if (!realm) throw new CliError('no realm: give --realm or set default_realm in krb5.conf');
     if (!!o.cert !== !!o.key) throw new CliError('--cert and --key go together', EX_USAGE);
+    const limits = connectionLimits(o);
+    const logInterval = o.limitLogInterval === undefined ? undefined : seconds('--limit-log-interval', String(o.limitLogInterval)) * 1000;
     const kpop = parseListen(o.kpop as string, '--kpop');
     const pop3 = parseListen(o.pop3 as string, '--pop3');
     // POP3S on 995 (RFC 8314) by default once there is a certificate.
@@ -129,8 +131,6 @@ program
     const keytabFile = keytabPath.replace(/^(FILE|WRFILE):/, '');
     const haveKeytab = existsSync(keytabFile);
     if (!haveKeytab && kpop) throw new CliError(`keytab ${keytabFile} not found: KPOP needs pop/HOST keys (--keytab FILE, or --kpop none)`);
-    const limits = connectionLimits(o);
-    const logInterval = o.limitLogInterval === undefined ? undefined : seconds('--limit-log-interval', String(o.limitLogInterval)) * 1000;
     const root = String(o.maildirRoot);
     mkdirSync(root, { recursive: true, mode: 0o700 });
     const server = await startPopServer({
