@@ -74,7 +74,8 @@ describe.skipIf(!hasKinit)(`a KDC under a UDP flood from one address${hasKinit ?
     const intervals = Math.ceil((wall * 1000) / gate.limits.logIntervalMs) + 1;
     expect(fromFlood.filter((r) => r.msg === 'AS_REQ').length).toBeLessThanOrEqual(gate.limits.failureLogsPerAddress * intervals);
     for (const status of ['RATE_LIMITED', 'JUNK', 'LOG_SUPPRESSED']) {
-      expect(fromFlood.filter((r) => r.status === status).length, status).toBeLessThanOrEqual(intervals);
+      // Per interval: one record, and one count of those not written.
+      expect(fromFlood.filter((r) => r.status === status).length, status).toBeLessThanOrEqual(2 * intervals);
     }
   }, 90_000);
 });

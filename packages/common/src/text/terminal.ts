@@ -58,16 +58,3 @@ export function jsonLine(record: unknown): string {
   if (!JSON_UNSAFE.test(s)) return s;
   return s.replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
-
-export interface TextSink {
-  write(s: string): unknown;
-}
-
-/**
- * A stream wrapper for a program's console: everything written goes out
- * through escapeLines(), so no line it prints can carry a control sequence,
- * whatever it quotes.
- */
-export function terminalSafe<T extends TextSink>(sink: T): TextSink {
-  return { write: (s: string) => sink.write(escapeLines(String(s))) };
-}

@@ -99,7 +99,10 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
         ...(o.kdcTcp ? { tcp: o.kdcTcp } : {}),
         log: (r) => {
           kdcLog.write(r);
-          say(`kdc  ${String(r.msg)} ${String(r.cname ?? '?')} for ${String(r.sname ?? '?')}: ${String(r.status)}`);
+          if (r.cname === undefined && r.sname === undefined && r.from !== undefined) {
+            // A record of the limits (RATE_LIMITED, JUNK, CONNECTION_REFUSED, …): who, and how many more.
+            say(`kdc  ${String(r.msg)} from ${String(r.from)}: ${String(r.status)}${r.suppressed ? ` (${String(r.suppressed)} more not logged)` : ''}`);
+          } else say(`kdc  ${String(r.msg)} ${String(r.cname ?? '?')} for ${String(r.sname ?? '?')}: ${String(r.status)}`);
         },
       });
     } catch (e) {
