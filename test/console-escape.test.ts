@@ -101,4 +101,26 @@ describe.skipIf(!hasMit)(`the lab's console with a real ticket for ${JSON.string
       expect(records.some((r) => JSON.stringify(r).includes(JSON.stringify(EVIL).slice(1, -1)))).toBe(true);
     }
   }, 60_000);
+
+  it("kpop fetch prints a hostile server's -ERR text escaped", async () => {
+    const p = labPaths(join(dir, 'lab'));
+    const env = { KRB5_CONFIG: p.krb5Conf, KRB5CCNAME: `FILE:${join(dir, 'cc')}` };
+    expect((await run('kinit', ['alice@LAB.TEST'], { env, input: 'alice-pw-1\n' })).code).toBe(0);
+    const { createServer } = await import('node:net');
+    const { runFetchCli } = await import('../packages/kpop/src/fetch/index.js');
+    const server = createServer((s) => s.end('-ERR \x1b]0;pwned\x07\x1b[2J\u009b6n go away\r\n'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    let err = '';
+    try {
+      const code = await runFetchCli(['--host', 'localhost', '--port', String((server.address() as { port: number }).port), '--out', join(dir, 'out'), '--timeout', '5'], {
+        stdout: { write: () => true }, stderr: { write: (x: string) => (err += x) }, env,
+      });
+      expect(code).not.toBe(0);
+    } finally {
+      server.close();
+    }
+    console.log(`[escape] kpop fetch said: ${err.trim()}`);
+    expect(err).toContain('\\x1b]0;pwned');
+    expect(CONTROL.test(err.replace(/\n$/, ''))).toBe(false);
+  }, 30_000);
 });

@@ -4,6 +4,7 @@
  * 2 for a usage mistake, 1 for anything else. Never a stack trace.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { escapeForTerminal } from '@kpop/common';
 import { FetchError } from './errors.js';
 import { defaultPort, runFetch, type FetchMechanism, type FetchTls } from './fetch.js';
 import type { StoreFormat } from './store.js';
@@ -42,7 +43,8 @@ function intArg(name: string, v: string, min: number, max: number): number {
 /** One line, whatever was thrown. */
 function oneLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
-  return msg.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, '; ') || 'unknown error';
+  // The server's -ERR text and names from tickets end up here: no control byte reaches the terminal.
+  return escapeForTerminal(msg.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, '; ')) || 'unknown error';
 }
 
 /**
@@ -98,7 +100,7 @@ export function fetchCommand(io: FetchIo, done: (code: number) => void = (c) => 
           ...(raw.ccache !== undefined ? { ccache: raw.ccache } : {}),
           ...(raw.service !== undefined ? { service: raw.service } : {}),
           ...(io.env ? { env: io.env } : {}),
-          ...(raw.verbose ? { verbose: (l: string) => io.stderr.write(`kpop fetch: ${l}\n`) } : {}),
+          ...(raw.verbose ? { verbose: (l: string) => io.stderr.write(`kpop fetch: ${escapeForTerminal(l)}\n`) } : {}),
         });
         const what = r.fetched === 1 ? '1 message' : `${r.fetched} messages`;
         const kept = r.fetched === 0 ? '' : r.deleted ? ', removed from the server' : ', kept on the server';
