@@ -85,6 +85,8 @@ export function run(cmd: string, args: string[], o: { env?: NodeJS.ProcessEnv; i
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // A program that exits before reading its input (klist, a failing kinit) closes the pipe: EPIPE is not an error here.
+    child.stdin.on('error', () => {});
     child.stdin.end(o.input ?? '');
   });
 }
