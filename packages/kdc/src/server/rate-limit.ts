@@ -39,6 +39,9 @@ export const DEFAULT_REQUEST_LIMITS: Readonly<RequestLimits> = Object.freeze({
   logIntervalMs: 10_000,
 });
 
+/** Addresses whose failure lines are counted at once (spoofed sources cannot grow it further). */
+const MAX_WINDOWS = 100_000;
+
 interface Window {
   start: number;
   failures: number;
@@ -87,6 +90,7 @@ export class RequestGate {
       const t = this.now();
       let w = this.windows.get(address);
       if (!w || t - w.start >= this.limits.logIntervalMs) {
+        if (!w && this.windows.size >= MAX_WINDOWS) this.windows.delete(this.windows.keys().next().value!);
         w = { start: t, failures: 0 };
         this.windows.set(address, w);
       }

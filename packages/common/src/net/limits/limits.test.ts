@@ -206,5 +206,9 @@ describe('pure pieces', () => {
     t = 1300;
     expect(took('a', 20)).toBe(3);
     expect(new AddressBuckets({ ratePerSec: 0, burst: 0 }).take('x')).toBe(true);
+    // Spoofed sources cannot grow it past its bound.
+    const small = new AddressBuckets({ ratePerSec: 1, burst: 5 }, () => t, 1000);
+    for (let i = 0; i < 5000; i++) small.take(`10.0.${i >> 8}.${i & 255}`);
+    expect(small.size).toBeLessThanOrEqual(1000);
   });
 });

@@ -33,7 +33,7 @@ export class AddressBuckets {
     const t = this.now();
     let b = this.buckets.get(key);
     if (!b) {
-      if (this.buckets.size >= this.maxEntries) this.sweep();
+      if (this.buckets.size >= this.maxEntries) this.shrink();
       b = { tokens: this.limit.burst, at: t };
       this.buckets.set(key, b);
     } else {
@@ -43,6 +43,21 @@ export class AddressBuckets {
     if (b.tokens < 1) return false;
     b.tokens -= 1;
     return true;
+  }
+
+  /**
+   * Too many addresses (a flood with spoofed sources): forget the refilled
+   * buckets, and if that is not enough the oldest tenth, so memory stays
+   * bounded whatever the sources.
+   */
+  private shrink(): void {
+    this.sweep();
+    if (this.buckets.size < this.maxEntries) return;
+    let n = Math.ceil(this.maxEntries / 10);
+    for (const k of this.buckets.keys()) {
+      if (n-- <= 0) break;
+      this.buckets.delete(k);
+    }
   }
 
   /** Forget buckets that have refilled (they would start full anyway). */
