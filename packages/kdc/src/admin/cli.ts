@@ -64,6 +64,7 @@ export function buildProgram(io: CliIo): Command {
     .addOption(dirOption())
     .option('-l, --listen <host:port>', 'address to serve, repeatable (default 127.0.0.1:88)', collect)
     .option('--max-udp-reply <bytes>', 'larger UDP replies get RESPONSE_TOO_BIG so that clients retry over TCP (default 1400)')
+    .option('-w, --workers <n>', 'worker processes serving the same ports: a number, or auto for one per core (default 1)')
     .action((o, c: Command) => cmdStart(c.opts(), io));
 
   lifetimeOptions(program.command('addprinc').description('add a principal (keys in every realm enctype, pre-authentication required)').argument('<name>', 'alice, alice@REALM or pop/host'))

@@ -6,17 +6,81 @@
  * Status lines go to stderr; stdout carries one JSON line per request.
  * SIGINT and SIGTERM close the listeners, flush the lockout bookkeeping and
  * exit 0; SIGHUP re-reads the database at once.
+ *
+ * With --workers N (N > 1, or `auto`: one per core) this process becomes the
+ * primary of N worker processes serving the same ports (server/workers.ts);
+ * each worker runs this same command and lands in serveAsWorker().
  */
+import { availableParallelism } from 'node:os';
+import { isKdcWorker, parseWorkers, receiveWorkerConfig, reportWorkerFailed, reportWorkerReady, superviseWorkers } from '../server/workers.js';
+import type { WorkerConfig } from '../server/workers.js';
 import { startKdcServer, stdoutLogger } from '../server/index.js';
+import type { KdcServer } from '../server/index.js';
+import type { KdcDatabase } from '../db/index.js';
+import { openDatabase } from '../db/index.js';
 import { dirOf, openDb, type CliIo } from './commands.js';
-import { parseCount, parseListen } from './parse.js';
+import { parseCount, parseListen, UsageError } from './parse.js';
 
 /** Port 88 (RFC 4120 §7.2.3) on loopback only: serving other hosts is a choice made with --listen. */
 export const DEFAULT_LISTEN = '127.0.0.1:88';
 
-export async function cmdStart(o: { dir?: string; listen?: string[]; maxUdpReply?: string }, io: CliIo): Promise<void> {
+export interface StartOptions {
+  dir?: string;
+  listen?: string[];
+  maxUdpReply?: string;
+  workers?: string;
+}
+
+/** A listener error as one line saying what to do. */
+function listenError(e: unknown): Error {
+  const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (err.code === 'EACCES') return new Error(`cannot listen on ${err.address ?? ''}:${err.port ?? ''}: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE; try --listen 127.0.0.1:8888)`);
+  if (err.code === 'EADDRINUSE') return new Error(`cannot listen on ${err.address ?? ''}:${err.port ?? ''}: address in use (another KDC running?)`);
+  if (err.code === 'EADDRNOTAVAIL') return new Error(`cannot listen on ${err.address ?? ''}: no such local address`);
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+function where(addresses: { host: string; port: number }[]): string {
+  return addresses.map((a) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`)).join(' ');
+}
+
+function stopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+}
+
+/** Serves until SIGINT/SIGTERM, re-reading the database on SIGHUP; then closes everything. */
+async function serveUntilSignal(server: KdcServer, db: KdcDatabase): Promise<NodeJS.Signals> {
+  const onHup = (): void => {
+    try {
+      db.refresh();
+    } catch {
+      // Busy database: the server's own refresh timer tries again.
+    }
+  };
+  process.on('SIGHUP', onHup);
+  const signal = await stopSignal();
+  process.off('SIGHUP', onHup);
+  await server.close();
+  stdoutLogger.flush();
+  db.close();
+  return signal;
+}
+
+export async function cmdStart(o: StartOptions, io: CliIo): Promise<void> {
+  if (isKdcWorker()) return serveAsWorker(o, io);
   const listen = (o.listen ?? [DEFAULT_LISTEN]).map(parseListen);
   const maxUdpReply = o.maxUdpReply === undefined ? undefined : parseCount('--max-udp-reply', o.maxUdpReply);
+  let workers = 1;
+  try {
+    if (o.workers !== undefined) workers = parseWorkers(o.workers, availableParallelism());
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (workers > 1) return startPrimary(o, io, { listen, ...(maxUdpReply !== undefined ? { maxUdpReply } : {}) }, workers);
+
   const db = await openDb(dirOf(o, io), io);
   // Batched writes to fd 1 (a write(2) per request cost more than its crypto); another stream gets a line each.
   const logger = io.stdout === process.stdout ? stdoutLogger : (record: Record<string, unknown>) => void io.stdout.write(JSON.stringify(record) + '\n');
@@ -30,29 +94,58 @@ export async function cmdStart(o: { dir?: string; listen?: string[]; maxUdpReply
     });
   } catch (e) {
     db.close();
-    const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
-    if (err.code === 'EACCES') throw new Error(`cannot listen on ${err.address ?? ''}:${err.port ?? ''}: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE; try --listen 127.0.0.1:8888)`);
-    if (err.code === 'EADDRINUSE') throw new Error(`cannot listen on ${err.address ?? ''}:${err.port ?? ''}: address in use (another KDC running?)`);
-    if (err.code === 'EADDRNOTAVAIL') throw new Error(`cannot listen on ${err.address ?? ''}: no such local address`);
+    throw listenError(e);
+  }
+  io.stderr.write(`kdc: realm ${db.realm} serving on ${where(server.udp)} (UDP and TCP)\n`);
+  const signal = await serveUntilSignal(server, db);
+  io.stderr.write(`kdc: ${signal}: stopped\n`);
+}
+
+/** The primary: checks the database opens (asking for its master password once), then runs the workers. */
+async function startPrimary(o: StartOptions, io: CliIo, base: WorkerConfig, workers: number): Promise<void> {
+  let masterPassword: string | undefined;
+  const db = await openDb(dirOf(o, io), io, (pw) => (masterPassword = pw));
+  const realm = db.realm;
+  db.close();
+  const config: WorkerConfig = { ...base, ...(masterPassword !== undefined ? { masterPassword } : {}) };
+  const log = (line: string): void => void io.stderr.write(`${line}\n`);
+  let sup;
+  try {
+    sup = await superviseWorkers({ workers, config, log });
+  } catch (e) {
+    throw listenError(e);
+  }
+  io.stderr.write(`kdc: realm ${realm} serving on ${where(sup.udp)} (UDP and TCP) with ${workers} workers (pids ${sup.pids().join(' ')})\n`);
+  const outcome = await Promise.race([stopSignal().then((s) => ({ signal: s })), sup.done.then((error) => ({ error }))]);
+  if ('signal' in outcome) {
+    await sup.stop();
+    io.stderr.write(`kdc: ${outcome.signal}: stopped\n`);
+    return;
+  }
+  if (outcome.error) throw new Error(outcome.error);
+}
+
+/** A worker: the configuration comes from the primary over IPC. */
+async function serveAsWorker(o: StartOptions, io: CliIo): Promise<void> {
+  const config = await receiveWorkerConfig();
+  let db: KdcDatabase;
+  let server: KdcServer;
+  try {
+    db = openDatabase(dirOf(o, io), config.masterPassword !== undefined ? { masterPassword: config.masterPassword } : {});
+  } catch (e) {
+    reportWorkerFailed((e as Error).message);
     throw e;
   }
-  const where = server.udp.map((a) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`)).join(' ');
-  io.stderr.write(`kdc: realm ${db.realm} serving on ${where} (UDP and TCP)\n`);
-  const onHup = (): void => {
-    try {
-      db.refresh();
-    } catch {
-      // Busy database: the server's own refresh timer tries again.
-    }
-  };
-  process.on('SIGHUP', onHup);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
-  process.off('SIGHUP', onHup);
-  await server.close();
-  stdoutLogger.flush();
-  db.close();
-  io.stderr.write(`kdc: ${signal}: stopped\n`);
+  try {
+    server = await startKdcServer({ store: db, listen: config.listen, log: stdoutLogger, shared: true, ...(config.maxUdpReply !== undefined ? { maxUdpReply: config.maxUdpReply } : {}) });
+  } catch (e) {
+    db.close();
+    const err = listenError(e);
+    reportWorkerFailed(err.message);
+    throw err;
+  }
+  reportWorkerReady(server.udp);
+  // The primary gone (its IPC channel closed): stop serving too.
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  await serveUntilSignal(server, db);
 }

@@ -37,6 +37,8 @@ export interface KdcServerOptions {
   tcp?: Partial<TcpLimits>;
   /** How often to ask the store whether the database changed (ms, default 500). */
   refreshIntervalMs?: number;
+  /** Bind with exclusive: false, so that cluster workers share the primary's sockets (server/workers.ts). */
+  shared?: boolean;
 }
 
 export interface KdcServer {
@@ -62,22 +64,22 @@ function literalLookup(hostname: string, options: dns.LookupOneOptions, callback
   else dns.lookup(hostname, options, callback);
 }
 
-function listenTcp(server: net.Server, host: string, port: number): Promise<number> {
+function listenTcp(server: net.Server, host: string, port: number, exclusive: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (e: Error): void => reject(e);
     server.once('error', onError);
-    server.listen({ host, port, exclusive: true }, () => {
+    server.listen({ host, port, exclusive }, () => {
       server.off('error', onError);
       resolve((server.address() as net.AddressInfo).port);
     });
   });
 }
 
-function bindUdp(socket: dgram.Socket, host: string, port: number): Promise<number> {
+function bindUdp(socket: dgram.Socket, host: string, port: number, exclusive: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (e: Error): void => reject(e);
     socket.once('error', onError);
-    socket.bind({ address: host, port, exclusive: true }, () => {
+    socket.bind({ address: host, port, exclusive }, () => {
       socket.off('error', onError);
       resolve(socket.address().port);
     });
@@ -89,13 +91,13 @@ function bindUdp(socket: dgram.Socket, host: string, port: number): Promise<numb
  * UDP tries the same number (krb5.conf's `kdc = host:port` names one port for
  * both); if taken, try again with a fresh TCP port.
  */
-async function bindPair(host: string, port: number, makeTcp: () => net.Server): Promise<{ tcp: net.Server; udp: dgram.Socket; port: number }> {
+async function bindPair(host: string, port: number, makeTcp: () => net.Server, exclusive: boolean): Promise<{ tcp: net.Server; udp: dgram.Socket; port: number }> {
   for (let attempt = 0; ; attempt++) {
     const tcp = makeTcp();
-    const p = await listenTcp(tcp, host, port);
+    const p = await listenTcp(tcp, host, port, exclusive);
     const udp = dgram.createSocket({ type: udpType(host), lookup: literalLookup });
     try {
-      await bindUdp(udp, host, p);
+      await bindUdp(udp, host, p, exclusive);
       return { tcp, udp, port: p };
     } catch (e) {
       udp.close();
@@ -134,7 +136,7 @@ export async function startKdcServer(opts: KdcServerOptions): Promise<KdcServer>
   let timer: NodeJS.Timeout | undefined;
   try {
     for (const a of opts.listen) {
-      const pair = await bindPair(a.host, a.port, makeTcp);
+      const pair = await bindPair(a.host, a.port, makeTcp, opts.shared !== true);
       tcpServers.push(pair.tcp);
       udpSockets.push(pair.udp);
       serveUdp(pair.udp, context);
