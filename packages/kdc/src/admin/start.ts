@@ -137,7 +137,13 @@ async function serveAsWorker(o: StartOptions, io: CliIo): Promise<void> {
     throw e;
   }
   try {
-    server = await startKdcServer({ store: db, listen: config.listen, log: stdoutLogger, shared: true, ...(config.maxUdpReply !== undefined ? { maxUdpReply: config.maxUdpReply } : {}) });
+    // Each record says which worker answered (1..N, as the primary's status lines name them).
+    const worker = Number(process.env.KPOP_KDC_WORKER);
+    const log = (record: Record<string, unknown>): void => {
+      record.worker = worker;
+      stdoutLogger(record);
+    };
+    server = await startKdcServer({ store: db, listen: config.listen, log, shared: true, ...(config.maxUdpReply !== undefined ? { maxUdpReply: config.maxUdpReply } : {}) });
   } catch (e) {
     db.close();
     const err = listenError(e);
