@@ -44,15 +44,14 @@ function where(addresses: { host: string; port: number }[]): string {
   return addresses.map((a) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`)).join(' ');
 }
 
-function stopSignal(): Promise<NodeJS.Signals> {
+function stopSignal(signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
+    for (const s of signals) process.once(s, () => resolve(s));
   });
 }
 
 /** Serves until SIGINT/SIGTERM, re-reading the database on SIGHUP; then closes everything. */
-async function serveUntilSignal(server: KdcServer, db: KdcDatabase): Promise<NodeJS.Signals> {
+async function serveUntilSignal(server: KdcServer, db: KdcDatabase, signals?: NodeJS.Signals[]): Promise<NodeJS.Signals> {
   const onHup = (): void => {
     try {
       db.refresh();
@@ -61,7 +60,7 @@ async function serveUntilSignal(server: KdcServer, db: KdcDatabase): Promise<Nod
     }
   };
   process.on('SIGHUP', onHup);
-  const signal = await stopSignal();
+  const signal = await stopSignal(signals);
   process.off('SIGHUP', onHup);
   await server.close();
   stdoutLogger.flush();
@@ -153,5 +152,8 @@ async function serveAsWorker(o: StartOptions, io: CliIo): Promise<void> {
   reportWorkerReady(server.udp);
   // The primary gone (its IPC channel closed): stop serving too.
   process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
-  await serveUntilSignal(server, db);
+  // Ctrl-C reaches the whole process group: only the primary acts on it (it stops the workers with SIGTERM),
+  // so that it never mistakes a worker stopping by itself for one that died.
+  process.on('SIGINT', () => {});
+  await serveUntilSignal(server, db, ['SIGTERM']);
 }

@@ -8,7 +8,8 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { KdcDbError } from '@kpop/kdc';
+import { availableParallelism } from 'node:os';
+import { KdcDbError, parseWorkers } from '@kpop/kdc';
 import { MailboxLock } from '../maildir/lock.js';
 import { bannerLines } from './banner.js';
 import { createLab } from './create.js';
@@ -31,6 +32,7 @@ interface RawOptions {
   kpopPort: string;
   pop3Port: string;
   pop3sPort: string;
+  workers: string;
   quiet?: boolean;
 }
 
@@ -73,6 +75,7 @@ export function buildLabProgram(): Command {
     .option('--kpop-port <port>', 'KPOP port', String(DEFAULT_LAB_PORTS.kpop))
     .option('--pop3-port <port>', 'POP3 (STLS) port', String(DEFAULT_LAB_PORTS.pop3))
     .option('--pop3s-port <port>', 'POP3S port', String(DEFAULT_LAB_PORTS.pop3s))
+    .option('--workers <n>', 'KDC worker processes on the KDC port: a number, or auto for one per core', '1')
     .option('-q, --quiet', 'do not print a line per request')
     .exitOverride()
     .helpOption('-h, --help');
@@ -95,6 +98,12 @@ export async function startLabFromArgs(argv: string[], io: LabIo): Promise<Runni
   }
   try {
     const ports: LabPorts = { kdc: port('--kdc-port', o.kdcPort), kpop: port('--kpop-port', o.kpopPort), pop3: port('--pop3-port', o.pop3Port), pop3s: port('--pop3s-port', o.pop3sPort) };
+    let kdcWorkers: number;
+    try {
+      kdcWorkers = parseWorkers(o.workers, availableParallelism());
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
     const fixed = Object.values(ports).filter((n) => n !== 0);
     if (new Set(fixed).size !== fixed.length) throw new UsageError('two services were given the same port');
     const p = labPaths(o.dir);
@@ -122,7 +131,7 @@ export async function startLabFromArgs(argv: string[], io: LabIo): Promise<Runni
     }
     let lab: RunningLab;
     try {
-      lab = await runLab(p, marker.realm, { ports, ...(o.quiet ? {} : { onEvent: (l: string) => io.stdout.write(`${l}\n`) }) });
+      lab = await runLab(p, marker.realm, { ports, kdcWorkers, ...(o.quiet ? {} : { onEvent: (l: string) => io.stdout.write(`${l}\n`) }) });
     } catch (e) {
       await lock.release();
       // A realm made just now whose passwords were never shown is useless: drop it, so the next start makes one and shows them.

@@ -7,8 +7,9 @@
  */
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { loadKrb5Config } from '@kpop/common';
-import { krb5ConfText, openDatabase, startKdcServer, type KdcDatabase, type KdcServer } from '@kpop/kdc';
+import { krb5ConfText, openDatabase, startKdcServer, type KdcDatabase } from '@kpop/kdc';
 import { startPopServer, type PopServer } from '../server.js';
+import { startKdcWorkers, type LabKdc } from './kdc-workers.js';
 import type { LogRecord } from '../pop3/session.js';
 import type { LabPaths } from './layout.js';
 
@@ -37,7 +38,7 @@ export class LabError extends Error {
 export interface RunningLab {
   realm: string;
   ports: LabPorts;
-  kdc: KdcServer;
+  kdc: LabKdc;
   pop: PopServer;
   close(): Promise<void>;
 }
@@ -46,6 +47,8 @@ export interface RunLabOptions {
   ports: LabPorts;
   /** Called with one short line per KDC request and POP3 session event (the console view). */
   onEvent?: (line: string) => void;
+  /** KDC worker processes (`kdc start --workers N`); 1 (default): the KDC serves in the lab's process. */
+  kdcWorkers?: number;
 }
 
 /** Appends JSON lines to a log file; the file stays open while the lab runs. */
@@ -76,19 +79,19 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
   const kdcLog = jsonLines(p.kdcLog);
   const popLog = jsonLines(p.popLog);
   let db: KdcDatabase | undefined;
-  let kdc: KdcServer | undefined;
+  let kdc: LabKdc | undefined;
   try {
     db = openDatabase(p.kdcDir);
     if (db.realm !== realm) throw new LabError(`the KDC database in ${p.kdcDir} is for realm ${db.realm}, the lab says ${realm}: start with --reset`);
+    const log = (r: Record<string, unknown>): void => {
+      kdcLog.write(r);
+      say(`kdc  ${String(r.msg)} ${String(r.cname ?? '?')} for ${String(r.sname ?? '?')}: ${String(r.status)}${r.worker !== undefined ? ` (worker ${String(r.worker)})` : ''}`);
+    };
     try {
-      kdc = await startKdcServer({
-        store: db,
-        listen: [{ host: LAB_HOST, port: o.ports.kdc }],
-        log: (r) => {
-          kdcLog.write(r);
-          say(`kdc  ${String(r.msg)} ${String(r.cname ?? '?')} for ${String(r.sname ?? '?')}: ${String(r.status)}`);
-        },
-      });
+      kdc =
+        (o.kdcWorkers ?? 1) > 1
+          ? await startKdcWorkers({ dir: p.kdcDir, host: LAB_HOST, port: o.ports.kdc, workers: o.kdcWorkers!, log })
+          : await startKdcServer({ store: db, listen: [{ host: LAB_HOST, port: o.ports.kdc }], log });
     } catch (e) {
       throw portInUse(e, 'kdc', o.ports.kdc) ?? e;
     }
