@@ -1,7 +1,7 @@
 // bench/kdc with MIT's clients as the load (the default when libkrb5-dev and
 // MIT's krb5kdc are installed): MIT's libkrb5 (bench/kdc/mit/mitload.c)
 // doing what kinit -k and a client's first use of a service do, against our
-// KDC (`kdc start`, the CLI users run) and MIT's krb5kdc (disable_pac = true)
+// KDC (`kdc start`, the built CLI users run) and MIT's krb5kdc (disable_pac = true)
 // in the same run, alternating.
 //
 // 1. CPU per exchange (user + system, all the KDC's processes, from /proc):
@@ -12,7 +12,7 @@
 // 2. Every core: ops/s and CPU per op of `kdc start --workers 1` and
 //    `--workers 2` beside `krb5kdc -w 1` and `-w 2`, and how the CPU
 //    splits between our two workers.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,7 +73,7 @@ export function makeOurRealm(): { dir: string; keytab: string; cleanup(): void }
 /** `kdc start --workers N` on a free port, its request log to a file (as MIT's krb5kdc logs to FILE:). */
 export async function startOurKdc(realmDir: string, keytab: string, workers: number): Promise<Kdc> {
   const logFd = openSync(join(realmDir, `kdc-${workers}.log`), 'a', 0o600);
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(root, 'packages/kdc/src/bin/kdc.ts'), 'start', '--dir', join(realmDir, 'db'), '--listen', '127.0.0.1:0', '--workers', String(workers)], {
+  const child: ChildProcess = spawn(process.execPath, [join(root, 'packages/kdc/dist/bin/kdc.js'), 'start', '--dir', join(realmDir, 'db'), '--listen', '127.0.0.1:0', '--workers', String(workers)], {
     cwd: root,
     stdio: ['ignore', logFd, 'pipe'],
   });
@@ -200,6 +200,8 @@ export interface MitBenchOptions {
 }
 
 export async function runMitBench(o: MitBenchOptions): Promise<void> {
+  // What users run: the built kdc program (skipped when up to date).
+  execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), '--quiet'], { cwd: root, stdio: 'inherit' });
   const ours = makeOurRealm();
   const kdcs: Kdc[] = [];
   try {

@@ -14,7 +14,7 @@
 import { availableParallelism } from 'node:os';
 import { isKdcWorker, parseWorkers, receiveWorkerConfig, reportWorkerFailed, reportWorkerReady, superviseWorkers } from '../server/workers.js';
 import type { WorkerConfig } from '../server/workers.js';
-import { startKdcServer, stdoutLogger } from '../server/index.js';
+import { batchedFdLogger, startKdcServer, stdoutLogger } from '../server/index.js';
 import type { KdcServer } from '../server/index.js';
 import type { KdcDatabase } from '../db/index.js';
 import { openDatabase } from '../db/index.js';
@@ -138,10 +138,13 @@ async function serveAsWorker(o: StartOptions, io: CliIo): Promise<void> {
   try {
     // Each record says which worker answered (1..N, as the primary's status lines name them).
     const worker = Number(process.env.KPOP_KDC_WORKER);
+    // The workers share stdout: writes of whole lines, at most PIPE_BUF bytes each, never interleave mid-line.
+    const out = batchedFdLogger(1, 100, 4096);
     const log = (record: Record<string, unknown>): void => {
       record.worker = worker;
-      stdoutLogger(record);
+      out(record);
     };
+    process.once('exit', () => out.flush());
     server = await startKdcServer({ store: db, listen: config.listen, log, shared: true, ...(config.maxUdpReply !== undefined ? { maxUdpReply: config.maxUdpReply } : {}) });
   } catch (e) {
     db.close();
