@@ -14,6 +14,7 @@
 //
 // The request handler alone, without sockets (for profiling):
 //   node [--cpu-prof] --import tsx bench/kdc/inproc.ts [N] [as|tgs|both]
+//   node [--cpu-prof] --import tsx bench/kdc/inproc-mit.ts [ROUNDS]   (MIT's own TGS-REQs, captured, then replayed)
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
