@@ -7,7 +7,7 @@
  */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -163,4 +163,28 @@ describe('kdc start --workers', () => {
     expect(stderr).toContain('kdc: SIGTERM: stopped');
     for (const p of pids) expect(existsSync(`/proc/${p}`) && !readFileSync(`/proc/${p}/stat`, 'utf8').includes(') Z ')).toBe(false);
   }, 30_000);
+});
+
+describe('kdc start --workers: workers that keep dying', () => {
+  it('gives up when five workers in a row fail to start (the database moved away): stops the rest, exits 1, one line saying why', async () => {
+    const d = join(tmp, 'db2');
+    expect(spawnSync(process.execPath, [KDC, 'init', '--realm', 'LAB.TEST', '--dir', d], { encoding: 'utf8', timeout: 30_000 }).status).toBe(0);
+    const child = spawn(process.execPath, [KDC, 'start', '--listen', '127.0.0.1:0', '--workers', '2', '--dir', d], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      await eventually(() => /with 2 workers/.test(err), 30_000);
+      const pid = Number(/\(pids (\d+) \d+\)/.exec(err)![1]);
+      // The realm directory goes away: the worker restarted after the kill cannot open it, nor can the next four.
+      renameSync(d, `${d}.moved`);
+      process.kill(pid, 'SIGKILL');
+      expect(await exited).toBe(1);
+      expect(err).toContain(`worker 1 (pid ${pid}) exited with signal SIGKILL; restarting it`);
+      expect(err).toMatch(/5 workers in a row died at start: stopping/);
+      expect(err.trim().split('\n').pop()).toMatch(/^kdc start: workers keep dying at start \(no KDC database in /);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 90_000);
 });

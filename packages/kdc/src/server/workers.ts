@@ -90,7 +90,7 @@ export interface SupervisorOptions {
   config: WorkerConfig;
   /** One status line (no newline), e.g. to stderr. */
   log(line: string): void;
-  /** A worker that dies within this long of starting counts as a failed start (ms, default 2000). */
+  /** A worker that dies before serving, or within this long after it began to, counts as a failed start (ms, default 2000). */
   startGraceMs?: number;
   /** Failed starts in a row after which the primary gives up (default 5). */
   maxFailedStarts?: number;
@@ -113,25 +113,28 @@ export async function superviseWorkers(opts: SupervisorOptions): Promise<Supervi
   const config: WorkerConfig = { ...opts.config, listen };
   const grace = opts.startGraceMs ?? 2000;
   const maxFailed = opts.maxFailedStarts ?? 5;
-  const live = new Map<number, { worker: Worker; slot: number; started: number; ready: boolean }>();
+  const live = new Map<number, { worker: Worker; slot: number; readyAt: number; ready: boolean }>();
   let stopping = false;
   let serving = false; // every first worker ready: from now on a dead worker is restarted
   let failedStarts = 0;
   let finish!: (error: string | undefined) => void;
   const done = new Promise<string | undefined>((r) => (finish = r));
   let lastFailure = '';
+  /** Set when the primary gives up on its workers: what `done` resolves to. */
+  let givenUp: string | undefined;
 
   const fork = (slot: number): Promise<void> =>
     new Promise((resolve, reject) => {
       // stdout and stderr are the primary's: each worker writes its own request log lines.
       const worker = cluster.fork({ KPOP_KDC_WORKER: String(slot) });
-      const entry = { worker, slot, started: Date.now(), ready: false };
+      const entry = { worker, slot, readyAt: 0, ready: false };
       live.set(worker.id, entry);
       worker.on('message', (m: FromWorker) => {
         if (m?.kpopKdc === 'hello') {
           worker.send({ kpopKdc: 'config', config } satisfies FromPrimary);
         } else if (m?.kpopKdc === 'ready') {
           entry.ready = true;
+          entry.readyAt = Date.now();
           resolve();
         } else if (m?.kpopKdc === 'failed') {
           lastFailure = m.message;
@@ -142,24 +145,31 @@ export async function superviseWorkers(opts: SupervisorOptions): Promise<Supervi
         live.delete(worker.id);
         if (!entry.ready) reject(new Error(lastFailure || `worker ${slot} exited with ${signal ?? `code ${code}`} before serving`));
         if (stopping || !serving) {
-          if (stopping && live.size === 0) finish(undefined);
+          if (stopping && live.size === 0) finish(givenUp);
           return;
         }
         const how = signal ? `signal ${signal}` : `code ${code}`;
-        const quick = Date.now() - entry.started < grace;
+        // A failed start: never served, or died soon after it began to.
+        const quick = !entry.ready || Date.now() - entry.readyAt < grace;
         failedStarts = quick ? failedStarts + 1 : 0;
         if (failedStarts >= maxFailed) {
           opts.log(`kdc: worker ${slot} (pid ${worker.process.pid}) exited with ${how}; ${failedStarts} workers in a row died at start: stopping`);
-          void stop().then(() => finish(`workers keep dying at start${lastFailure ? ` (${lastFailure})` : ''}`));
+          givenUp = `workers keep dying at start${lastFailure ? ` (${lastFailure})` : ''}`;
+          void stop();
           return;
         }
         opts.log(`kdc: worker ${slot} (pid ${worker.process.pid}) exited with ${how}; restarting it`);
-        fork(slot).then(
+        // Back off a little while workers keep failing, so a broken start does not spin.
+        const delay = Math.min(1000, 100 * failedStarts);
+        setTimeout(() => {
+          if (stopping) return;
+          fork(slot).then(
           () => opts.log(`kdc: worker ${slot} restarted (pid ${[...live.values()].find((e) => e.slot === slot)?.worker.process.pid ?? '?'})`),
-          () => {
-            /* its exit handler logs and retries */
-          },
-        );
+            () => {
+              /* its exit handler logs and retries */
+            },
+          );
+        }, delay);
       });
     });
 
@@ -173,7 +183,7 @@ export async function superviseWorkers(opts: SupervisorOptions): Promise<Supervi
     }, 5000);
     await Promise.all(exits);
     clearTimeout(timer);
-    if (live.size === 0) finish(undefined);
+    if (live.size === 0) finish(givenUp);
   };
 
   const onHup = (): void => {
