@@ -98,7 +98,7 @@ describe('kdc start --workers', () => {
   });
 
   it.skipIf(!hasMitClients)('serves MIT kinit from two worker processes, each answering (the log names the worker)' + skip, async () => {
-    expect(stderr).toMatch(/with 2 workers \(pids \d+ \d+\)/);
+    expect(stderr).toMatch(/with 2 workers \(pids \d+ \d+; (shared sockets|SO_REUSEPORT)\)/);
     expect(workerPids()).toHaveLength(2);
     for (let round = 0; round < 10 && workersInLog().size < 2; round++) {
       const results = await Promise.all(Array.from({ length: 6 }, (_, i) => kinit(`cc-${round}-${i}`)));
@@ -175,7 +175,7 @@ describe('kdc start --workers: workers that keep dying', () => {
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     try {
       await eventually(() => /with 2 workers/.test(err), 30_000);
-      const pid = Number(/\(pids (\d+) \d+\)/.exec(err)![1]);
+      const pid = Number(/\(pids (\d+) \d+;/.exec(err)![1]);
       // The realm directory goes away: the worker restarted after the kill cannot open it, nor can the next four.
       renameSync(d, `${d}.moved`);
       process.kill(pid, 'SIGKILL');

@@ -12,7 +12,7 @@
  * each worker runs this same command and lands in serveAsWorker().
  */
 import { availableParallelism } from 'node:os';
-import { isKdcWorker, parseWorkers, receiveWorkerConfig, reportWorkerFailed, reportWorkerReady, superviseWorkers } from '../server/workers.js';
+import { isKdcWorker, parseWorkers, receiveWorkerConfig, reportWorkerFailed, reportWorkerReady, reusePortWorks, superviseWorkers } from '../server/workers.js';
 import type { WorkerConfig } from '../server/workers.js';
 import { batchedFdLogger, startKdcServer, stdoutLogger } from '../server/index.js';
 import type { KdcServer } from '../server/index.js';
@@ -106,7 +106,10 @@ async function startPrimary(o: StartOptions, io: CliIo, base: WorkerConfig, work
   const db = await openDb(dirOf(o, io), io, (pw) => (masterPassword = pw));
   const realm = db.realm;
   db.close();
-  const config: WorkerConfig = { ...base, ...(masterPassword !== undefined ? { masterPassword } : {}) };
+  // SO_REUSEPORT where this Node has it (each worker its own sockets: a client's retransmission reaches the
+  // worker that answered it), else the primary's shared sockets; KPOP_KDC_SHARED_SOCKETS=1 forces the latter.
+  const reusePort = io.env.KPOP_KDC_SHARED_SOCKETS !== '1' && (await reusePortWorks(base.listen[0]?.host ?? '127.0.0.1'));
+  const config: WorkerConfig = { ...base, reusePort, ...(masterPassword !== undefined ? { masterPassword } : {}) };
   const log = (line: string): void => void io.stderr.write(`${line}\n`);
   let sup;
   try {
@@ -114,7 +117,7 @@ async function startPrimary(o: StartOptions, io: CliIo, base: WorkerConfig, work
   } catch (e) {
     throw listenError(e);
   }
-  io.stderr.write(`kdc: realm ${realm} serving on ${where(sup.udp)} (UDP and TCP) with ${workers} workers (pids ${sup.pids().join(' ')})\n`);
+  io.stderr.write(`kdc: realm ${realm} serving on ${where(sup.udp)} (UDP and TCP) with ${workers} workers (pids ${sup.pids().join(' ')}; ${reusePort ? 'SO_REUSEPORT' : 'shared sockets'})\n`);
   const outcome = await Promise.race([stopSignal().then((s) => ({ signal: s })), sup.done.then((error) => ({ error }))]);
   if ('signal' in outcome) {
     await sup.stop();
@@ -145,7 +148,7 @@ async function serveAsWorker(o: StartOptions, io: CliIo): Promise<void> {
       out(record);
     };
     process.once('exit', () => out.flush());
-    server = await startKdcServer({ store: db, listen: config.listen, log, shared: true, ...(config.maxUdpReply !== undefined ? { maxUdpReply: config.maxUdpReply } : {}) });
+    server = await startKdcServer({ store: db, listen: config.listen, log, shared: true, reusePort: config.reusePort === true, ...(config.maxUdpReply !== undefined ? { maxUdpReply: config.maxUdpReply } : {}) });
   } catch (e) {
     db.close();
     const err = listenError(e);

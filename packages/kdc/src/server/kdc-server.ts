@@ -39,6 +39,8 @@ export interface KdcServerOptions {
   refreshIntervalMs?: number;
   /** Bind with exclusive: false, so that cluster workers share the primary's sockets (server/workers.ts). */
   shared?: boolean;
+  /** Bind with SO_REUSEPORT (Node 22.12+ / 23.1+), so that each worker has sockets of its own on the same port (server/workers.ts). */
+  reusePort?: boolean;
 }
 
 export interface KdcServer {
@@ -64,11 +66,12 @@ function literalLookup(hostname: string, options: dns.LookupOneOptions, callback
   else dns.lookup(hostname, options, callback);
 }
 
-function listenTcp(server: net.Server, host: string, port: number, exclusive: boolean): Promise<number> {
+function listenTcp(server: net.Server, host: string, port: number, exclusive: boolean, reusePort: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (e: Error): void => reject(e);
     server.once('error', onError);
-    server.listen({ host, port, exclusive }, () => {
+    // reusePort is not in Node 20's types; Node 20 would ignore it (workers.ts asks only where it works).
+    server.listen({ host, port, exclusive, ...(reusePort ? { reusePort: true } : {}) } as net.ListenOptions, () => {
       server.off('error', onError);
       resolve((server.address() as net.AddressInfo).port);
     });
@@ -91,11 +94,11 @@ function bindUdp(socket: dgram.Socket, host: string, port: number, exclusive: bo
  * UDP tries the same number (krb5.conf's `kdc = host:port` names one port for
  * both); if taken, try again with a fresh TCP port.
  */
-async function bindPair(host: string, port: number, makeTcp: () => net.Server, exclusive: boolean): Promise<{ tcp: net.Server; udp: dgram.Socket; port: number }> {
+async function bindPair(host: string, port: number, makeTcp: () => net.Server, exclusive: boolean, reusePort: boolean): Promise<{ tcp: net.Server; udp: dgram.Socket; port: number }> {
   for (let attempt = 0; ; attempt++) {
     const tcp = makeTcp();
-    const p = await listenTcp(tcp, host, port, exclusive);
-    const udp = dgram.createSocket({ type: udpType(host), lookup: literalLookup });
+    const p = await listenTcp(tcp, host, port, exclusive, reusePort);
+    const udp = dgram.createSocket({ type: udpType(host), lookup: literalLookup, ...(reusePort ? { reusePort: true } : {}) } as dgram.SocketOptions);
     try {
       await bindUdp(udp, host, p, exclusive);
       return { tcp, udp, port: p };
@@ -136,7 +139,7 @@ export async function startKdcServer(opts: KdcServerOptions): Promise<KdcServer>
   let timer: NodeJS.Timeout | undefined;
   try {
     for (const a of opts.listen) {
-      const pair = await bindPair(a.host, a.port, makeTcp, opts.shared !== true);
+      const pair = await bindPair(a.host, a.port, makeTcp, opts.shared !== true || opts.reusePort === true, opts.reusePort === true);
       tcpServers.push(pair.tcp);
       udpSockets.push(pair.udp);
       serveUdp(pair.udp, context);

@@ -29,6 +29,8 @@ import type { ListenAddress } from './kdc-server.js';
 /** What a worker needs to serve (sent by the primary over IPC). */
 export interface WorkerConfig {
   listen: ListenAddress[];
+  /** Each worker binds its own sockets with SO_REUSEPORT (where this Node has it) instead of sharing the primary's. */
+  reusePort?: boolean;
   masterPassword?: string;
   maxUdpReply?: number;
 }
@@ -82,6 +84,46 @@ async function freePortPair(host: string): Promise<number> {
     });
     await Promise.all([new Promise((r) => udp.close(() => r(undefined))), new Promise((r) => tcp.close(() => r(undefined)))]);
     if (ok || attempt >= 20) return port;
+  }
+}
+
+/**
+ * True when this Node binds two UDP and two TCP sockets to one port with
+ * reusePort (Node 22.12+ and 23.1+ on Linux); older lines ignore the option,
+ * so the second bind fails and the answer is false.
+ */
+export async function reusePortWorks(host: string): Promise<boolean> {
+  const udpType = net.isIPv6(host) ? 'udp6' : 'udp4';
+  const opts = { type: udpType, reusePort: true } as dgram.SocketOptions;
+  const a = dgram.createSocket(opts);
+  const b = dgram.createSocket(opts);
+  const t1 = net.createServer();
+  const t2 = net.createServer();
+  const bind = (s: dgram.Socket, port: number): Promise<number | undefined> =>
+    new Promise((resolve) => {
+      s.once('error', () => resolve(undefined));
+      s.bind({ address: host, port, exclusive: true }, () => resolve(s.address().port));
+    });
+  const listen = (s: net.Server, port: number): Promise<number | undefined> =>
+    new Promise((resolve) => {
+      s.once('error', () => resolve(undefined));
+      s.listen({ host, port, exclusive: true, reusePort: true } as net.ListenOptions, () => resolve((s.address() as net.AddressInfo).port));
+    });
+  try {
+    const p = await bind(a, 0);
+    if (p === undefined || (await bind(b, p)) === undefined) return false;
+    const q = await listen(t1, 0);
+    return q !== undefined && (await listen(t2, q)) !== undefined;
+  } finally {
+    for (const s of [a, b]) {
+      try {
+        s.close();
+      } catch {
+        // Never bound.
+      }
+    }
+    t1.close();
+    t2.close();
   }
 }
 
