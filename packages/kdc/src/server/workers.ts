@@ -171,6 +171,8 @@ export async function superviseWorkers(opts: SupervisorOptions): Promise<Supervi
       const worker = cluster.fork({ KPOP_KDC_WORKER: String(slot) });
       const entry = { worker, slot, readyAt: 0, ready: false };
       live.set(worker.id, entry);
+      // A send to a worker that has just died emits 'error' on it: its 'exit' handles the death.
+      worker.on('error', () => {});
       worker.on('message', (m: FromWorker) => {
         if (m?.kpopKdc === 'hello') {
           worker.send({ kpopKdc: 'config', config } satisfies FromPrimary);
@@ -206,7 +208,7 @@ export async function superviseWorkers(opts: SupervisorOptions): Promise<Supervi
         setTimeout(() => {
           if (stopping) return;
           fork(slot).then(
-          () => opts.log(`kdc: worker ${slot} restarted (pid ${[...live.values()].find((e) => e.slot === slot)?.worker.process.pid ?? '?'})`),
+            () => opts.log(`kdc: worker ${slot} restarted (pid ${[...live.values()].find((e) => e.slot === slot)?.worker.process.pid ?? '?'})`),
             () => {
               /* its exit handler logs and retries */
             },
