@@ -82,8 +82,23 @@ beforeAll(async () => {
   env = { PATH: process.env.PATH ?? '', KRB5_CONFIG: join(tmp, 'krb5.conf'), KRB5_KTNAME: join(tmp, 'none.keytab') };
 }, 120_000);
 
+/** KDCs a test started itself: killed here too, so a test that times out leaves no KDC behind. */
+const extra: ChildProcess[] = [];
+
 afterAll(() => {
   if (server && server.exitCode === null) server.kill('SIGKILL');
+  for (const c of extra) {
+    if (c.exitCode !== null || c.pid === undefined) continue;
+    // The primary and its workers.
+    for (const pid of execFileSync('ps', ['--ppid', String(c.pid), '-o', 'pid='], { encoding: 'utf8' }).split('\n').map((l) => Number(l.trim())).filter((n) => n > 0)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone.
+      }
+    }
+    c.kill('SIGKILL');
+  }
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -170,6 +185,7 @@ describe('kdc start --workers: workers that keep dying', () => {
     const d = join(tmp, 'db2');
     expect(spawnSync(process.execPath, [KDC, 'init', '--realm', 'LAB.TEST', '--dir', d], { encoding: 'utf8', timeout: 30_000 }).status).toBe(0);
     const child = spawn(process.execPath, [KDC, 'start', '--listen', '127.0.0.1:0', '--workers', '2', '--dir', d], { stdio: ['ignore', 'ignore', 'pipe'] });
+    extra.push(child);
     let err = '';
     child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
