@@ -71,8 +71,6 @@ function safeName(parts: readonly string[]): string {
  * lines are gathered and written with one write(2) per 32 KiB or per 100 ms,
  * as a syscall per request costs more than the request's crypto on some VMs.
  * Whatever is pending is written synchronously when the process exits.
- */
-/**
  * capacity bounds one write(2): several processes writing whole lines to one
  * pipe (`kdc start --workers`) need writes of at most PIPE_BUF (4096 bytes on
  * Linux), which the kernel never interleaves.
