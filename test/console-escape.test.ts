@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeSendauthPreamble, escapeForTerminal, escapeLines, formatPrincipal, frameMessage, jsonLine, readCcache } from '@kpop/common';
-import type { KdcDatabase } from '@kpop/kdc';
+import { openDatabase } from '@kpop/kdc';
 import { createLab } from '../packages/kpop/src/lab/create.js';
 import { labPaths } from '../packages/kpop/src/lab/layout.js';
 import { runLab, type RunningLab } from '../packages/kpop/src/lab/run.js';
@@ -59,8 +59,10 @@ describe.skipIf(!hasMit)(`the lab's console with a real ticket for ${JSON.string
     dir = mkdtempSync(join(tmpdir(), 'kpop-escape-'));
     const p = labPaths(join(dir, 'lab'));
     await createLab(p, { realm: 'LAB.TEST', users: { alice: 'alice-pw-1' } });
+    const db = openDatabase(p.kdcDir);
+    db.addPrincipal(SERVICE, { randkey: true });
+    db.close();
     lab = await runLab(p, 'LAB.TEST', { ports: { kdc: 0, kpop: 0, pop3: 0, pop3s: 0 }, onEvent: (l) => lines.push(l) });
-    (lab.kdc.context.store as KdcDatabase).addPrincipal(SERVICE, { randkey: true });
   }, 60_000);
   afterAll(async () => {
     await lab?.close();

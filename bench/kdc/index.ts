@@ -1,14 +1,20 @@
-// bench/kdc: load on a KDC (fresh AS exchanges with encrypted-timestamp
-// pre-authentication, and TGS exchanges) at concurrency N over UDP; prints
-// req/s, p50 and p99 latency, and CPU µs per request of the KDC process
-// (from /proc/PID/stat). By default it starts our KDC and, when installed,
-// MIT's krb5kdc with the same principals, and runs them side by side.
+// bench/kdc: load on a KDC, ours beside MIT's krb5kdc in the same run.
 //
-//   pnpm bench kdc [--concurrency=8] [--seconds=3] [--rounds=2] [--warmup=3] [--no-mit]
-//   pnpm bench kdc --kdc=127.0.0.1:88 --realm=R --user=alice --password=PW [--service=pop/localhost] [--pid=PID]
+// By default the load is MIT's own libkrb5 (bench/kdc/mit-bench.ts: a C
+// program the bench builds against libkrb5-dev), what real clients send:
+//   pnpm bench kdc [--seconds=3] [--rounds=2] [--concurrency=2,8] [--workers-concurrency=8] [--part=cpu|workers]
+//
+// --load=node: the older Node load generator (fresh AS exchanges with
+// encrypted-timestamp pre-authentication, TGS exchanges on one TGT, without
+// FAST; cheaper requests than MIT's clients send) at concurrency N over UDP;
+// prints req/s, p50 and p99 latency, and CPU µs per request of the KDC process
+// (from /proc/PID/stat); or against any KDC address:
+//   pnpm bench kdc --load=node [--concurrency=8] [--seconds=3] [--rounds=2] [--warmup=3] [--no-mit]
+//   pnpm bench kdc --load=node --kdc=127.0.0.1:88 --realm=R --user=alice --password=PW [--service=pop/localhost] [--pid=PID]
 //
 // The request handler alone, without sockets (for profiling):
 //   node [--cpu-prof] --import tsx bench/kdc/inproc.ts [N] [as|tgs|both]
+//   node [--cpu-prof] --import tsx bench/kdc/inproc-mit.ts [ROUNDS]   (MIT's own TGS-REQs, captured, then replayed)
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,6 +27,8 @@ import type { MitRealm } from '../../test/helpers/mit-realm.js';
 import { asRequestMaker, getTgt, percentile, runPhase, tgsRequestMaker, userKey } from './load.js';
 import type { PhaseResult, Target } from './load.js';
 import { cpuSeconds, findPid } from './proc.js';
+import { buildMitLoad } from './mit-load.js';
+import { runMitBench } from './mit-bench.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -29,7 +37,7 @@ for (const a of process.argv.slice(2)) {
   const m = /^--([\w-]+)(?:=(.*))?$/.exec(a);
   if (m) args.set(m[1]!, m[2] ?? 'true');
 }
-const concurrency = Number(args.get('concurrency') ?? 8);
+const concurrency = Number((args.get('concurrency') ?? '8').split(',')[0]);
 const seconds = Number(args.get('seconds') ?? 3);
 const rounds = Number(args.get('rounds') ?? 2);
 const warmup = Number(args.get('warmup') ?? 3);
@@ -151,4 +159,27 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+async function mitMain(): Promise<boolean> {
+  if (args.get('load') === 'node' || args.has('kdc')) return false;
+  if (!(hasMitKdc && findProgram('krb5kdc'))) {
+    console.log('MIT krb5kdc not installed (apt-get install krb5-kdc krb5-admin-server): falling back to the Node load generator, ours alone');
+    return false;
+  }
+  const built = buildMitLoad();
+  if ('reason' in built) {
+    console.log(`MIT's clients cannot be the load: ${built.reason}; falling back to the Node load generator`);
+    return false;
+  }
+  const part = args.get('part');
+  await runMitBench({
+    bin: built.bin,
+    seconds,
+    rounds,
+    concurrencies: (args.get('concurrency') ?? '2,8').split(',').map(Number),
+    workersConcurrency: Number(args.get('workers-concurrency') ?? 8),
+    parts: new Set(part === 'cpu' || part === 'workers' ? [part] : ['cpu', 'workers']),
+  });
+  return true;
+}
+
+if (!(await mitMain())) await main();

@@ -41,3 +41,48 @@ export function findPid(program: string, key: string, value: string): number | u
   }
   return undefined;
 }
+
+export interface CpuTimes {
+  user: number;
+  system: number;
+}
+
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** User and system CPU seconds of one process. */
+export function cpuTimes(pid: number): CpuTimes {
+  const rest = statFields(pid);
+  return { user: Number(rest[11]) / clockTicks(), system: Number(rest[12]) / clockTicks() };
+}
+
+/** pid and its descendants now (a KDC's workers). */
+export function processTree(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      parentOf.set(Number(d), Number(statFields(Number(d))[1]));
+    } catch {
+      // Gone.
+    }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) for (const [p, pp] of parentOf) if (pp === tree[i]) tree.push(p);
+  return tree;
+}
+
+/** CPU per process of a tree, keyed by pid (a process that exits meanwhile keeps its last reading). */
+export function treeCpu(pids: number[]): Map<number, CpuTimes> {
+  const m = new Map<number, CpuTimes>();
+  for (const p of pids) {
+    try {
+      m.set(p, cpuTimes(p));
+    } catch {
+      // Exited.
+    }
+  }
+  return m;
+}

@@ -52,6 +52,10 @@ export interface MitRealmOptions {
   maxRenewableLife?: string;
   /** Extra lines for krb5.conf [libdefaults]. */
   libdefaults?: string;
+  /** Extra lines for this realm's kdc.conf [realms] entry, e.g. 'disable_pac = true'. */
+  realmSettings?: string;
+  /** Extra krb5kdc arguments, e.g. ['-w', '2'] for worker processes. */
+  kdcArgs?: string[];
 }
 
 export interface MitRealm {
@@ -69,6 +73,8 @@ export interface MitRealm {
   ktadd(keytab: string, ...principals: string[]): void;
   /** Write another client krb5.conf for this realm (e.g. other permitted_enctypes); returns its path. */
   writeKrb5Conf(name: string, libdefaults: string): string;
+  /** The krb5kdc process id (the parent, with -w). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -157,6 +163,7 @@ export async function startMitRealm(options: MitRealmOptions = {}): Promise<MitR
 		max_renewable_life = ${options.maxRenewableLife ?? '7d'}
 		supported_enctypes = ${enctypes}
 		${options.requirePreauth === false ? '' : 'default_principal_flags = +preauth'}
+		${options.realmSettings ?? ''}
 	}
 [logging]
 	kdc = FILE:${kdcLog}
@@ -193,7 +200,7 @@ export async function startMitRealm(options: MitRealmOptions = {}): Promise<MitR
   // Another test may take the port between our probe and krb5kdc's bind: then try another one.
   let child: ChildProcess | undefined;
   for (let attempt = 1; ; attempt++) {
-    const c = spawn(findProgram('krb5kdc')!, ['-n', '-r', realm], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = spawn(findProgram('krb5kdc')!, ['-n', '-r', realm, ...(options.kdcArgs ?? [])], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     c.stderr?.resume();
     try {
       await waitForTcp(port, c, kdcLog, 15_000);
@@ -218,6 +225,7 @@ export async function startMitRealm(options: MitRealmOptions = {}): Promise<MitR
     env,
     kadmin,
     addPrincipal,
+    pid: child!.pid!,
     ktadd: (keytab, ...principals) => void kadmin(`ktadd -k ${keytab} -norandkey ${principals.join(' ')}`),
     writeKrb5Conf: (name, libdefaults) => {
       const path = join(dir, name);

@@ -72,6 +72,7 @@ export function buildProgram(io: CliIo): Command {
     .option('--tcp-max-per-address <n>', 'open TCP connections at most from one address (default 32)')
     .option('--tcp-idle-timeout <seconds>', 'close a TCP connection with no complete request for this long (default 30)')
     .option('--tcp-frame-timeout <seconds>', 'close a TCP connection whose started request is not complete after this long (default 10)')
+    .option('-w, --workers <n>', 'worker processes serving the same ports: a number, or auto for one per core (default 1)')
     .action((o, c: Command) => cmdStart(c.opts(), io));
 
   lifetimeOptions(program.command('addprinc').description('add a principal (keys in every realm enctype, pre-authentication required)').argument('<name>', 'alice, alice@REALM or pop/host'))

@@ -26,14 +26,20 @@ export const DEFAULT_DIR = './var/kdc';
 export const dirOf = (o: { dir?: string }, io: CliIo): string => resolve(o.dir ?? io.env[DIR_ENV] ?? DEFAULT_DIR);
 const now = (io: CliIo): Date => (io.now ?? (() => new Date()))();
 
-export async function openDb(dir: string, io: CliIo): Promise<KdcDatabase> {
+/** onMasterPassword hears the master password that opened it, if one did (`kdc start --workers` hands it on). */
+export async function openDb(dir: string, io: CliIo, onMasterPassword?: (pw: string) => void): Promise<KdcDatabase> {
   const fromEnv = io.env[MASTER_PASSWORD_ENV];
   try {
-    return openDatabase(dir, fromEnv !== undefined ? { masterPassword: fromEnv } : {});
+    const db = openDatabase(dir, fromEnv !== undefined ? { masterPassword: fromEnv } : {});
+    if (fromEnv !== undefined) onMasterPassword?.(fromEnv);
+    return db;
   } catch (e) {
     if (!(e instanceof KdcDbError) || e.reason !== 'MASTER_PASSWORD_REQUIRED') throw e;
     if (!io.stdin.isTTY) throw new KdcDbError(e.reason, `${e.message} in ${MASTER_PASSWORD_ENV} or on a terminal`);
-    return openDatabase(dir, { masterPassword: await promptHidden(io, 'Enter KDC database master key: ') });
+    const pw = await promptHidden(io, 'Enter KDC database master key: ');
+    const db = openDatabase(dir, { masterPassword: pw });
+    onMasterPassword?.(pw);
+    return db;
   }
 }
 

@@ -6,11 +6,21 @@
  * Status lines go to stderr; stdout carries one JSON line per request.
  * SIGINT and SIGTERM close the listeners, flush the lockout bookkeeping and
  * exit 0; SIGHUP re-reads the database at once.
+ *
+ * With --workers N (N > 1, or `auto`: one per core) this process becomes the
+ * primary of N worker processes serving the same ports (server/workers.ts);
+ * each worker runs this same command and lands in serveAsWorker().
  */
 import { jsonLine } from '@kpop/common';
-import { startKdcServer, stdoutLogger, type RequestLimits, type TcpLimits } from '../server/index.js';
+import { availableParallelism } from 'node:os';
+import { isKdcWorker, parseWorkers, receiveWorkerConfig, reportWorkerFailed, reportWorkerReady, reusePortWorks, superviseWorkers } from '../server/workers.js';
+import type { WorkerConfig } from '../server/workers.js';
+import { batchedFdLogger, startKdcServer, stdoutLogger, type RequestLimits, type TcpLimits } from '../server/index.js';
+import type { KdcServer } from '../server/index.js';
+import type { KdcDatabase } from '../db/index.js';
+import { openDatabase } from '../db/index.js';
 import { dirOf, openDb, type CliIo } from './commands.js';
-import { parseCount, parseListen } from './parse.js';
+import { parseCount, parseListen, UsageError } from './parse.js';
 
 export interface StartOptions {
   dir?: string;
@@ -24,6 +34,7 @@ export interface StartOptions {
   tcpMaxPerAddress?: string;
   tcpIdleTimeout?: string;
   tcpFrameTimeout?: string;
+  workers?: string;
 }
 
 /** The limit flags as server options (only those given; the rest keep their defaults). */
@@ -49,10 +60,56 @@ export function limitOptions(o: StartOptions): { requests: Partial<RequestLimits
 /** Port 88 (RFC 4120 §7.2.3) on loopback only: serving other hosts is a choice made with --listen. */
 export const DEFAULT_LISTEN = '127.0.0.1:88';
 
+/** A listener error as one line saying what to do. */
+function listenError(e: unknown): Error {
+  const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (err.code === 'EACCES') return new Error(`cannot listen on ${err.address ?? ''}:${err.port ?? ''}: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE; try --listen 127.0.0.1:8888)`);
+  if (err.code === 'EADDRINUSE') return new Error(`cannot listen on ${err.address ?? ''}:${err.port ?? ''}: address in use (another KDC running?)`);
+  if (err.code === 'EADDRNOTAVAIL') return new Error(`cannot listen on ${err.address ?? ''}: no such local address`);
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+function where(addresses: { host: string; port: number }[]): string {
+  return addresses.map((a) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`)).join(' ');
+}
+
+function stopSignal(signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    for (const s of signals) process.once(s, () => resolve(s));
+  });
+}
+
+/** Serves until SIGINT/SIGTERM, re-reading the database on SIGHUP; then closes everything. */
+async function serveUntilSignal(server: KdcServer, db: KdcDatabase, signals?: NodeJS.Signals[]): Promise<NodeJS.Signals> {
+  const onHup = (): void => {
+    try {
+      db.refresh();
+    } catch {
+      // Busy database: the server's own refresh timer tries again.
+    }
+  };
+  process.on('SIGHUP', onHup);
+  const signal = await stopSignal(signals);
+  process.off('SIGHUP', onHup);
+  await server.close();
+  stdoutLogger.flush();
+  db.close();
+  return signal;
+}
+
 export async function cmdStart(o: StartOptions, io: CliIo): Promise<void> {
+  if (isKdcWorker()) return serveAsWorker(o, io);
   const listen = (o.listen ?? [DEFAULT_LISTEN]).map(parseListen);
   const { requests, tcp } = limitOptions(o);
   const maxUdpReply = o.maxUdpReply === undefined ? undefined : parseCount('--max-udp-reply', o.maxUdpReply);
+  let workers = 1;
+  try {
+    if (o.workers !== undefined) workers = parseWorkers(o.workers, availableParallelism());
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (workers > 1) return startPrimary(o, io, { listen, ...(maxUdpReply !== undefined ? { maxUdpReply } : {}) }, workers);
+
   const db = await openDb(dirOf(o, io), io);
   // Batched writes to fd 1 (a write(2) per request cost more than its crypto); another stream gets a line each.
   const logger = io.stdout === process.stdout ? stdoutLogger : (record: Record<string, unknown>) => void io.stdout.write(jsonLine(record) + '\n');
@@ -68,29 +125,76 @@ export async function cmdStart(o: StartOptions, io: CliIo): Promise<void> {
     });
   } catch (e) {
     db.close();
-    const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
-    if (err.code === 'EACCES') throw new Error(`cannot listen on ${err.address ?? ''}:${err.port ?? ''}: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE; try --listen 127.0.0.1:8888)`);
-    if (err.code === 'EADDRINUSE') throw new Error(`cannot listen on ${err.address ?? ''}:${err.port ?? ''}: address in use (another KDC running?)`);
-    if (err.code === 'EADDRNOTAVAIL') throw new Error(`cannot listen on ${err.address ?? ''}: no such local address`);
+    throw listenError(e);
+  }
+  io.stderr.write(`kdc: realm ${db.realm} serving on ${where(server.udp)} (UDP and TCP)\n`);
+  const signal = await serveUntilSignal(server, db);
+  io.stderr.write(`kdc: ${signal}: stopped\n`);
+}
+
+/** The primary: checks the database opens (asking for its master password once), then runs the workers. */
+async function startPrimary(o: StartOptions, io: CliIo, base: WorkerConfig, workers: number): Promise<void> {
+  let masterPassword: string | undefined;
+  const db = await openDb(dirOf(o, io), io, (pw) => (masterPassword = pw));
+  const realm = db.realm;
+  db.close();
+  // SO_REUSEPORT where this Node has it (each worker its own sockets: a client's retransmission reaches the
+  // worker that answered it), else the primary's shared sockets; KPOP_KDC_SHARED_SOCKETS=1 forces the latter.
+  const reusePort = io.env.KPOP_KDC_SHARED_SOCKETS !== '1' && (await reusePortWorks(base.listen[0]?.host ?? '127.0.0.1'));
+  const config: WorkerConfig = { ...base, reusePort, ...(masterPassword !== undefined ? { masterPassword } : {}) };
+  const log = (line: string): void => void io.stderr.write(`${line}\n`);
+  let sup;
+  try {
+    sup = await superviseWorkers({ workers, config, log });
+  } catch (e) {
+    throw listenError(e);
+  }
+  io.stderr.write(`kdc: realm ${realm} serving on ${where(sup.udp)} (UDP and TCP) with ${workers} workers (pids ${sup.pids().join(' ')}; ${reusePort ? 'SO_REUSEPORT' : 'shared sockets'})\n`);
+  const outcome = await Promise.race([stopSignal().then((s) => ({ signal: s })), sup.done.then((error) => ({ error }))]);
+  if ('signal' in outcome) {
+    await sup.stop();
+    io.stderr.write(`kdc: ${outcome.signal}: stopped\n`);
+    return;
+  }
+  if (outcome.error) throw new Error(outcome.error);
+}
+
+/** A worker: the configuration comes from the primary over IPC. */
+async function serveAsWorker(o: StartOptions, io: CliIo): Promise<void> {
+  const config = await receiveWorkerConfig();
+  let db: KdcDatabase;
+  let server: KdcServer;
+  try {
+    db = openDatabase(dirOf(o, io), config.masterPassword !== undefined ? { masterPassword: config.masterPassword } : {});
+  } catch (e) {
+    reportWorkerFailed((e as Error).message);
     throw e;
   }
-  const where = server.udp.map((a) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`)).join(' ');
-  io.stderr.write(`kdc: realm ${db.realm} serving on ${where} (UDP and TCP)\n`);
-  const onHup = (): void => {
-    try {
-      db.refresh();
-    } catch {
-      // Busy database: the server's own refresh timer tries again.
-    }
-  };
-  process.on('SIGHUP', onHup);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
-  process.off('SIGHUP', onHup);
-  await server.close();
-  stdoutLogger.flush();
-  db.close();
-  io.stderr.write(`kdc: ${signal}: stopped\n`);
+  try {
+    // Each record says which worker answered (1..N, as the primary's status lines name them).
+    const worker = Number(process.env.KPOP_KDC_WORKER);
+    // The workers share stdout: writes of whole lines, at most PIPE_BUF bytes each, never interleave mid-line.
+    const out = batchedFdLogger(1, 100, 4096);
+    const log = (record: Record<string, unknown>): void => {
+      record.worker = worker;
+      out(record);
+    };
+    process.once('exit', () => out.flush());
+    // The limit flags reach each worker on its own command line (cluster.fork runs the same argv); each
+    // worker keeps its own per-address budget, so one address may get up to N times the budget in all.
+    const { requests, tcp } = limitOptions(o);
+    server = await startKdcServer({ store: db, listen: config.listen, log, requests, tcp, shared: true, reusePort: config.reusePort === true, ...(config.maxUdpReply !== undefined ? { maxUdpReply: config.maxUdpReply } : {}) });
+  } catch (e) {
+    db.close();
+    const err = listenError(e);
+    reportWorkerFailed(err.message);
+    throw err;
+  }
+  reportWorkerReady(server.udp);
+  // The primary gone (its IPC channel closed): stop serving too.
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  // Ctrl-C reaches the whole process group: only the primary acts on it (it stops the workers with SIGTERM),
+  // so that it never mistakes a worker stopping by itself for one that died.
+  process.on('SIGINT', () => {});
+  await serveUntilSignal(server, db, ['SIGTERM']);
 }

@@ -12,7 +12,7 @@ import { DEFAULT_ENCTYPES, tgsPrincipal, formatPrincipal } from '@kpop/common';
 import { KdcDatabase, type DatabaseHandleOptions } from './database.js';
 import { KdcDbError } from './errors.js';
 import { deriveMasterKey, MasterKey, newKdfParams, readStashFile, writeStashFile, type MasterKdfParams } from './master-key.js';
-import { DDL, SCHEMA_VERSION } from './schema.js';
+import { DDL, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { checkEnctypes, checkSeconds } from './writes.js';
 import type { LockoutPolicy, RealmSettings } from './types.js';
 
@@ -112,6 +112,26 @@ export function initRealm(dir: string, opts: InitRealmOptions): KdcDatabase {
   }
 }
 
+/**
+ * Brings a database of an older schema version up to SCHEMA_VERSION, in one
+ * immediate transaction (a KDC and an admin command opening it at once: the
+ * second finds the work done). Returns the version it is at afterwards.
+ */
+function migrate(db: Database.Database, dbPath: string, found: number): number {
+  if (!Number.isInteger(found) || found < 1 || found >= SCHEMA_VERSION) return found;
+  try {
+    return db.transaction(() => {
+      const read = db.prepare<[], string>("SELECT v FROM meta WHERE k = 'schema_version'").pluck();
+      let version = Number(read.get());
+      for (; version < SCHEMA_VERSION; version++) db.exec(MIGRATIONS[version - 1]!);
+      db.prepare("UPDATE meta SET v = ? WHERE k = 'schema_version'").run(String(version));
+      return version;
+    }).immediate();
+  } catch (e) {
+    throw new KdcDbError('CORRUPT', `cannot upgrade ${dbPath} from schema version ${found} to ${SCHEMA_VERSION}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
 export function openDatabase(dir: string, opts: OpenDatabaseOptions = {}): KdcDatabase {
   const root = resolve(dir);
   const dbPath = join(root, DB_FILE);
@@ -129,7 +149,7 @@ export function openDatabase(dir: string, opts: OpenDatabaseOptions = {}): KdcDa
     } catch (e) {
       throw new KdcDbError('CORRUPT', `${dbPath} is not a kpop KDC database (${(e as Error).message})`, { cause: e });
     }
-    const version = Number(meta.get('schema_version'));
+    const version = migrate(db, dbPath, Number(meta.get('schema_version')));
     if (version !== SCHEMA_VERSION) throw new KdcDbError('CORRUPT', `${dbPath} has schema version ${String(meta.get('schema_version'))}, this KDC reads ${SCHEMA_VERSION}`);
     const realm = meta.get('realm');
     const check = meta.get('master_check');

@@ -9,12 +9,24 @@
  *   administrative change, so a refresh reloads only what moved.
  * - principal_keys: one row per (kvno, enctype), the key encrypted under the
  *   master key (see master-key.ts).
- * - deleted: names deleted at a generation, so refresh() drops them.
+ * - deleted: names deleted at a generation, so refresh() drops them; indexed
+ *   by name too, since every write clears a name's old tombstone.
  * Times are integer milliseconds since the epoch, NULL when unset.
  */
 import type { PrincipalAttributes, PrincipalRecord } from './types.js';
 
-export const SCHEMA_VERSION = 1;
+/**
+ * Each step takes a database from version N to N+1 (MIGRATIONS[N - 1]);
+ * DDL is the newest schema, so a new database starts at SCHEMA_VERSION.
+ * openDatabase() applies the missing steps in one transaction.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1 → 2: `DELETE FROM deleted WHERE name = ?` (every addprinc, delprinc and
+  // `load --update`) scanned the whole table: quadratic over a bulk load.
+  'CREATE INDEX IF NOT EXISTS deleted_name ON deleted (name);',
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length + 1;
 
 export const DDL = `
 CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) STRICT;
@@ -49,6 +61,7 @@ CREATE TABLE principal_keys (
 ) STRICT;
 CREATE TABLE deleted (name TEXT NOT NULL, gen INTEGER NOT NULL) STRICT;
 CREATE INDEX deleted_gen ON deleted (gen);
+CREATE INDEX deleted_name ON deleted (name);
 `;
 
 /** MIT's KRB5_KDB_* attribute bits (kdb.h), so a dump reads the same to an MIT administrator. */

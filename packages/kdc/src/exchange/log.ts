@@ -71,12 +71,15 @@ function safeName(parts: readonly string[]): string {
  * lines are gathered and written with one write(2) per 32 KiB or per 100 ms,
  * as a syscall per request costs more than the request's crypto on some VMs.
  * Whatever is pending is written synchronously when the process exits.
+ * capacity bounds one write(2): several processes writing whole lines to one
+ * pipe (`kdc start --workers`) need writes of at most PIPE_BUF (4096 bytes on
+ * Linux), which the kernel never interleaves.
  */
-export function batchedFdLogger(fd: number, flushMs = 100): KdcLogger & { flush(): void } {
+export function batchedFdLogger(fd: number, flushMs = 100, capacity = 65536): KdcLogger & { flush(): void } {
   // Lines go into one byte buffer at once, not into an array of strings: a
   // string waiting up to flushMs outlives a young-generation collection or
   // two and gets copied and promoted, for every request.
-  const CAPACITY = 65536;
+  const CAPACITY = capacity;
   const pending = Buffer.allocUnsafe(CAPACITY);
   let size = 0;
   let timer: NodeJS.Timeout | undefined;

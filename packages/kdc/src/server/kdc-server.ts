@@ -42,6 +42,10 @@ export interface KdcServerOptions {
   requests?: Partial<RequestLimits> | false;
   /** How often to ask the store whether the database changed (ms, default 500). */
   refreshIntervalMs?: number;
+  /** Bind with exclusive: false, so that cluster workers share the primary's sockets (server/workers.ts). */
+  shared?: boolean;
+  /** Bind with SO_REUSEPORT (Node 22.12+ / 23.1+), so that each worker has sockets of its own on the same port (server/workers.ts). */
+  reusePort?: boolean;
 }
 
 export interface KdcServer {
@@ -73,22 +77,23 @@ function literalLookup(hostname: string, options: dns.LookupOneOptions, callback
   else dns.lookup(hostname, options, callback);
 }
 
-function listenTcp(server: net.Server, host: string, port: number): Promise<number> {
+function listenTcp(server: net.Server, host: string, port: number, exclusive: boolean, reusePort: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (e: Error): void => reject(e);
     server.once('error', onError);
-    server.listen({ host, port, exclusive: true }, () => {
+    // reusePort is not in Node 20's types; Node 20 would ignore it (workers.ts asks only where it works).
+    server.listen({ host, port, exclusive, ...(reusePort ? { reusePort: true } : {}) } as net.ListenOptions, () => {
       server.off('error', onError);
       resolve((server.address() as net.AddressInfo).port);
     });
   });
 }
 
-function bindUdp(socket: dgram.Socket, host: string, port: number): Promise<number> {
+function bindUdp(socket: dgram.Socket, host: string, port: number, exclusive: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (e: Error): void => reject(e);
     socket.once('error', onError);
-    socket.bind({ address: host, port, exclusive: true }, () => {
+    socket.bind({ address: host, port, exclusive }, () => {
       socket.off('error', onError);
       resolve(socket.address().port);
     });
@@ -100,16 +105,16 @@ function bindUdp(socket: dgram.Socket, host: string, port: number): Promise<numb
  * UDP tries the same number (krb5.conf's `kdc = host:port` names one port for
  * both); if taken, try again with a fresh TCP port.
  */
-async function bindPair(host: string, port: number, makeTcp: () => net.Server): Promise<{ tcp: net.Server; udp: dgram.Socket; port: number }> {
+async function bindPair(host: string, port: number, makeTcp: () => net.Server, exclusive: boolean, reusePort: boolean): Promise<{ tcp: net.Server; udp: dgram.Socket; port: number }> {
   for (let attempt = 0; ; attempt++) {
     const tcp = makeTcp();
-    const p = await listenTcp(tcp, host, port);
+    const p = await listenTcp(tcp, host, port, exclusive, reusePort);
     // A deep receive queue (up to net.core.rmem_max): a burst from one
     // flooder does not overflow it and take other clients' datagrams with it,
     // since the per-address budget then drops the burst at a Map lookup each.
-    const udp = dgram.createSocket({ type: udpType(host), lookup: literalLookup, recvBufferSize: UDP_RECV_BUFFER });
+    const udp = dgram.createSocket({ type: udpType(host), lookup: literalLookup, recvBufferSize: UDP_RECV_BUFFER, ...(reusePort ? { reusePort: true } : {}) } as dgram.SocketOptions);
     try {
-      await bindUdp(udp, host, p);
+      await bindUdp(udp, host, p, exclusive);
       return { tcp, udp, port: p };
     } catch (e) {
       udp.close();
@@ -153,7 +158,7 @@ export async function startKdcServer(opts: KdcServerOptions): Promise<KdcServer>
   let timer: NodeJS.Timeout | undefined;
   try {
     for (const a of opts.listen) {
-      const pair = await bindPair(a.host, a.port, makeTcp);
+      const pair = await bindPair(a.host, a.port, makeTcp, opts.shared !== true || opts.reusePort === true, opts.reusePort === true);
       tcpServers.push(pair.tcp);
       udpSockets.push(pair.udp);
       serveUdp(pair.udp, context, gate);

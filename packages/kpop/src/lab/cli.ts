@@ -8,8 +8,9 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { availableParallelism } from 'node:os';
 import { escapeForTerminal } from '@kpop/common';
-import { KdcDbError } from '@kpop/kdc';
+import { KdcDbError, parseWorkers } from '@kpop/kdc';
 import { MailboxLock } from '../maildir/lock.js';
 import { bannerLines } from './banner.js';
 import { createLab } from './create.js';
@@ -32,6 +33,7 @@ interface RawOptions {
   kpopPort: string;
   pop3Port: string;
   pop3sPort: string;
+  workers: string;
   quiet?: boolean;
   maxPerAddress?: string;
   kdcRatePerAddress?: string;
@@ -83,6 +85,7 @@ export function buildLabProgram(): Command {
     .option('--pop3s-port <port>', 'POP3S port', String(DEFAULT_LAB_PORTS.pop3s))
     .option('--max-per-address <n>', 'open connections at most from one client address, per service (mail default 50, KDC TCP 32)')
     .option('--kdc-rate-per-address <n>', 'KDC requests per second served to one client address (default 1000; 0 = no limit)')
+    .option('--workers <n>', 'KDC worker processes on the KDC port: a number, or auto for one per core', '1')
     .option('-q, --quiet', 'do not print a line per request')
     .exitOverride()
     .helpOption('-h, --help');
@@ -107,6 +110,12 @@ export async function startLabFromArgs(argv: string[], io: LabIo): Promise<Runni
     const ports: LabPorts = { kdc: port('--kdc-port', o.kdcPort), kpop: port('--kpop-port', o.kpopPort), pop3: port('--pop3-port', o.pop3Port), pop3s: port('--pop3s-port', o.pop3sPort) };
     const perAddress = o.maxPerAddress === undefined ? undefined : count('--max-per-address', o.maxPerAddress, 1);
     const rate = o.kdcRatePerAddress === undefined ? undefined : count('--kdc-rate-per-address', o.kdcRatePerAddress, 0);
+    let kdcWorkers: number;
+    try {
+      kdcWorkers = parseWorkers(o.workers, availableParallelism());
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
     const fixed = Object.values(ports).filter((n) => n !== 0);
     if (new Set(fixed).size !== fixed.length) throw new UsageError('two services were given the same port');
     const p = labPaths(o.dir);
@@ -136,6 +145,7 @@ export async function startLabFromArgs(argv: string[], io: LabIo): Promise<Runni
     try {
       lab = await runLab(p, marker.realm, {
         ports,
+        kdcWorkers,
         ...(o.quiet ? {} : { onEvent: (l: string) => io.stdout.write(`${l}\n`) }),
         ...(perAddress !== undefined ? { limits: { maxPerAddress: perAddress }, kdcTcp: { maxPerAddress: perAddress } } : {}),
         ...(rate !== undefined ? { kdcRequests: { ratePerAddress: rate, burstPerAddress: Math.max(rate * 2, 1) } } : {}),

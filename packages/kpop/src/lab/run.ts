@@ -9,6 +9,7 @@ import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'nod
 import { escapeForTerminal, jsonLine, loadKrb5Config, type ConnectionLimits } from '@kpop/common';
 import { krb5ConfText, openDatabase, startKdcServer, type KdcDatabase, type KdcServer, type RequestLimits, type TcpLimits } from '@kpop/kdc';
 import { startPopServer, type PopServer } from '../server.js';
+import { startKdcWorkers, type LabKdc } from './kdc-workers.js';
 import type { LogRecord } from '../pop3/session.js';
 import type { LabPaths } from './layout.js';
 
@@ -37,7 +38,7 @@ export class LabError extends Error {
 export interface RunningLab {
   realm: string;
   ports: LabPorts;
-  kdc: KdcServer;
+  kdc: LabKdc;
   pop: PopServer;
   close(): Promise<void>;
 }
@@ -55,6 +56,8 @@ export interface RunLabOptions {
   /** The KDC's per-address request budget and TCP limits (defaults: the KDC's). */
   kdcRequests?: Partial<RequestLimits>;
   kdcTcp?: Partial<TcpLimits>;
+  /** KDC worker processes (`kdc start --workers N`); 1 (default): the KDC serves in the lab's process. */
+  kdcWorkers?: number;
 }
 
 /** Appends JSON lines to a log file; the file stays open while the lab runs. */
@@ -87,24 +90,24 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
   const kdcLog = jsonLines(p.kdcLog);
   const popLog = jsonLines(p.popLog);
   let db: KdcDatabase | undefined;
-  let kdc: KdcServer | undefined;
+  let kdc: LabKdc | undefined;
   try {
     db = openDatabase(p.kdcDir);
     if (db.realm !== realm) throw new LabError(`the KDC database in ${p.kdcDir} is for realm ${db.realm}, the lab says ${realm}: start with --reset`);
+    const log = (r: Record<string, unknown>): void => {
+      kdcLog.write(r);
+      const worker = r.worker !== undefined ? ` (worker ${String(r.worker)})` : '';
+      if (r.cname === undefined && r.sname === undefined && r.from !== undefined) {
+        // A record of the limits (RATE_LIMITED, JUNK, CONNECTION_REFUSED, …): who, and how many more.
+        say(`kdc  ${String(r.msg)} from ${String(r.from)}: ${String(r.status)}${r.suppressed ? ` (${String(r.suppressed)} more not logged)` : ''}${worker}`);
+      } else say(`kdc  ${String(r.msg)} ${String(r.cname ?? '?')} for ${String(r.sname ?? '?')}: ${String(r.status)}${worker}`);
+    };
     try {
-      kdc = await startKdcServer({
-        store: db,
-        listen: [{ host: LAB_HOST, port: o.ports.kdc }],
-        ...(o.kdcRequests ? { requests: o.kdcRequests } : {}),
-        ...(o.kdcTcp ? { tcp: o.kdcTcp } : {}),
-        log: (r) => {
-          kdcLog.write(r);
-          if (r.cname === undefined && r.sname === undefined && r.from !== undefined) {
-            // A record of the limits (RATE_LIMITED, JUNK, CONNECTION_REFUSED, …): who, and how many more.
-            say(`kdc  ${String(r.msg)} from ${String(r.from)}: ${String(r.status)}${r.suppressed ? ` (${String(r.suppressed)} more not logged)` : ''}`);
-          } else say(`kdc  ${String(r.msg)} ${String(r.cname ?? '?')} for ${String(r.sname ?? '?')}: ${String(r.status)}`);
-        },
-      });
+      const limits = { ...(o.kdcRequests ? { requests: o.kdcRequests } : {}), ...(o.kdcTcp ? { tcp: o.kdcTcp } : {}) };
+      kdc =
+        (o.kdcWorkers ?? 1) > 1
+          ? await startKdcWorkers({ dir: p.kdcDir, host: LAB_HOST, port: o.ports.kdc, workers: o.kdcWorkers!, log })
+          : await startKdcServer({ store: db, listen: [{ host: LAB_HOST, port: o.ports.kdc }], ...limits, log });
     } catch (e) {
       throw portInUse(e, 'kdc', o.ports.kdc) ?? e;
     }
