@@ -64,6 +64,8 @@ export function buildProgram(io: CliIo): Command {
     .addOption(dirOption())
     .option('-l, --listen <host:port>', 'address to serve, repeatable (default 127.0.0.1:88)', collect)
     .option('--max-udp-reply <bytes>', 'larger UDP replies get RESPONSE_TOO_BIG so that clients retry over TCP (default 1400)')
+    .option('--kpasswd-listen <host:port>', 'kpasswd service address (RFC 3244), repeatable (default port 464 on the --listen hosts; none: off)', collect)
+    .option('--kpasswd-admin <principal>', 'principal (glob) allowed to set other principals\' passwords through kpasswd, repeatable', collect)
     .action((o, c: Command) => cmdStart(c.opts(), io));
 
   lifetimeOptions(program.command('addprinc').description('add a principal (keys in every realm enctype, pre-authentication required)').argument('<name>', 'alice, alice@REALM or pop/host'))

@@ -9,6 +9,7 @@ import { addKeytabEntries, enctypeName, formatPrincipal, resolveKeytabName } fro
 import { initRealm, KdcDbError, openDatabase, STASH_FILE, type KdcDatabase, type PrincipalAttributes } from '../db/index.js';
 import { resolveName } from '../db/names.js';
 import { formatPrincipalRecord, formatSettings } from './format.js';
+import { ensureChangepwPrincipal } from '../server/kpasswd-server.js';
 import { parseDate, parseEnctypes, parseLifetime, UsageError } from './parse.js';
 import { promptHidden, promptNewPassword, readAll, readPasswordLine, type Terminal } from './password.js';
 
@@ -56,7 +57,12 @@ export async function cmdInit(o: InitOpts, io: CliIo): Promise<void> {
   if (!o.stash) masterPassword = io.env[MASTER_PASSWORD_ENV] ?? (io.stdin.isTTY ? await promptNewPassword(io, 'KDC database master key') : undefined);
   if (!o.stash && masterPassword === undefined) throw new UsageError(`--no-stash needs a master password: set ${MASTER_PASSWORD_ENV} or run on a terminal`);
   const db = initRealm(dir, { realm: o.realm, ...opts, ...(masterPassword !== undefined ? { masterPassword } : {}) });
-  db.close();
+  try {
+    // MIT's kdb5_util create makes kadmin/changepw too: the kpasswd service's principal.
+    ensureChangepwPrincipal(db);
+  } finally {
+    db.close();
+  }
   io.stdout.write(`Initialized realm "${o.realm}" in ${dir}; ${o.stash ? `master key stashed in ${resolve(dir, STASH_FILE)}` : 'master key derived from the master password (not stashed)'}.\n`);
 }
 
