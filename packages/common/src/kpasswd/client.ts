@@ -18,7 +18,7 @@ import { encodeApReq, encodeAuthenticator } from '../krb5/ap-req.js';
 import { decodeKrbErrorMessage } from '../krb5/krb-error.js';
 import { ErrorCode, KrbError } from '../krb5/errors.js';
 import { decodeTicket } from '../krb5/ticket.js';
-import type { Principal } from '../krb5/types.js';
+import type { EncryptionKey, Principal } from '../krb5/types.js';
 import { type Krb5Config, type KdcAddress, parseKdcAddress } from '../client/config.js';
 import { ClientError } from '../client/errors.js';
 import { makeNonce, splitTime } from '../client/as.js';
@@ -102,18 +102,7 @@ export async function changePassword(opts: ChangePasswordOptions): Promise<Chang
       continue;
     }
     // A fresh authenticator per server: a second one with the same would be a replay.
-    const subkey = randomKeyFor(cred.key.keytype);
-    const seq = makeNonce();
-    const ts = splitTime((opts.now ?? (() => new Date()))());
-    const authenticator = encodeAuthenticator({ authenticatorVno: 5, crealm: cred.client.realm, cname: cred.client.name, cusec: ts.usec, ctime: ts.time, subkey, seqNumber: seq });
-    const apReq = encodeApReq({ pvno: 5, msgType: MsgType.AP_REQ as 14, apOptions: 0, ticket: decodeTicket(cred.ticket), authenticator: encryptData(cred.key, KeyUsage.AP_REQ_AUTH, authenticator) });
-    const setpw = opts.target !== undefined || opts.setPasswordProtocol === true;
-    const pw = new TextEncoder().encode(opts.newPassword);
-    const userData = setpw
-      ? encodeChangePasswdData({ newpasswd: pw, ...(opts.target ? { targname: opts.target.name, targrealm: opts.target.realm } : {}) })
-      : pw;
-    const priv = makeKrbPriv(subkey, { userData, seqNumber: seq, sAddress: hostAddressOf(local) });
-    const request = encodeKpasswdRequest({ version: setpw ? KPASSWD_VERSION_SET : KPASSWD_VERSION_CHANGE, apReq, priv });
+    const { request, state } = makeKpasswdRequest(opts, local);
     let reply: Uint8Array;
     try {
       reply = await sendToKdc(opts.config, realm, request, { kdcs: [server], ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.trace ? { trace: opts.trace } : {}) });
@@ -121,10 +110,34 @@ export async function changePassword(opts: ChangePasswordOptions): Promise<Chang
       lastError = e;
       continue;
     }
-    return readReply(reply, cred, subkey, ts, seq);
+    return readKpasswdReply(reply, state);
   }
   if (lastError instanceof ClientError) throw new ClientError(lastError.code, lastError.message.replace(/any KDC/, 'any KPASSWD server'));
   throw new ClientError('KRB5_KDC_UNREACH', `Cannot contact any KPASSWD server for realm '${realm}'`);
+}
+
+/** What the reply is checked against: the ticket's session key, our subkey and authenticator time. */
+export interface KpasswdRequestState {
+  credential: Credential;
+  subkey: EncryptionKey;
+  time: { time: Date; usec: number };
+  seq: number;
+}
+
+/** One request (AP-REQ with a fresh subkey and sequence number, KRB-PRIV from `localAddress`), and what its reply must match. */
+export function makeKpasswdRequest(opts: Pick<ChangePasswordOptions, 'credential' | 'newPassword' | 'target' | 'setPasswordProtocol' | 'now'>, localAddress: string): { request: Uint8Array; state: KpasswdRequestState } {
+  const cred = opts.credential;
+  const subkey = randomKeyFor(cred.key.keytype);
+  const seq = makeNonce();
+  const ts = splitTime((opts.now ?? (() => new Date()))());
+  const authenticator = encodeAuthenticator({ authenticatorVno: 5, crealm: cred.client.realm, cname: cred.client.name, cusec: ts.usec, ctime: ts.time, subkey, seqNumber: seq });
+  const apReq = encodeApReq({ pvno: 5, msgType: MsgType.AP_REQ as 14, apOptions: 0, ticket: decodeTicket(cred.ticket), authenticator: encryptData(cred.key, KeyUsage.AP_REQ_AUTH, authenticator) });
+  const setpw = opts.target !== undefined || opts.setPasswordProtocol === true;
+  const pw = new TextEncoder().encode(opts.newPassword);
+  const userData = setpw ? encodeChangePasswdData({ newpasswd: pw, ...(opts.target ? { targname: opts.target.name, targrealm: opts.target.realm } : {}) }) : pw;
+  const priv = makeKrbPriv(subkey, { userData, seqNumber: seq, sAddress: hostAddressOf(localAddress) });
+  const request = encodeKpasswdRequest({ version: setpw ? KPASSWD_VERSION_SET : KPASSWD_VERSION_CHANGE, apReq, priv });
+  return { request, state: { credential: cred, subkey, time: ts, seq } };
 }
 
 function modified(why: string): never {
@@ -132,7 +145,8 @@ function modified(why: string): never {
 }
 
 /** MIT's krb5int_rd_chpw_rep: an error (framed or bare) or AP-REP + KRB-PRIV, then the result code and string. */
-function readReply(reply: Uint8Array, cred: Credential, subkey: { keytype: number; keyvalue: Uint8Array }, ts: { time: Date; usec: number }, seq: number): ChangePasswordResult {
+export function readKpasswdReply(reply: Uint8Array, state: KpasswdRequestState): ChangePasswordResult {
+  const { credential: cred, subkey, time: ts } = state;
   let clear: Uint8Array;
   let isError = false;
   let parsed;
@@ -156,7 +170,6 @@ function readReply(reply: Uint8Array, cred: Credential, subkey: { keytype: numbe
     if (part.seqNumber !== undefined && priv.seqNumber !== undefined && priv.seqNumber !== part.seqNumber) {
       throw new KrbError(ErrorCode.KRB_AP_ERR_BADORDER, 'Message out of order');
     }
-    void seq;
     clear = priv.userData;
   }
   let result;
