@@ -6,8 +6,9 @@
  * silence; nothing throws; no password changes; a valid change is served
  * afterwards; no log line carries a password.
  *
- * The in-process count is 3,000 here; KPASSWD_FUZZ_COUNT=100000 runs the
- * full hundred thousand (see README: about a minute on this machine).
+ * The in-process count is 3,000 here (and 400 over each socket type);
+ * KPASSWD_FUZZ_COUNT=100000 runs the full hundred thousand (and 10,000 over
+ * each socket type): about 25 s for the 100,000 on this 2-core machine.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import dgram from 'node:dgram';
@@ -29,7 +30,7 @@ import {
 import { processKpasswd } from '../packages/kdc/src/kpasswd/service.js';
 
 const COUNT = Number(process.env.KPASSWD_FUZZ_COUNT ?? 3000);
-const SOCKET_COUNT = Math.min(COUNT, 400);
+const SOCKET_COUNT = Math.max(400, Math.floor(COUNT / 10));
 
 /** xorshift32: the same mutations on every run. */
 function rng(seed: number): () => number {
@@ -179,7 +180,8 @@ describe('the kpasswd service under hostile input', () => {
 
   it('no log line carries a password', () => {
     expect(logs.length).toBeGreaterThan(0);
-    for (const line of logs) for (const pw of [...passwords, 'Fuzz-after-5', 'Root-pw-1']) expect(line).not.toContain(pw);
+    const all = logs.join('\n');
+    for (const pw of [...passwords, 'Fuzz-after-5', 'Root-pw-1']) expect(all).not.toContain(pw);
     expect(logs.some((l) => l.includes('"msg":"KPASSWD"') && l.includes('"status":"CHANGED"'))).toBe(true);
   });
 });
