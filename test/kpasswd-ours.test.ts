@@ -76,7 +76,7 @@ describe('our kpasswd and kinit against our kpasswd service', () => {
     expect((await runOurs('kinit', ['dave'], env('dave'), 'Dave-pw-1\n')).stdout).toBe('Password for dave@OURPW.TEST: \n');
   });
 
-  it('a ticket that is not initial may not change its own password (result 7); set-password is for admins only (result 5)', async () => {
+  it('a ticket that is not initial may not change its own password (result 7); set-password is for admins only (result 5), with an initial ticket too', async () => {
     const config = loadKrb5Config(kdc.env);
     const erin = parsePrincipal('erin@OURPW.TEST');
     const tgt = await getInitialCredentials({ config, client: erin, password: 'Erin-pw-1' });
@@ -91,6 +91,10 @@ describe('our kpasswd and kinit against our kpasswd service', () => {
     const admin = await getInitialCredentials({ config, client: parsePrincipal('admin/admin@OURPW.TEST'), password: 'Admin-pw-1', service: parsePrincipal('kadmin/changepw@OURPW.TEST') });
     expect((await changePassword({ config, credential: admin.credential, newPassword: 'Erin-pw-9', target: erin })).resultCode).toBe(0);
     await expect(getInitialCredentials({ config, client: erin, password: 'Erin-pw-9' })).resolves.toBeDefined();
+    // Even an admin's kadmin/changepw ticket must come from a password, not from a (possibly stolen) TGT.
+    const adminTgt = await getInitialCredentials({ config, client: parsePrincipal('admin/admin@OURPW.TEST'), password: 'Admin-pw-1' });
+    const fromTgt = await getServiceTicket({ config, tgt: adminTgt.credential, service: parsePrincipal('kadmin/changepw@OURPW.TEST') });
+    expect((await changePassword({ config, credential: fromTgt.credential, newPassword: 'Erin-pw-10', target: erin })).resultCode).toBe(7);
   });
 
   it('a replayed request is refused (KRB_AP_ERR_REPEAT), and the password stays the one set after it', async () => {

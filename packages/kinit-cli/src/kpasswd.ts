@@ -4,8 +4,8 @@
  *
  *   kpasswd [principal]
  *
- * The principal is the argument, else the default cache's, else the user's
- * name. Prompts: "Password for P: ", "Enter new password: ", "Enter it
+ * The principal is the argument, else the default cache's, else the login
+ * name of the real user. Prompts: "Password for P: ", "Enter new password: ", "Enter it
  * again: ". Exit 0 and "Password changed." on success; 2 and MIT's result
  * line ("Password change rejected: …") on stdout when the server refuses;
  * 1 with "kpasswd: <error> <what>" on stderr for anything else.
@@ -36,7 +36,8 @@ export async function kpasswdMain(io: CliIo, now: () => Date = () => new Date())
       } catch {
         fromCache = undefined;
       }
-      const user = io.env.USER || io.env.LOGNAME || userInfo().username;
+      // MIT: the name of the real user (getpwuid(getuid())), not $USER.
+      const user = userInfo().username;
       client = fromCache ?? parsePrincipal(user, realm ? { defaultRealm: realm } : {});
     }
   } catch {

@@ -207,9 +207,10 @@ function serve(bytes: Uint8Array, ctx: KpasswdContext, origin: RequestOrigin, no
   }
   const self = target.realm === client.realm && target.name.nameString.length === client.name.nameString.length && target.name.nameString.every((c, i) => c === client.name.nameString[i]);
   rec.target = formatPrincipal(target).slice(0, 512);
-  if (self) {
-    if ((accepted.ticket.flags & TicketFlags.INITIAL) === 0) return reply(KpasswdResult.INITIAL_FLAG_NEEDED, 'Ticket must be derived from a password', KpasswdStatus.NOT_INITIAL);
-  } else {
+  // An initial ticket always: MIT's KDC never issues kadmin/changepw from a TGT (DISALLOW_TGT_BASED),
+  // so a stolen TGT cannot set passwords; ours may, so the service refuses what did not come from a password.
+  if ((accepted.ticket.flags & TicketFlags.INITIAL) === 0) return reply(KpasswdResult.INITIAL_FLAG_NEEDED, 'Ticket must be derived from a password', KpasswdStatus.NOT_INITIAL);
+  if (!self) {
     const who = formatPrincipal(client);
     const allowed = client.realm === realm && ctx.admins.some((g) => globMatch(g.includes('@') ? g : `${g}@${realm}`, who));
     if (!allowed) return reply(KpasswdResult.ACCESSDENIED, 'Unauthorized request', KpasswdStatus.ACCESS_DENIED);
