@@ -15,10 +15,11 @@ const skip = hasMitClients ? '' : ' (skipped: MIT kinit/kpasswd not installed: a
 
 describe.skipIf(!hasMitClients)(`MIT kpasswd and kinit against our kpasswd service${skip}`, () => {
   let kdc: TestKdc;
+  const records: Record<string, unknown>[] = [];
   const env = (cc: string): NodeJS.ProcessEnv => ({ ...process.env, ...kdc.env, KRB5CCNAME: `FILE:${join(kdc.dir, cc)}`, LANG: 'C', LC_ALL: 'C', TZ: 'UTC' });
 
   beforeAll(async () => {
-    kdc = await startTestKdc({ realm: 'KPW.TEST', principals: { alice: 'Alice-pw-1', bob: 'Bob-pw-1', carol: 'Carol-pw-1', dave: 'Dave-pw-1' }, kpasswd: true });
+    kdc = await startTestKdc({ realm: 'KPW.TEST', principals: { alice: 'Alice-pw-1', bob: 'Bob-pw-1', carol: 'Carol-pw-1', dave: 'Dave-pw-1', tcp: 'Tcp-pw-1' }, kpasswd: true, log: (r) => void records.push(r) });
     kdc.db.policies.add('strict', { minLength: 8, minClasses: 2, history: 3, maxLife: 30 * 86400 });
     kdc.db.policies.assign('alice@KPW.TEST', 'strict');
   }, 60_000);
@@ -69,5 +70,14 @@ describe.skipIf(!hasMitClients)(`MIT kpasswd and kinit against our kpasswd servi
     const r = await runMit('kinit', ['dave'], env('dave'), 'Dave-pw-1\n');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^Password for dave@KPW\.TEST: \nWarning: Your password will expire in 3 days on \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\n$/);
+  });
+
+  it('MIT kpasswd over TCP (udp_preference_limit = 1), as over UDP', async () => {
+    const conf = kdc.writeKrb5Conf('tcp-krb5.conf', { libdefaults: { udp_preference_limit: '1' } });
+    const e = { ...env('tcp'), KRB5_CONFIG: conf };
+    const before = records.length;
+    expect(await runMit('kpasswd', ['tcp'], e, 'Tcp-pw-1\nTcp-pw-2\nTcp-pw-2\n')).toMatchObject({ status: 0, stdout: expect.stringContaining('Password changed.\n') });
+    expect(records.slice(before).filter((r) => r.msg === 'KPASSWD')).toEqual([expect.objectContaining({ transport: 'tcp', status: 'CHANGED', cname: 'tcp@KPW.TEST' })]);
+    expect((await runMit('kinit', ['tcp'], e, 'Tcp-pw-2\n')).status).toBe(0);
   });
 });
