@@ -67,6 +67,25 @@ describe('our kpasswd and kinit against our kpasswd service', () => {
     }
   });
 
+  it('kinit with an expired password and a policy refusal, then a mismatch: asks again as MIT kinit does', async () => {
+    kdc.db.addPrincipal('frank', { password: 'Frank-pw-1' });
+    kdc.db.policies.assign('frank@OURPW.TEST', 'strict');
+    const dialogue = 'Frank-pw-1\nshort\nshort\nFrank-new-2\nFrank-other-2\nFrank-new-2\nFrank-new-2\n';
+    const reset = () => {
+      kdc.db.changePassword('frank', { password: 'Frank-pw-1', keepOld: false });
+      kdc.db.modifyPrincipal('frank', { pwExpiresAt: new Date(Date.now() - 1000) });
+    };
+    reset();
+    const ours = await runOurs('kinit', ['frank'], env('frank'), dialogue);
+    expect(ours.status, ours.stderr).toBe(0);
+    expect(ours.stdout).toContain('Password change rejected: New password is too short.\nPlease choose a password which is at least 8 characters long..  Please try again.\n');
+    expect(ours.stdout).toContain('Password mismatch.  Please try again.\n');
+    if (hasMitClients) {
+      reset();
+      expect(await runMit('kinit', ['frank'], env('frank-mit'), dialogue)).toEqual(ours);
+    }
+  });
+
   it('kinit warns as MIT kinit does when the password expires within a week', async () => {
     kdc.db.modifyPrincipal('dave', { pwExpiresAt: new Date(Date.now() + 3 * 86400 * 1000 + 60_000) });
     const ours = await runOurs('kinit', ['dave'], env('dave'), 'Dave-pw-1\n');
