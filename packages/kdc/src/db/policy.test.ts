@@ -77,3 +77,15 @@ describe('password policies', () => {
     expect(db.policies.list()).toEqual([]);
   });
 });
+
+describe('kadmin/changepw', () => {
+  const realm = useRealmDir('kdc-changepw-');
+  it('a realm made without it gets it once (kdc start does this on its first run)', async () => {
+    const { ensureChangepwPrincipal } = await import('../server/kpasswd-server.js');
+    const db = realm.track(initRealm(realm.dir, { realm: 'OLD.TEST' }));
+    expect(db.getPrincipal('kadmin/changepw')).toBeUndefined();
+    expect(ensureChangepwPrincipal(db)).toBe(true);
+    expect(ensureChangepwPrincipal(db)).toBe(false);
+    expect(db.getPrincipal('kadmin/changepw')).toMatchObject({ canonicalName: 'kadmin/changepw@OLD.TEST', maxLife: 300 });
+  });
+});
