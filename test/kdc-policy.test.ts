@@ -79,3 +79,26 @@ describe('kdc password policies', () => {
     expect(ok(kdc(['getprinc', 'alice']))).toContain('Policy: lax\n');
   });
 });
+
+describe('kdc dump and load keep policies, assignments and the password history', () => {
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'kdc-policy-dump-'));
+    dir = join(tmp, 'realm');
+    ok(kdc(['init', '--realm', 'DUMP.TEST']));
+    ok(kdc(['addpol', 'strict', '--minlength', '8', '--history', '3']));
+    ok(kdc(['addprinc', 'alice', '--policy', 'strict', '--password', 'Alice-pw-1']));
+    ok(kdc(['cpw', 'alice', '--password', 'Alice-pw-2']));
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('a full load brings back the policy, the assignment and the history check', () => {
+    const file = join(tmp, 'dump.json');
+    ok(kdc(['dump', '--output', file]));
+    ok(kdc(['delprinc', 'alice', '--force']));
+    ok(kdc(['delpol', 'strict']));
+    expect(ok(kdc(['load', file]))).toMatch(/^Loaded \d+ principals/);
+    expect(ok(kdc(['getpol', 'strict']))).toContain('Number of old keys kept: 3\n');
+    expect(ok(kdc(['getprinc', 'alice']))).toContain('Policy: strict\n');
+    expect(kdc(['cpw', 'alice', '--password', 'Alice-pw-1']).stderr).toBe('kdc cpw: Cannot reuse password\n');
+  });
+});

@@ -279,7 +279,8 @@ export async function cmdKtadd(names: string[], o: { dir?: string; keytab?: stri
 }
 
 export async function cmdDump(o: { dir?: string; output?: string }, io: CliIo): Promise<void> {
-  const text = await withDb(o, io, (db) => JSON.stringify(db.dump(), null, 1) + '\n');
+  // Password policies, their assignments and the password history travel with the principals.
+  const text = await withDb(o, io, (db) => JSON.stringify({ ...(db.dump() as object), passwordPolicies: db.policies.exportAll() }, null, 1) + '\n');
   if (o.output === undefined || o.output === '-') {
     io.stdout.write(text);
     return;
@@ -303,7 +304,12 @@ export async function cmdLoad(file: string, o: { dir?: string; update?: boolean 
     throw new KdcDbError('BAD_DUMP', `${file === '-' ? 'standard input' : file} is not JSON (${(e as Error).message}); give a file made by "kdc dump"`);
   }
   await withDb(o, io, (db) => {
+    const policies = (dump as { passwordPolicies?: unknown }).passwordPolicies;
+    // Checked before anything is written, so that a bad policy part loses nothing either.
+    const named = Array.isArray((dump as { principals?: unknown }).principals) ? (dump as { principals: { name?: unknown }[] }).principals.map((p) => String(p?.name)) : [];
+    if (policies !== undefined) db.policies.importAll(policies, o.update === true, { principals: new Set(named) });
     db.load(dump, { update: o.update === true });
+    if (policies !== undefined) db.policies.importAll(policies, o.update === true);
     io.stdout.write(`Loaded ${Array.isArray((dump as { principals?: unknown }).principals) ? (dump as { principals: unknown[] }).principals.length : 0} principals into realm ${db.realm}${o.update === true ? ' (update)' : ''}.\n`);
   });
 }

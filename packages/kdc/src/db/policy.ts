@@ -70,6 +70,13 @@ export interface PasswordPolicy {
 
 export type PolicyChanges = Partial<Omit<PasswordPolicy, 'name'>>;
 
+/** What `kdc dump` adds for policies (see PolicyStore.exportAll). */
+export interface PolicyDump {
+  policies: PasswordPolicy[];
+  assignments: { principal: string; policy: string }[];
+  history: { principal: string; kvno: number; etype: number; salt: string; s2kparams?: string; key: string }[];
+}
+
 /** kadmin's defaults for a new policy (addpol with no options). */
 export const DEFAULT_POLICY: Omit<PasswordPolicy, 'name'> = { minLength: 1, minClasses: 1, history: 1, maxLife: 0, minLife: 0, maxFailure: 0, failureCountInterval: 0, lockoutDuration: 0 };
 
@@ -286,6 +293,81 @@ export class PolicyStore {
       failure_interval = excluded.failure_interval, lockout_duration = excluded.lockout_duration`)
       .run(p.name, p.minLength, p.minClasses, p.history, p.maxLife, p.minLife, p.maxFailure, p.failureCountInterval, p.lockoutDuration);
     this.#bump();
+  }
+
+  /**
+   * Policies, assignments and history for `kdc dump` (history keys stay
+   * encrypted under the master key, base64, as the dump's principal keys).
+   */
+  exportAll(): PolicyDump {
+    const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+    return {
+      policies: this.list().map((n) => this.#policies.get(n)!),
+      assignments: [...this.#assigned].sort(([a], [b]) => (a < b ? -1 : 1)).map(([principal, policy]) => ({ principal, policy })),
+      history: this.#db.prepare<[], HistoryRow>('SELECT * FROM password_history ORDER BY principal, kvno DESC, etype').all().map((h) => ({
+        principal: h.principal, kvno: h.kvno, etype: h.etype, salt: h.salt, ...(h.s2kparams !== null ? { s2kparams: b64(h.s2kparams) } : {}), key: b64(h.key_enc),
+      })),
+    };
+  }
+
+  /**
+   * `kdc load`: checks everything first (fields, names, that each history key
+   * opens under this master key), then replaces the policies (or, with
+   * update, adds and overwrites). Assignments and history of principals the
+   * database does not hold are refused.
+   */
+  importAll(input: unknown, update: boolean, check?: { principals: ReadonlySet<string> }): void {
+    const bad = (what: string): never => {
+      throw new KdcDbError('BAD_DUMP', `dump policies: ${what}`);
+    };
+    const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+    if (!isObj(input) || !Array.isArray(input.policies) || !Array.isArray(input.assignments) || !Array.isArray(input.history)) bad('expected policies, assignments and history arrays');
+    const d = input as unknown as PolicyDump;
+    const policies = d.policies.map((p, i) => {
+      if (!isObj(p)) bad(`policies[${i}] is not an object`);
+      const { name, ...rest } = p;
+      try {
+        checkPolicyName(name);
+        checkChanges(rest);
+      } catch (e) {
+        bad(`policies[${i}]: ${(e as Error).message}`);
+      }
+      return { name, ...DEFAULT_POLICY, ...rest } as PasswordPolicy;
+    });
+    const names = new Set([...policies.map((p) => p.name), ...(update ? this.list() : [])]);
+    // A dry run (before the principals are loaded) checks names against the dump's principals.
+    const inDb = this.#db.prepare<[string], number>('SELECT 1 FROM principals WHERE name = ?').pluck();
+    const exists = { get: (n: string) => (check !== undefined ? (check.principals.has(n) || (update && inDb.get(n) !== undefined) ? 1 : undefined) : inDb.get(n)) };
+    for (const [i, a] of d.assignments.entries()) {
+      if (!isObj(a) || typeof a.principal !== 'string' || typeof a.policy !== 'string') bad(`assignments[${i}] is not {principal, policy}`);
+      if (exists.get(a.principal) === undefined) bad(`assignments[${i}]: no principal ${a.principal}`);
+      if (!names.has(a.policy)) bad(`assignments[${i}]: no policy ${a.policy}`);
+    }
+    const history = d.history.map((h, i) => {
+      if (!isObj(h) || typeof h.principal !== 'string' || !Number.isInteger(h.kvno) || !Number.isInteger(h.etype) || typeof h.salt !== 'string' || typeof h.key !== 'string') bad(`history[${i}] is malformed`);
+      if (exists.get(h.principal) === undefined) bad(`history[${i}]: no principal ${h.principal}`);
+      const key = Buffer.from(h.key, 'base64');
+      try {
+        this.#mkey.decrypt(key, historyAad(h.principal, h.kvno, h.etype));
+      } catch {
+        bad(`history[${i}] does not open under this database's master key`);
+      }
+      return { ...h, key_enc: key, s2k: h.s2kparams === undefined ? null : Buffer.from(h.s2kparams, 'base64') };
+    });
+    if (check !== undefined) return;
+    this.#db.transaction(() => {
+      if (!update) {
+        this.#db.prepare('DELETE FROM principal_policy').run();
+        this.#db.prepare('DELETE FROM policies').run();
+      }
+      for (const p of policies) this.#write(p);
+      const assign = this.#db.prepare('INSERT INTO principal_policy (principal, policy) VALUES (?, ?) ON CONFLICT (principal) DO UPDATE SET policy = excluded.policy');
+      for (const a of d.assignments) assign.run(a.principal, a.policy);
+      const put = this.#db.prepare('INSERT OR REPLACE INTO password_history (principal, kvno, etype, salt, s2kparams, key_enc) VALUES (?, ?, ?, ?, ?, ?)');
+      for (const h of history) put.run(h.principal, h.kvno, h.etype, h.salt, h.s2k, h.key_enc);
+      this.#bump();
+    }).immediate();
+    this.reload();
   }
 
   /** Old password keys of a principal, newest kvno first. */
