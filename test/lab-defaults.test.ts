@@ -67,7 +67,7 @@ kill -INT $LAB; wait $LAB; echo "lab=$?"
     expect(r.stdout).toContain('lab=0');
     expect(readFileSync(join(d, 'ours-stls.mbox'), 'utf8')).toContain('Subject: Welcome to the LAB.TEST realm, alice');
     expect(labOut).toContain('kpop lab: stopped');
-  });
+  }, 150_000);
 
   it.skipIf(!canUnshare || !hasFetchmail)('fetchmail -p KPOP --auth kerberos_v5 with our kinit\'s ccache (skipped without fetchmail, or without root for unshare -mn)', async () => {
     const d = join(tmp.dir, 'fm');
