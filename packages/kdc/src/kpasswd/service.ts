@@ -125,7 +125,7 @@ export function processKpasswd(bytes: Uint8Array, ctx: KpasswdContext, origin: R
   } catch (e) {
     // Nothing may escape: an unexpected failure is a hard error, answered.
     rec.detail = `internal: ${String((e as Error)?.message ?? e).slice(0, 200)}`;
-    outcome = { reply: errorReply(ctx.db.realm, now, KpasswdVersionFallback, new Refusal(KpasswdResult.HARDERROR, 'Internal error', KpasswdStatus.HARD_ERROR)), status: KpasswdStatus.HARD_ERROR, result: KpasswdResult.HARDERROR };
+    outcome = { reply: errorReply(ctx.db.realm, now, new Refusal(KpasswdResult.HARDERROR, 'Internal error', KpasswdStatus.HARD_ERROR)), status: KpasswdStatus.HARD_ERROR, result: KpasswdResult.HARDERROR };
   }
   if (outcome.reply !== null && origin.transport === 'udp' && outcome.result !== KpasswdResult.SUCCESS && outcome.reply.length > bytes.length && rec.cname === undefined) {
     // Junk over UDP never gets an answer larger than itself (no amplification of a spoofed source).
@@ -134,7 +134,6 @@ export function processKpasswd(bytes: Uint8Array, ctx: KpasswdContext, origin: R
   return finish(outcome);
 }
 
-const KpasswdVersionFallback = KPASSWD_VERSION_CHANGE;
 
 function serve(bytes: Uint8Array, ctx: KpasswdContext, origin: RequestOrigin, now: Date, rec: Record<string, unknown>): KpasswdOutcome {
   const realm = ctx.db.realm;
@@ -143,13 +142,13 @@ function serve(bytes: Uint8Array, ctx: KpasswdContext, origin: RequestOrigin, no
     if (parsed.silent) return { reply: null, status: KpasswdStatus.SILENT };
     const code = parsed.result === KpasswdResult.BAD_VERSION ? ErrorCode.KDC_ERR_BAD_PVNO : ErrorCode.KRB_AP_ERR_MODIFIED;
     const status = parsed.result === KpasswdResult.BAD_VERSION ? KpasswdStatus.BAD_VERSION : KpasswdStatus.MALFORMED;
-    return { reply: errorReply(realm, now, KpasswdVersionFallback, new Refusal(parsed.result, parsed.text, status, code)), status, result: parsed.result };
+    return { reply: errorReply(realm, now, new Refusal(parsed.result, parsed.text, status, code)), status, result: parsed.result };
   }
   const req = parsed.request;
   rec.version = req.version;
   const fail = (r: Refusal): KpasswdOutcome => {
     if (r.detail) rec.detail = r.detail;
-    return { reply: errorReply(realm, now, req.version, r), status: r.status, result: r.result };
+    return { reply: errorReply(realm, now, r), status: r.status, result: r.result };
   };
 
   // 2. The AP-REQ.
@@ -240,7 +239,7 @@ function serve(bytes: Uint8Array, ctx: KpasswdContext, origin: RequestOrigin, no
   return reply(KpasswdResult.SUCCESS, '', KpasswdStatus.CHANGED);
 }
 
-/** The server's address for the reply's s-address; the listener's, else unspecified loopback. */
+/** The server's address for the reply's s-address: the listening socket's (MIT: getsockname). */
 function localAddress(origin: RequestOrigin & { localAddress?: string }): { addrType: number; address: Uint8Array } {
   try {
     return hostAddressOf(origin.localAddress ?? '127.0.0.1');
@@ -250,7 +249,7 @@ function localAddress(origin: RequestOrigin & { localAddress?: string }): { addr
 }
 
 /** The KRB-ERROR answer (result code and text in e-data), framed after an empty AP-REP as MIT's kadmind frames it. */
-function errorReply(realm: string, now: Date, version: number, r: Refusal): Uint8Array {
+function errorReply(realm: string, now: Date, r: Refusal): Uint8Array {
   const ms = now.getTime();
   const err = encodeKrbErrorMessage({
     pvno: 5,
@@ -262,6 +261,5 @@ function errorReply(realm: string, now: Date, version: number, r: Refusal): Uint
     sname: { nameType: NameType.NT_PRINCIPAL, nameString: ['kadmin', 'changepw'] },
     eData: encodeKpasswdResult(r.result, r.text),
   });
-  void version;
   return encodeKpasswdReply({ version: KPASSWD_VERSION_CHANGE, apRep: new Uint8Array(0), body: err });
 }
