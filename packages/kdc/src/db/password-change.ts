@@ -7,7 +7,7 @@
  */
 import type { KdcDatabase } from './database.js';
 import { KdcDbError } from './errors.js';
-import { checkPasswordQuality, refusal } from './policy.js';
+import { checkPasswordQuality, refusal } from './password-quality.js';
 import type { DbPrincipalRecord } from './schema.js';
 
 export interface PolicyPasswordChange {

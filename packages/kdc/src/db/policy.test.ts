@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { initRealm, openDatabase } from './index.js';
-import { characterClasses, checkPasswordQuality, DEFAULT_POLICY, PolicyRefusal } from './policy.js';
+import { DEFAULT_POLICY } from './policy.js';
+import { characterClasses, checkPasswordQuality, PolicyRefusal } from './password-quality.js';
 import { changePasswordUnderPolicy } from './password-change.js';
 import { useRealmDir } from './test-realm.js';
 
