@@ -48,7 +48,7 @@ beforeAll(async () => {
   expect(kdc(['init', '--realm', 'LAB.TEST']).code).toBe(0);
   expect(kdc(['addprinc', 'alice', '--password', 'alice-pw-1']).code).toBe(0);
   expect(kdc(['addprinc', 'svc/host', '--randkey']).code).toBe(0);
-  server = spawn(process.execPath, [KDC, 'start', '--listen', '127.0.0.1:0', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  server = spawn(process.execPath, [KDC, 'start', '--listen', '127.0.0.1:0', '--kpasswd-listen', '127.0.0.1:0', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   server.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   await eventually(() => /serving on 127\.0\.0\.1:(\d+)/.test(stderr), 20_000);
@@ -104,6 +104,21 @@ describe('kdc start', () => {
     expect(kdc(['modprinc', 'alice', '--unlock']).code).toBe(0);
     await eventually(() => kinit(['alice'], 'alice-pw-1').code === 0);
     expect(kdc(['getprinc', 'alice']).out).toContain('Failed password attempts: 0');
+  });
+
+  it.skipIf(!hasMitClients)('serves MIT kpasswd on --kpasswd-listen; the new password works at once, and the log line holds no password' + skip, async () => {
+    await eventually(() => /kpasswd service on 127\.0\.0\.1:(\d+)/.test(stderr));
+    const kpw = Number(/kpasswd service on 127\.0\.0\.1:(\d+)/.exec(stderr)![1]);
+    const conf = join(tmp, 'krb5-kpasswd.conf');
+    writeFileSync(conf, `[libdefaults]\n default_realm = LAB.TEST\n dns_lookup_kdc = false\n rdns = false\n[realms]\n LAB.TEST = {\n  kdc = 127.0.0.1:${port}\n  kpasswd_server = 127.0.0.1:${kpw}\n }\n`);
+    expect(kdc(['addprinc', 'pat', '--password', 'Pat-pw-1']).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 800));
+    const r = spawnSync(findProgram('kpasswd')!, ['pat'], { encoding: 'utf8', input: 'Pat-pw-1\nPat-pw-2\nPat-pw-2\n', env: { ...env, KRB5_CONFIG: conf, KRB5CCNAME: `FILE:${join(tmp, 'cc-pat')}` } });
+    expect(r.stdout, r.stderr).toContain('Password changed.');
+    expect(kinit(['pat'], 'Pat-pw-2', 'cc-pat').code).toBe(0);
+    await eventually(() => /"msg":"KPASSWD"/.test(stdout));
+    expect(stdout).toMatch(/"msg":"KPASSWD".*"status":"CHANGED"/);
+    expect(stdout).not.toContain('Pat-pw-2');
   });
 
   it.skipIf(!hasMitClients)('a second KDC on the same port fails with one line; SIGTERM stops the first cleanly' + skip, async () => {

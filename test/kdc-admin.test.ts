@@ -63,7 +63,7 @@ describe('kdc init', () => {
     expect(statSync(join(tmp, 'var', 'kdc')).mode & 0o777).toBe(0o700);
     expect(statSync(join(tmp, 'var', 'kdc', 'kdc.sqlite')).mode & 0o777).toBe(0o600);
     expect(statSync(join(tmp, 'var', 'kdc', 'stash')).mode & 0o777).toBe(0o600);
-    expect(ok(kdc(['listprincs']))).toBe('krbtgt/LAB.TEST@LAB.TEST\n');
+    expect(ok(kdc(['listprincs']))).toBe('kadmin/changepw@LAB.TEST\nkrbtgt/LAB.TEST@LAB.TEST\n');
     fails(kdc(['init', '--realm', 'LAB.TEST']), 1, /already/);
     // The directory of the rest of the tests, with a lockout policy and an explicit --dir.
     ok(kdc(['init', '--realm', 'LAB.TEST', '--dir', dir, '--max-failures', '2', '--lockout-duration', '1h', '--max-life', '1d']));
@@ -88,7 +88,7 @@ describe('principals', () => {
     expect(ok(kdc(['addprinc', '--dir', dir, 'bob@LAB.TEST', '--pw-stdin'], { input: 'bob-pw\n' }))).toBe('Principal "bob@LAB.TEST" created.\n');
     ok(kdc(['addprinc', '--dir', dir, '--randkey', 'pop/localhost', '-e', 'aes256-cts,aes128-cts', '--max-life', '1d2h', '--expire', '2030-01-01']));
     ok(kdc(['addprinc', '--dir', dir, '--randkey', 'svc/nopre', '--no-preauth', '--disallow', 'forwardable,proxiable']));
-    expect(ok(kdc(['listprincs', '--dir', dir])).split('\n')).toEqual(['alice@LAB.TEST', 'bob@LAB.TEST', 'krbtgt/LAB.TEST@LAB.TEST', 'pop/localhost@LAB.TEST', 'svc/nopre@LAB.TEST', '']);
+    expect(ok(kdc(['listprincs', '--dir', dir])).split('\n')).toEqual(['alice@LAB.TEST', 'bob@LAB.TEST', 'kadmin/changepw@LAB.TEST', 'krbtgt/LAB.TEST@LAB.TEST', 'pop/localhost@LAB.TEST', 'svc/nopre@LAB.TEST', '']);
     expect(ok(kdc(['listprincs', 'pop/*', '--dir', dir]))).toBe('pop/localhost@LAB.TEST\n');
   });
 
@@ -206,7 +206,7 @@ describe('kdc dump and load', () => {
     expect(ok(kdc(['dump', '--dir', dir]))).toBe(text);
 
     ok(kdc(['delprinc', 'alice', '--dir', dir]));
-    expect(ok(kdc(['load', dumpFile, '--dir', dir]))).toBe('Loaded 4 principals into realm LAB.TEST.\n');
+    expect(ok(kdc(['load', dumpFile, '--dir', dir]))).toBe('Loaded 5 principals into realm LAB.TEST.\n');
     expect(ok(kdc(['getprinc', 'alice', '--dir', dir]))).toContain('Principal: alice@LAB.TEST');
     const kt = join(tmp, 'after-load.keytab');
     ok(kdc(['ktadd', '-k', kt, 'alice', '--dir', dir]));
@@ -217,7 +217,7 @@ describe('kdc dump and load', () => {
     fails(kdc(['load', join(tmp, 'bad.json'), '--dir', dir]), 1, /is not JSON .*give a file made by "kdc dump"/);
     fails(kdc(['load', join(tmp, 'missing.json'), '--dir', dir]), 1, /ENOENT|no such file/i);
     fails(kdc(['load', dumpFile, '--dir', join(tmp, 'var', 'kdc')]), 1, /another master key/);
-    expect(ok(kdc(['listprincs', '--dir', join(tmp, 'var', 'kdc')]))).toBe('krbtgt/LAB.TEST@LAB.TEST\n');
+    expect(ok(kdc(['listprincs', '--dir', join(tmp, 'var', 'kdc')]))).toBe('kadmin/changepw@LAB.TEST\nkrbtgt/LAB.TEST@LAB.TEST\n');
   });
 });
 
@@ -230,6 +230,6 @@ describe('master password instead of a stash file', () => {
     fails(kdc(['listprincs', '--dir', pdir]), 1, /comes from a master password: give it in KPOP_KDC_MASTER_PASSWORD or on a terminal/);
     fails(kdc(['listprincs', '--dir', pdir], { env: { KPOP_KDC_MASTER_PASSWORD: 'wrong' } }), 1, /wrong master password for realm PW.TEST/);
     ok(kdc(['addprinc', 'alice', '--password', 'alice-pw-1', '--dir', pdir], { env: { KPOP_KDC_MASTER_PASSWORD: 'master-secret' } }));
-    expect(ok(kdc(['listprincs', '--dir', pdir], { env: { KPOP_KDC_MASTER_PASSWORD: 'master-secret' } }))).toBe('alice@PW.TEST\nkrbtgt/PW.TEST@PW.TEST\n');
+    expect(ok(kdc(['listprincs', '--dir', pdir], { env: { KPOP_KDC_MASTER_PASSWORD: 'master-secret' } }))).toBe('alice@PW.TEST\nkadmin/changepw@PW.TEST\nkrbtgt/PW.TEST@PW.TEST\n');
   });
 });

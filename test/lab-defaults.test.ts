@@ -33,7 +33,7 @@ afterAll(() => {
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 describe('the lab on its default ports, in a private network namespace', () => {
-  it.skipIf(!canUnshare)('serves 8888/1109/1110/1995; our kinit and kpop fetch with no port flags (skipped without root for unshare -mn)', async () => {
+  it.skipIf(!canUnshare)('serves 8888/1109/1110/1995/8464; our kinit, kpop fetch and MIT kpasswd with no port flags (skipped without root for unshare -mn)', async () => {
     const d = tmp.dir;
     const script = `
 set -u
@@ -45,6 +45,8 @@ export KRB5_CONFIG=${q(join(d, 'lab', 'krb5.conf'))} KRB5CCNAME=FILE:${q(join(d,
 echo alice-pw-1 | node ${q(bins.kinit)} alice; echo "kinit=$?"
 node ${q(bins.kpop)} fetch --kpop --keep --out ${q(join(d, 'ours-kpop'))}; echo "kpop=$?"
 node ${q(bins.kpop)} fetch --tls --cafile ${q(join(d, 'lab', 'ca', 'ca.pem'))} --port 1110 --out ${q(join(d, 'ours-stls.mbox'))}; echo "stls=$?"
+printf 'alice-pw-1\nAlice-new-pw-2\nAlice-new-pw-2\n' | kpasswd alice; echo "kpasswd=$?"
+echo Alice-new-pw-2 | node ${q(bins.kinit)} alice; echo "kinit2=$?"
 kill -INT $LAB; wait $LAB; echo "lab=$?"
 `;
     const r = await run('unshare', ['-mn', 'sh', '-c', script], { timeoutMs: 120_000 });
@@ -54,12 +56,18 @@ kill -INT $LAB; wait $LAB; echo "lab=$?"
     expect(labOut).toContain('KPOP   127.0.0.1:1109');
     expect(labOut).toContain('POP3   127.0.0.1:1110');
     expect(labOut).toContain('POP3S  127.0.0.1:1995');
+    expect(labOut).toContain('KPASSWD 127.0.0.1:8464');
+    expect(readFileSync(join(d, 'lab', 'krb5.conf'), 'utf8')).toContain('kpasswd_server = 127.0.0.1:8464');
+    // MIT's kpasswd finds the lab's kpasswd service through krb5.conf alone.
+    expect(r.stdout).toContain('Password changed.');
+    expect(r.stdout).toContain('kpasswd=0');
+    expect(r.stdout).toContain('kinit2=0');
     expect(r.stdout).toContain('kpop=0');
     expect(r.stdout).toContain('stls=0');
     expect(r.stdout).toContain('lab=0');
     expect(readFileSync(join(d, 'ours-stls.mbox'), 'utf8')).toContain('Subject: Welcome to the LAB.TEST realm, alice');
     expect(labOut).toContain('kpop lab: stopped');
-  });
+  }, 150_000);
 
   it.skipIf(!canUnshare || !hasFetchmail)('fetchmail -p KPOP --auth kerberos_v5 with our kinit\'s ccache (skipped without fetchmail, or without root for unshare -mn)', async () => {
     const d = join(tmp.dir, 'fm');

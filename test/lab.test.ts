@@ -26,7 +26,7 @@ let labDir: string;
 let ports: { kdc: number; kpop: number; pop3: number; pop3s: number };
 let currentAlicePassword = 'alice-pw-1';
 
-const FREE = ['--kdc-port', '0', '--kpop-port', '0', '--pop3-port', '0', '--pop3s-port', '0'];
+const FREE = ['--kdc-port', '0', '--kpasswd-port', '0', '--kpop-port', '0', '--pop3-port', '0', '--pop3s-port', '0'];
 const env = (cc: string): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: tmp.dir, KRB5_CONFIG: join(labDir, 'krb5.conf'), KRB5CCNAME: `FILE:${join(tmp.dir, cc)}` });
 const kinit = (user: string, pw: string, cc: string) => run(process.execPath, [bins.kinit, user], { env: env(cc), input: `${pw}\n` });
 const fetch = (args: string[], cc: string) => run(process.execPath, [bins.kpop, 'fetch', ...args], { env: env(cc), cwd: tmp.dir });

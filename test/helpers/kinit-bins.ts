@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-export const KINIT_PROGRAMS = ['kinit', 'klist', 'kdestroy', 'kvno', 'kswitch'] as const;
+export const KINIT_PROGRAMS = ['kinit', 'klist', 'kdestroy', 'kvno', 'kswitch', 'kpasswd'] as const;
 export type KinitProgram = (typeof KINIT_PROGRAMS)[number];
 
 let built: Promise<string> | undefined;

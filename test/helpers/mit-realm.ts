@@ -56,6 +56,8 @@ export interface MitRealmOptions {
   realmSettings?: string;
   /** Extra krb5kdc arguments, e.g. ['-w', '2'] for worker processes. */
   kdcArgs?: string[];
+  /** Also run kadmind (its kpasswd service on kpasswdPort, named kpasswd_server in krb5.conf). */
+  kadmind?: boolean;
 }
 
 export interface MitRealm {
@@ -65,6 +67,8 @@ export interface MitRealm {
   /** Path of the client krb5.conf. */
   krb5Conf: string;
   kdcConf: string;
+  /** kadmind's kpasswd port (0 without kadmind). */
+  kpasswdPort: number;
   /** Environment for MIT tools and ours: KRB5_CONFIG, KRB5_KDC_PROFILE, and a KRB5CCNAME inside dir. */
   env: NodeJS.ProcessEnv;
   kadmin(query: string): string;
@@ -95,7 +99,7 @@ async function freePort(): Promise<number> {
   }
 }
 
-function krb5ConfText(realm: string, port: number, libdefaults: string): string {
+function krb5ConfText(realm: string, port: number, libdefaults: string, kpasswdPort = 0): string {
   return `[libdefaults]
 	default_realm = ${realm}
 	dns_lookup_kdc = false
@@ -108,7 +112,7 @@ ${libdefaults}
 	${realm} = {
 		kdc = 127.0.0.1:${port}
 		admin_server = 127.0.0.1:${port + 1}
-	}
+${kpasswdPort ? `\t\tkpasswd_server = 127.0.0.1:${kpasswdPort}\n` : ''}	}
 [domain_realm]
 	127.0.0.1 = ${realm}
 	localhost = ${realm}
@@ -163,6 +167,7 @@ export async function startMitRealm(options: MitRealmOptions = {}): Promise<MitR
 		max_renewable_life = ${options.maxRenewableLife ?? '7d'}
 		supported_enctypes = ${enctypes}
 		${options.requirePreauth === false ? '' : 'default_principal_flags = +preauth'}
+		${kpasswdPort ? `kpasswd_listen = 127.0.0.1:${kpasswdPort}\n\t\tkadmind_listen = 127.0.0.1:${kadmindPort}\n\t\tkpasswd_port = ${kpasswdPort}\n\t\tkadmind_port = ${kadmindPort}` : ''}
 		${options.realmSettings ?? ''}
 	}
 [logging]
@@ -171,8 +176,10 @@ export async function startMitRealm(options: MitRealmOptions = {}): Promise<MitR
 	default = FILE:${dir}/krb5lib.log
 `,
     );
-    writeFileSync(krb5Conf, krb5ConfText(realm, port, options.libdefaults ?? ''));
+    writeFileSync(krb5Conf, krb5ConfText(realm, port, options.libdefaults ?? '', kpasswdPort));
   };
+  const kpasswdPort = options.kadmind ? await freePort() : 0;
+  const kadmindPort = options.kadmind ? await freePort() : 0;
   let port = await freePort();
   writeConfs(port);
   writeFileSync(join(dir, 'kadm5.acl'), '');
@@ -216,12 +223,26 @@ export async function startMitRealm(options: MitRealmOptions = {}): Promise<MitR
       writeConfs(port);
     }
   }
+  let kadmind: ChildProcess | undefined;
+  if (options.kadmind) {
+    kadmind = spawn(findProgram('kadmind')!, ['-nofork', '-r', realm], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    kadmind.stderr?.resume();
+    try {
+      await waitForTcp(kpasswdPort, kadmind, join(dir, 'kadmin.log'), 15_000);
+    } catch (e) {
+      kadmind.kill('SIGKILL');
+      child!.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
   return {
     realm,
     dir,
     port,
     krb5Conf,
     kdcConf,
+    kpasswdPort,
     env,
     kadmin,
     addPrincipal,
@@ -229,10 +250,16 @@ export async function startMitRealm(options: MitRealmOptions = {}): Promise<MitR
     ktadd: (keytab, ...principals) => void kadmin(`ktadd -k ${keytab} -norandkey ${principals.join(' ')}`),
     writeKrb5Conf: (name, libdefaults) => {
       const path = join(dir, name);
-      writeFileSync(path, krb5ConfText(realm, port, libdefaults));
+      writeFileSync(path, krb5ConfText(realm, port, libdefaults, kpasswdPort));
       return path;
     },
     stop: async () => {
+      if (kadmind && kadmind.exitCode === null) {
+        const exited = new Promise((r) => kadmind!.once('exit', r));
+        kadmind.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+        if (kadmind.exitCode === null) kadmind.kill('SIGKILL');
+      }
       const kdc = child!;
       if (kdc.exitCode === null) {
         const exited = new Promise((r) => kdc.once('exit', r));

@@ -9,3 +9,4 @@ export * from './client/index.js';
 export * from './gss/index.js';
 export * from './ccache/index.js';
 export * from './text/index.js';
+export * from './kpasswd/index.js';

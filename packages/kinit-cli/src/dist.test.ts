@@ -47,7 +47,7 @@ const cacheFiles = (env: NodeJS.ProcessEnv) => (existsSync(cacheDir(env)) ? read
 
 describe('dist/bin programs (scripts/build.mjs)', () => {
   it('are small loaders over CommonJS bundles, with the shebang the build adds', () => {
-    for (const name of ['kinit', 'klist', 'kdestroy', 'kvno', 'kswitch']) {
+    for (const name of ['kinit', 'klist', 'kdestroy', 'kvno', 'kswitch', 'kpasswd']) {
       expect(readFileSync(bin(name), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
       expect(existsSync(join(root, 'packages/kinit-cli/dist/lib', `${name}.cjs`))).toBe(true);
     }

@@ -9,3 +9,5 @@ export { kdestroyMain, wipeAndRemove } from './kdestroy.js';
 export { kvnoMain } from './kvno.js';
 export { kswitchMain } from './kswitch.js';
 export { KINIT_USAGE, KLIST_USAGE, KDESTROY_USAGE, KVNO_USAGE, KSWITCH_USAGE } from './usage.js';
+export { kpasswdMain } from './kpasswd.js';
+export { KPASSWD_USAGE } from './usage.js';

@@ -24,10 +24,13 @@ import {
   validateCredentials,
   writeCcache,
   findCredential,
+  KrbError,
+  passwordExpiryWarning,
   type Ccache,
   type Credential,
   type HostAddress,
   type Krb5Config,
+  type Keytab,
   type Principal,
 } from '@kpop/common';
 import { KINIT_USAGE } from './usage.js';
@@ -35,6 +38,7 @@ import { getopt, UsageError } from './getopt.js';
 import { CliExit, type CliIo } from './io.js';
 import { errorText } from './messages.js';
 import { chooseCacheFor, describeCache, type CacheChoice } from './cache.js';
+import { changePassword, changepwTicket, readNewPassword, resultLine } from './chpw.js';
 
 interface KinitOptions {
   verbose: boolean;
@@ -191,7 +195,7 @@ export async function kinitMain(io: CliIo, now: () => Date = () => new Date()): 
   choice = chooseCacheFor(o.cache, io.env, config, client);
   verbose(`Using ${o.cache ? 'specified' : 'default'} cache: ${describeCache(choice)}`);
   verbose(`Using principal: ${formatPrincipal(client)}`);
-  let keytab;
+  let keytab: Keytab | undefined;
   if (o.keytab) {
     const name = o.keytabName ?? (o.clientKeytab ? io.env.KRB5_CLIENT_KTNAME ?? config.defaultClientKeytabName : undefined);
     const path = resolveKeytabName(name, io.env, config.defaultKeytabName ?? undefined);
@@ -208,11 +212,14 @@ export async function kinitMain(io: CliIo, now: () => Date = () => new Date()): 
   }
   const service = o.service ? parsePrincipal(o.service, { defaultRealm: client.realm }) : undefined;
   let result;
-  try {
-    result = await getInitialCredentials({
+  // The password typed, kept for an expired-password change (MIT's gic_pwd.c asks once).
+  let typed: string | undefined;
+  const ask = async (c: Principal): Promise<string> => (typed ??= await io.readPassword(`Password for ${formatPrincipal(c)}: `));
+  const getCreds = (password: string | ((c: Principal) => Promise<string>) | undefined) =>
+    getInitialCredentials({
       config,
       client,
-      ...(keytab ? { keytab } : { password: (c: Principal) => io.readPassword(`Password for ${formatPrincipal(c)}: `) }),
+      ...(keytab ? { keytab } : { password: password! }),
       ...(service ? { service } : {}),
       ...(o.lifetime !== undefined ? { lifetime: o.lifetime } : {}),
       ...(o.renewLife !== undefined ? { renewLifetime: o.renewLife } : {}),
@@ -223,12 +230,26 @@ export async function kinitMain(io: CliIo, now: () => Date = () => new Date()): 
       canonicalize: o.canonicalize || o.enterprise,
       now,
     });
+  try {
+    try {
+      result = await getCreds(ask);
+    } catch (e) {
+      // KDC_ERR_KEY_EXPIRED: change the password through the kpasswd service, then log in with the new one.
+      if (!(e instanceof KrbError && e.code === 23) || keytab || isChangepw(service)) throw e;
+      // A KDC may refuse before pre-authentication: the old password is asked for now (MIT's gic_pwd.c does too).
+      const old = typed ?? (await ask(client));
+      const fresh = await changeExpiredPassword(io, config, client, old, now);
+      result = await getCreds(fresh);
+    }
   } catch (e) {
     // MIT reports an unreadable password as a pre-authentication failure.
     if (e instanceof CliExit && e.message === 'Cannot read password') throw new CliExit(1, 'Pre-authentication failed: Cannot read password while getting initial credentials');
     if (e instanceof CliExit) throw e;
     throw new CliExit(1, `${errorText(e, { client, password: !keytab })} while getting initial credentials`);
   }
+  // MIT warns from the AS-REP's key-expiration / last-req (get_in_tkt.c warn_pw_expiry).
+  const warning = passwordExpiryWarning(result.encPart, now(), service);
+  if (warning !== undefined) io.out(`${warning}\n`);
   const cred: Credential = result.credential;
   const credentials: Credential[] = [];
   if (result.paType !== undefined) {
@@ -245,4 +266,41 @@ export async function kinitMain(io: CliIo, now: () => Date = () => new Date()): 
   }
   verbose(`Authenticated to Kerberos v5`);
   return 0;
+}
+
+function isChangepw(p: Principal | undefined): boolean {
+  return p !== undefined && p.name.nameString.length === 2 && p.name.nameString[0] === 'kadmin' && p.name.nameString[1] === 'changepw';
+}
+
+/**
+ * MIT's gic_pwd.c on KDC_ERR_KEY_EXPIRED: a kadmin/changepw ticket with the
+ * old password, "Password expired.  You must change it now.", the new
+ * password asked twice (three tries; a mismatch or a policy refusal is shown
+ * and asked again), then the change. Returns the new password.
+ */
+async function changeExpiredPassword(io: CliIo, config: Krb5Config, client: Principal, old: string, now: () => Date): Promise<string> {
+  const cred = await changepwTicket(config, client, old, now);
+  let banner = 'Password expired.  You must change it now.';
+  let failure: unknown;
+  for (let tries = 3; tries > 0; tries--) {
+    io.out(`${banner}\n`);
+    const pw = await readNewPassword(io);
+    if (pw === undefined) {
+      banner = 'Password mismatch.  Please try again.';
+      failure = new CliExit(1, 'Password mismatch while getting initial credentials');
+      continue;
+    }
+    if (pw === '') {
+      banner = 'Cannot set password to empty.  Please try again.';
+      failure = new CliExit(1, 'Password is empty while getting initial credentials');
+      continue;
+    }
+    const r = await changePassword({ config, credential: cred, newPassword: pw, now });
+    if (r.resultCode === 0) return pw;
+    // Only a soft error (a policy refusal) is worth another try.
+    if (r.resultCode !== 4) throw new CliExit(1, `Password change failed while getting initial credentials`);
+    banner = `${resultLine(r)}.  Please try again.\n`;
+    failure = new CliExit(1, 'Password change failed while getting initial credentials');
+  }
+  throw failure;
 }

@@ -74,3 +74,6 @@ export const KSWITCH_USAGE = `Usage: kswitch {-c cache_name | -p principal}
 \t-c specify name of credentials cache
 \t-p specify name of principal
 `;
+
+export const KPASSWD_USAGE = `usage: kpasswd [principal]
+`;

@@ -9,3 +9,4 @@ export * from './as.js';
 export * from './tgs.js';
 export * from './creds.js';
 export * from './verify.js';
+export * from './expiry.js';

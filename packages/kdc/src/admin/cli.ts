@@ -10,6 +10,7 @@ import { KdcDbError } from '../db/index.js';
 import { cmdAddprinc, cmdCpw, cmdDelprinc, cmdDump, cmdGetprinc, cmdInit, cmdKtadd, cmdListprincs, cmdLoad, cmdModprinc, cmdRealm, DEFAULT_DIR, DIR_ENV, MASTER_PASSWORD_ENV, type CliIo } from './commands.js';
 import { UsageError } from './parse.js';
 import { cmdStart } from './start.js';
+import { cmdAddpol, cmdDelpol, cmdGetpol, cmdListpols, cmdModpol, policyOptions } from './policy-commands.js';
 
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 
@@ -73,6 +74,8 @@ export function buildProgram(io: CliIo): Command {
     .option('--tcp-idle-timeout <seconds>', 'close a TCP connection with no complete request for this long (default 30)')
     .option('--tcp-frame-timeout <seconds>', 'close a TCP connection whose started request is not complete after this long (default 10)')
     .option('-w, --workers <n>', 'worker processes serving the same ports: a number, or auto for one per core (default 1)')
+    .option('--kpasswd-listen <host:port>', 'kpasswd service address (RFC 3244), repeatable (default port 464 on the --listen hosts; none: off)', collect)
+    .option('--kpasswd-admin <principal>', 'principal (glob) allowed to set other principals\' passwords through kpasswd, repeatable', collect)
     .action((o, c: Command) => cmdStart(c.opts(), io));
 
   lifetimeOptions(program.command('addprinc').description('add a principal (keys in every realm enctype, pre-authentication required)').argument('<name>', 'alice, alice@REALM or pop/host'))
@@ -83,6 +86,8 @@ export function buildProgram(io: CliIo): Command {
     .option('-e, --enctypes <list>', 'enctypes of the keys, e.g. aes256-cts,aes128-cts or aes-sha2')
     .option('--no-preauth', 'do not require pre-authentication')
     .option('--disallow <kinds>', 'refuse these tickets: forwardable, proxiable, renewable, postdated, svr, tix (repeatable, comma lists)', collect)
+    .option('--policy <policy>', 'password policy (default: the policy named "default", if any)')
+    .option('--clear-policy', 'no policy, even when a policy named "default" exists')
     .action((name: string, o, c: Command) => cmdAddprinc(name, c.opts(), io));
 
   lifetimeOptions(program.command('modprinc').description('change a principal\'s limits, attributes or lockout').argument('<name>'))
@@ -92,7 +97,29 @@ export function buildProgram(io: CliIo): Command {
     .option('--allow <kinds>', 'allow these tickets again (see --disallow)', collect)
     .option('--disallow <kinds>', 'refuse these tickets: forwardable, proxiable, renewable, postdated, svr, tix', collect)
     .option('--unlock', 'clear the failure count and any lockout')
+    .option('--policy <policy>', 'give the principal this password policy')
+    .option('--clear-policy', 'take the principal\'s policy away')
     .action((name: string, o, c: Command) => cmdModprinc(name, c.opts(), io));
+
+  policyOptions(program.command('addpol').description('add a password policy (kadmin addpol)').argument('<policy>'))
+    .addOption(dirOption())
+    .action((name: string, o, c: Command) => cmdAddpol(name, c.opts(), io));
+
+  policyOptions(program.command('modpol').description('change a password policy (kadmin modpol)').argument('<policy>'))
+    .addOption(dirOption())
+    .action((name: string, o, c: Command) => cmdModpol(name, c.opts(), io));
+
+  program.command('delpol').description('delete a password policy no principal uses (kadmin delpol)').argument('<policy>')
+    .addOption(dirOption())
+    .action((name: string, o, c: Command) => cmdDelpol(name, c.opts(), io));
+
+  program.command('getpol').description('show a password policy, as kadmin getpol does').argument('<policy>')
+    .addOption(dirOption())
+    .action((name: string, o, c: Command) => cmdGetpol(name, c.opts(), io));
+
+  program.command('listpols').description('list password policies, optionally matching a glob').argument('[glob]')
+    .addOption(dirOption())
+    .action((glob: string | undefined, o, c: Command) => cmdListpols(glob, c.opts(), io));
 
   program.command('cpw').description('change a principal\'s password or keys (new kvno; the previous kvno is kept)').argument('<name>')
     .addOption(dirOption())

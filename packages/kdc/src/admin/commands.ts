@@ -6,9 +6,10 @@ import { closeSync, constants, fsyncSync, openSync, readFileSync, writeSync } fr
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { addKeytabEntries, enctypeName, formatPrincipal, resolveKeytabName } from '@kpop/common';
-import { initRealm, KdcDbError, openDatabase, STASH_FILE, type KdcDatabase, type PrincipalAttributes } from '../db/index.js';
+import { changePasswordUnderPolicy, checkPasswordQuality, initRealm, KdcDbError, openDatabase, STASH_FILE, type KdcDatabase, type PrincipalAttributes } from '../db/index.js';
 import { resolveName } from '../db/names.js';
 import { formatPrincipalRecord, formatSettings } from './format.js';
+import { ensureChangepwPrincipal } from '../server/kpasswd-server.js';
 import { parseDate, parseEnctypes, parseLifetime, UsageError } from './parse.js';
 import { promptHidden, promptNewPassword, readAll, readPasswordLine, type Terminal } from './password.js';
 
@@ -44,7 +45,7 @@ export async function openDb(dir: string, io: CliIo, onMasterPassword?: (pw: str
 }
 
 /** Runs `fn` on the open database and always closes it (flushing any bookkeeping). */
-async function withDb<T>(o: { dir?: string }, io: CliIo, fn: (db: KdcDatabase) => T | Promise<T>): Promise<T> {
+export async function withDb<T>(o: { dir?: string }, io: CliIo, fn: (db: KdcDatabase) => T | Promise<T>): Promise<T> {
   const db = await openDb(dirOf(o, io), io);
   try {
     return await fn(db);
@@ -62,7 +63,12 @@ export async function cmdInit(o: InitOpts, io: CliIo): Promise<void> {
   if (!o.stash) masterPassword = io.env[MASTER_PASSWORD_ENV] ?? (io.stdin.isTTY ? await promptNewPassword(io, 'KDC database master key') : undefined);
   if (!o.stash && masterPassword === undefined) throw new UsageError(`--no-stash needs a master password: set ${MASTER_PASSWORD_ENV} or run on a terminal`);
   const db = initRealm(dir, { realm: o.realm, ...opts, ...(masterPassword !== undefined ? { masterPassword } : {}) });
-  db.close();
+  try {
+    // MIT's kdb5_util create makes kadmin/changepw too: the kpasswd service's principal.
+    ensureChangepwPrincipal(db);
+  } finally {
+    db.close();
+  }
   io.stdout.write(`Initialized realm "${o.realm}" in ${dir}; ${o.stash ? `master key stashed in ${resolve(dir, STASH_FILE)}` : 'master key derived from the master password (not stashed)'}.\n`);
 }
 
@@ -141,15 +147,38 @@ function principalChanges(o: PrincipalOpts, io: CliIo) {
   });
 }
 
-export async function cmdAddprinc(name: string, o: PrincipalOpts & SecretOpts & { dir?: string; enctypes?: string; kvno?: string }, io: CliIo): Promise<void> {
+/**
+ * --policy P (it must exist), --clear-policy (none), else the policy named
+ * "default" when there is one, as kadmin addprinc does (with its NOTICE).
+ */
+function choosePolicy(db: KdcDatabase, canonical: string, o: { policy?: string; clearPolicy?: boolean }, io: CliIo) {
+  if (o.policy !== undefined && o.clearPolicy === true) throw new UsageError('give only one of --policy and --clear-policy');
+  if (o.policy !== undefined) {
+    const p = db.policies.get(o.policy);
+    if (p === undefined) throw new KdcDbError('UNKNOWN_PRINCIPAL', `policy "${o.policy}" does not exist (create it with "kdc addpol ${o.policy}")`);
+    return p;
+  }
+  if (o.clearPolicy === true) return undefined;
+  const dflt = db.policies.get('default');
+  if (dflt !== undefined) io.stderr.write(`NOTICE: no policy specified for ${canonical}; assigning "default"\n`);
+  return dflt;
+}
+
+export async function cmdAddprinc(name: string, o: PrincipalOpts & SecretOpts & { dir?: string; enctypes?: string; kvno?: string; policy?: string; clearPolicy?: boolean }, io: CliIo): Promise<void> {
   const changes = principalChanges(o, io);
   const enctypes = o.enctypes === undefined ? undefined : parseEnctypes(o.enctypes);
   await withDb(o, io, async (db) => {
     const canonical = canonicalName(db, name);
     if (db.getPrincipal(name) !== undefined) throw new KdcDbError('DUPLICATE', `principal ${canonical} already exists`);
+    const policy = choosePolicy(db, canonical, o, io);
     const secret = await keySource(o, io, canonical);
+    if (policy !== undefined && 'password' in secret) checkPasswordQuality(secret.password, policy, { principal: resolveName(name, db.realm).principal });
     const { expiresAt, pwExpiresAt, ...rest } = changes;
-    const r = db.addPrincipal(name, { ...rest, ...secret, ...(enctypes ? { enctypes } : {}), ...(expiresAt ? { expiresAt } : {}), ...(pwExpiresAt ? { pwExpiresAt } : {}) });
+    // A policy with a maximum password life starts the new password's clock (kadm5_create_principal).
+    const policyExpiry = policy !== undefined && policy.maxLife > 0 ? new Date(now(io).getTime() + policy.maxLife * 1000) : undefined;
+    const expiry = pwExpiresAt ?? policyExpiry;
+    const r = db.addPrincipal(name, { ...rest, ...secret, ...(enctypes ? { enctypes } : {}), ...(expiresAt ? { expiresAt } : {}), ...(expiry ? { pwExpiresAt: expiry } : {}) });
+    if (policy !== undefined) db.policies.assign(r.canonicalName, policy.name);
     io.stdout.write(`Principal "${r.canonicalName}" created.\n`);
   });
 }
@@ -159,10 +188,21 @@ function canonicalName(db: KdcDatabase, name: string): string {
   return resolveName(name, db.realm).canonicalName;
 }
 
-export async function cmdModprinc(name: string, o: PrincipalOpts & { dir?: string; unlock?: boolean }, io: CliIo): Promise<void> {
+export async function cmdModprinc(name: string, o: PrincipalOpts & { dir?: string; unlock?: boolean; policy?: string; clearPolicy?: boolean }, io: CliIo): Promise<void> {
   const changes = principalChanges(o, io);
-  if (Object.keys(changes).length === 0 && o.unlock !== true) throw new UsageError('nothing to change: give e.g. --max-life, --expire, --preauth, --disallow or --unlock');
+  if (o.policy !== undefined && o.clearPolicy === true) throw new UsageError('give only one of --policy and --clear-policy');
+  if (Object.keys(changes).length === 0 && o.unlock !== true && o.policy === undefined && o.clearPolicy !== true) throw new UsageError('nothing to change: give e.g. --max-life, --expire, --pwexpire, --policy, --preauth, --disallow or --unlock');
   await withDb(o, io, (db) => {
+    const existing = db.getPrincipal(name);
+    if (existing === undefined) throw new KdcDbError('UNKNOWN_PRINCIPAL', `principal ${canonicalName(db, name)} does not exist`);
+    if (o.policy !== undefined || o.clearPolicy === true) {
+      const policy = o.policy !== undefined ? choosePolicy(db, existing.canonicalName, o, io) : undefined;
+      db.policies.assign(existing.canonicalName, policy?.name);
+      // The policy's maximum life counts from the last password change (kadm5_modify_principal).
+      if (policy !== undefined && policy.maxLife > 0 && changes.pwExpiresAt === undefined) {
+        changes.pwExpiresAt = new Date((existing.lastPwChange ?? now(io)).getTime() + policy.maxLife * 1000);
+      }
+    }
     const r = db.modifyPrincipal(name, { ...changes, ...(o.unlock === true ? { unlock: true } : {}) });
     io.stdout.write(`Principal "${r.canonicalName}" modified.\n`);
   });
@@ -174,7 +214,10 @@ export async function cmdCpw(name: string, o: SecretOpts & { dir?: string; keepo
     const existing = db.getPrincipal(name);
     if (existing === undefined) throw new KdcDbError('UNKNOWN_PRINCIPAL', `principal ${canonicalName(db, name)} does not exist`);
     const secret = await keySource(o, io, existing.canonicalName);
-    const r = db.changePassword(name, { ...secret, keepOld: o.keepold, ...(enctypes ? { enctypes } : {}) });
+    // A password set by an administrator meets the principal's policy too (not its minimum life).
+    const r = 'password' in secret && enctypes === undefined
+      ? changePasswordUnderPolicy(db, existing.canonicalName, secret.password, { self: false, now: now(io), keepOld: o.keepold })
+      : db.changePassword(name, { ...secret, keepOld: o.keepold, ...(enctypes ? { enctypes } : {}) });
     io.stdout.write('randkey' in secret ? `Key for "${r.canonicalName}" randomized (kvno ${r.kvno}).\n` : `Password for "${r.canonicalName}" changed (kvno ${r.kvno}).\n`);
   });
 }
@@ -214,7 +257,7 @@ export async function cmdGetprinc(name: string, o: { dir?: string }, io: CliIo):
   await withDb(o, io, (db) => {
     const r = db.getPrincipal(name);
     if (r === undefined) throw new KdcDbError('UNKNOWN_PRINCIPAL', `principal ${canonicalName(db, name)} does not exist`);
-    io.stdout.write(formatPrincipalRecord(r, db.settings(), now(io)));
+    io.stdout.write(formatPrincipalRecord(r, db.settings(), now(io), db.policies.policyNameOf(r.canonicalName)));
   });
 }
 
@@ -242,7 +285,8 @@ export async function cmdKtadd(names: string[], o: { dir?: string; keytab?: stri
 }
 
 export async function cmdDump(o: { dir?: string; output?: string }, io: CliIo): Promise<void> {
-  const text = await withDb(o, io, (db) => JSON.stringify(db.dump(), null, 1) + '\n');
+  // Password policies, their assignments and the password history travel with the principals.
+  const text = await withDb(o, io, (db) => JSON.stringify({ ...(db.dump() as object), passwordPolicies: db.policies.exportAll() }, null, 1) + '\n');
   if (o.output === undefined || o.output === '-') {
     io.stdout.write(text);
     return;
@@ -266,7 +310,12 @@ export async function cmdLoad(file: string, o: { dir?: string; update?: boolean 
     throw new KdcDbError('BAD_DUMP', `${file === '-' ? 'standard input' : file} is not JSON (${(e as Error).message}); give a file made by "kdc dump"`);
   }
   await withDb(o, io, (db) => {
+    const policies = (dump as { passwordPolicies?: unknown }).passwordPolicies;
+    // Checked before anything is written, so that a bad policy part loses nothing either.
+    const named = Array.isArray((dump as { principals?: unknown }).principals) ? (dump as { principals: { name?: unknown }[] }).principals.map((p) => String(p?.name)) : [];
+    if (policies !== undefined) db.policies.importAll(policies, o.update === true, { principals: new Set(named) });
     db.load(dump, { update: o.update === true });
+    if (policies !== undefined) db.policies.importAll(policies, o.update === true);
     io.stdout.write(`Loaded ${Array.isArray((dump as { principals?: unknown }).principals) ? (dump as { principals: unknown[] }).principals.length : 0} principals into realm ${db.realm}${o.update === true ? ' (update)' : ''}.\n`);
   });
 }

@@ -27,7 +27,7 @@ export function formatDuration(seconds: number): string {
   return days > 0 ? `${days} ${days === 1 ? 'day' : 'days'} ${hms}` : hms;
 }
 
-export function formatPrincipalRecord(r: DbPrincipalRecord, s: RealmSettings, now: Date = new Date()): string {
+export function formatPrincipalRecord(r: DbPrincipalRecord, s: RealmSettings, now: Date = new Date(), policy?: string): string {
   const lines = [
     `Principal: ${r.canonicalName}`,
     `Expiration date: ${formatDate(r.expiresAt)}`,
@@ -46,7 +46,7 @@ export function formatPrincipalRecord(r: DbPrincipalRecord, s: RealmSettings, no
   lines.push('MKey: vno 1');
   const attrs = attributeNames(r.attributes);
   lines.push(`Attributes:${attrs.length > 0 ? ' ' + attrs.join(' ') : ''}`);
-  lines.push('Policy: [none]');
+  lines.push(`Policy: ${policy ?? '[none]'}`);
   return lines.join('\n') + '\n';
 }
 

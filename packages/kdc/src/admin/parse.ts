@@ -66,9 +66,9 @@ export function parseCount(option: string, text: string): number {
 }
 
 /** "HOST:PORT", "[v6]:PORT", or "HOST" (port 88). */
-export function parseListen(text: string): { host: string; port: number } {
+export function parseListen(text: string, defaultPort = 88): { host: string; port: number } {
   const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:]+)(?::(\d+))?$/.exec(text);
-  const port = m?.[2] === undefined ? 88 : Number(m[2]);
+  const port = m?.[2] === undefined ? defaultPort : Number(m[2]);
   if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw new UsageError(`invalid --listen "${text}": use HOST:PORT, e.g. 127.0.0.1:88 or [::1]:88`);
   }

@@ -15,7 +15,7 @@ import { jsonLine } from '@kpop/common';
 import { availableParallelism } from 'node:os';
 import { isKdcWorker, parseWorkers, receiveWorkerConfig, reportWorkerFailed, reportWorkerReady, reusePortWorks, superviseWorkers } from '../server/workers.js';
 import type { WorkerConfig } from '../server/workers.js';
-import { batchedFdLogger, startKdcServer, stdoutLogger, type RequestLimits, type TcpLimits } from '../server/index.js';
+import { batchedFdLogger, ensureChangepwPrincipal, startKdcServer, startKpasswdServer, stdoutLogger, type KpasswdServer, type RequestLimits, type TcpLimits } from '../server/index.js';
 import type { KdcServer } from '../server/index.js';
 import type { KdcDatabase } from '../db/index.js';
 import { openDatabase } from '../db/index.js';
@@ -35,6 +35,33 @@ export interface StartOptions {
   tcpIdleTimeout?: string;
   tcpFrameTimeout?: string;
   workers?: string;
+  kpasswdListen?: string[];
+  kpasswdAdmin?: string[];
+}
+
+/** Where the kpasswd service listens: --kpasswd-listen, `none`, or port 464 on the --listen hosts. */
+function kpasswdAddresses(o: StartOptions, listen: { host: string }[]): { host: string; port: number }[] {
+  if (o.kpasswdListen?.length === 1 && o.kpasswdListen[0] === 'none') return [];
+  if (o.kpasswdListen !== undefined) return o.kpasswdListen.map((t) => parseListen(t, KPASSWD_PORT));
+  return [...new Set(listen.map((a) => a.host))].map((host) => ({ host, port: KPASSWD_PORT }));
+}
+
+/**
+ * Starts the kpasswd service on db; a default port 464 that cannot be bound leaves the KDC
+ * serving without it, with one line saying how to get it (an explicit address must work).
+ */
+async function startKpasswd(o: StartOptions, io: CliIo, db: KdcDatabase, addresses: { host: string; port: number }[], log: (r: Record<string, unknown>) => void): Promise<KpasswdServer | undefined> {
+  if (addresses.length === 0) return undefined;
+  try {
+    return await startKpasswdServer({ db, listen: addresses, log, admins: o.kpasswdAdmin ?? [] });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (o.kpasswdListen === undefined && (err.code === 'EACCES' || err.code === 'EADDRINUSE')) {
+      io.stderr.write(`kdc: kpasswd service not started: cannot listen on port ${KPASSWD_PORT} (${err.code === 'EACCES' ? 'permission denied' : 'address in use'}); give --kpasswd-listen HOST:PORT, or --kpasswd-listen none\n`);
+      return undefined;
+    }
+    throw e;
+  }
 }
 
 /** The limit flags as server options (only those given; the rest keep their defaults). */
@@ -60,6 +87,9 @@ export function limitOptions(o: StartOptions): { requests: Partial<RequestLimits
 /** Port 88 (RFC 4120 §7.2.3) on loopback only: serving other hosts is a choice made with --listen. */
 export const DEFAULT_LISTEN = '127.0.0.1:88';
 
+/** RFC 3244 §2: the kpasswd service's port, on the hosts the KDC serves unless --kpasswd-listen says otherwise. */
+export const KPASSWD_PORT = 464;
+
 /** A listener error as one line saying what to do. */
 function listenError(e: unknown): Error {
   const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
@@ -80,7 +110,7 @@ function stopSignal(signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']): Promise<
 }
 
 /** Serves until SIGINT/SIGTERM, re-reading the database on SIGHUP; then closes everything. */
-async function serveUntilSignal(server: KdcServer, db: KdcDatabase, signals?: NodeJS.Signals[]): Promise<NodeJS.Signals> {
+async function serveUntilSignal(server: { close(): Promise<void> } | undefined, db: KdcDatabase, signals?: NodeJS.Signals[], kpasswd?: KpasswdServer): Promise<NodeJS.Signals> {
   const onHup = (): void => {
     try {
       db.refresh();
@@ -91,7 +121,8 @@ async function serveUntilSignal(server: KdcServer, db: KdcDatabase, signals?: No
   process.on('SIGHUP', onHup);
   const signal = await stopSignal(signals);
   process.off('SIGHUP', onHup);
-  await server.close();
+  await server?.close();
+  await kpasswd?.close();
   stdoutLogger.flush();
   db.close();
   return signal;
@@ -99,7 +130,8 @@ async function serveUntilSignal(server: KdcServer, db: KdcDatabase, signals?: No
 
 export async function cmdStart(o: StartOptions, io: CliIo): Promise<void> {
   if (isKdcWorker()) return serveAsWorker(o, io);
-  const listen = (o.listen ?? [DEFAULT_LISTEN]).map(parseListen);
+  const listen = (o.listen ?? [DEFAULT_LISTEN]).map((t) => parseListen(t));
+  const kpasswdListen = kpasswdAddresses(o, listen);
   const { requests, tcp } = limitOptions(o);
   const maxUdpReply = o.maxUdpReply === undefined ? undefined : parseCount('--max-udp-reply', o.maxUdpReply);
   let workers = 1;
@@ -108,13 +140,16 @@ export async function cmdStart(o: StartOptions, io: CliIo): Promise<void> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  if (workers > 1) return startPrimary(o, io, { listen, ...(maxUdpReply !== undefined ? { maxUdpReply } : {}) }, workers);
+  if (workers > 1) return startPrimary(o, io, { listen, ...(maxUdpReply !== undefined ? { maxUdpReply } : {}) }, workers, kpasswdListen);
 
   const db = await openDb(dirOf(o, io), io);
   // Batched writes to fd 1 (a write(2) per request cost more than its crypto); another stream gets a line each.
   const logger = io.stdout === process.stdout ? stdoutLogger : (record: Record<string, unknown>) => void io.stdout.write(jsonLine(record) + '\n');
-  let server;
+  let server: KdcServer | undefined;
+  let kpasswd: KpasswdServer | undefined;
   try {
+    // A realm made before the kpasswd service existed gets kadmin/changepw on its first start.
+    if (ensureChangepwPrincipal(db)) io.stderr.write(`kdc: created kadmin/changepw@${db.realm} for the kpasswd service\n`);
     server = await startKdcServer({
       store: db,
       listen,
@@ -123,21 +158,40 @@ export async function cmdStart(o: StartOptions, io: CliIo): Promise<void> {
       tcp,
       ...(maxUdpReply !== undefined ? { maxUdpReply } : {}),
     });
+    kpasswd = await startKpasswd(o, io, db, kpasswdListen, logger);
   } catch (e) {
+    await server?.close();
     db.close();
     throw listenError(e);
   }
   io.stderr.write(`kdc: realm ${db.realm} serving on ${where(server.udp)} (UDP and TCP)\n`);
-  const signal = await serveUntilSignal(server, db);
+  if (kpasswd) io.stderr.write(`kdc: kpasswd service on ${where(kpasswd.udp)} (UDP and TCP)\n`);
+  const signal = await serveUntilSignal(server, db, undefined, kpasswd);
   io.stderr.write(`kdc: ${signal}: stopped\n`);
 }
 
 /** The primary: checks the database opens (asking for its master password once), then runs the workers. */
-async function startPrimary(o: StartOptions, io: CliIo, base: WorkerConfig, workers: number): Promise<void> {
+async function startPrimary(o: StartOptions, io: CliIo, base: WorkerConfig, workers: number, kpasswdListen: { host: string; port: number }[]): Promise<void> {
   let masterPassword: string | undefined;
   const db = await openDb(dirOf(o, io), io, (pw) => (masterPassword = pw));
   const realm = db.realm;
-  db.close();
+  if (ensureChangepwPrincipal(db)) io.stderr.write(`kdc: created kadmin/changepw@${db.realm} for the kpasswd service\n`);
+  // The kpasswd service stays in the primary, one process (its replay cache is in memory): the database
+  // stays open here for it (each request re-reads what changed).
+  let kpasswd: KpasswdServer | undefined;
+  try {
+    kpasswd = await startKpasswd(o, io, db, kpasswdListen, (r) => void io.stdout.write(jsonLine(r) + '\n'));
+  } catch (e) {
+    db.close();
+    throw listenError(e);
+  }
+  if (!kpasswd) db.close();
+  const stopKpasswd = async (): Promise<void> => {
+    if (kpasswd) {
+      await kpasswd.close();
+      db.close();
+    }
+  };
   // SO_REUSEPORT where this Node has it (each worker its own sockets: a client's retransmission reaches the
   // worker that answered it), else the primary's shared sockets; KPOP_KDC_SHARED_SOCKETS=1 forces the latter.
   const reusePort = io.env.KPOP_KDC_SHARED_SOCKETS !== '1' && (await reusePortWorks(base.listen[0]?.host ?? '127.0.0.1'));
@@ -147,10 +201,13 @@ async function startPrimary(o: StartOptions, io: CliIo, base: WorkerConfig, work
   try {
     sup = await superviseWorkers({ workers, config, log });
   } catch (e) {
+    await stopKpasswd();
     throw listenError(e);
   }
   io.stderr.write(`kdc: realm ${realm} serving on ${where(sup.udp)} (UDP and TCP) with ${workers} workers (pids ${sup.pids().join(' ')}; ${reusePort ? 'SO_REUSEPORT' : 'shared sockets'})\n`);
+  if (kpasswd) io.stderr.write(`kdc: kpasswd service on ${where(kpasswd.udp)} (UDP and TCP)\n`);
   const outcome = await Promise.race([stopSignal().then((s) => ({ signal: s })), sup.done.then((error) => ({ error }))]);
+  await stopKpasswd();
   if ('signal' in outcome) {
     await sup.stop();
     io.stderr.write(`kdc: ${outcome.signal}: stopped\n`);

@@ -21,6 +21,7 @@ import { componentsKey, globMatch, resolveName } from './names.js';
 import { attributesFromBits, fromMs, keyAad, type DbPrincipalRecord, type KeyRow, type PrincipalRow } from './schema.js';
 import { principalWriter, type AddPrincipalOptions, type ChangePasswordOptions, type ModifyPrincipalOptions, type SettingsChanges } from './writes.js';
 import { dumpDatabase, loadDump, type LoadOptions } from './dump.js';
+import { PolicyStore } from './policy.js';
 import type { PrincipalRecord, PrincipalStore, RealmSettings } from './types.js';
 
 export type { AddPrincipalOptions, ChangePasswordOptions, ModifyPrincipalOptions, SettingsChanges } from './writes.js';
@@ -50,6 +51,8 @@ export class KdcDatabase implements PrincipalStore {
   #pending = new Map<string, Event[]>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Password policies, their assignment and the password history (policy.ts). */
+  readonly policies: PolicyStore;
   readonly #stmt: {
     generation: BetterSqlite3.Statement<[], number>;
     settings: BetterSqlite3.Statement<[], string>;
@@ -79,6 +82,7 @@ export class KdcDatabase implements PrincipalStore {
       lockoutOf: db.prepare('SELECT fail_count, last_failure, last_success, locked_until FROM principals WHERE name = ?'),
       writeLockout: db.prepare('UPDATE principals SET fail_count = ?, last_failure = ?, last_success = ?, locked_until = ? WHERE name = ?'),
     };
+    this.policies = new PolicyStore(db, mkey);
     this.refresh();
   }
 
@@ -100,7 +104,7 @@ export class KdcDatabase implements PrincipalStore {
   recordFailure(canonicalName: string, at: Date): void {
     const r = this.#byName.get(canonicalName);
     if (r === undefined || this.#closed) return;
-    applyFailure(r, at, this.#settings.lockout);
+    applyFailure(r, at, this.policies.lockoutOf(canonicalName) ?? this.#settings.lockout);
     this.#queue(canonicalName, { kind: 'failure', at });
   }
 
@@ -148,7 +152,7 @@ export class KdcDatabase implements PrincipalStore {
           if (row === undefined) continue; // deleted meanwhile
           const f: LockoutFields = { failCount: row.fail_count, lastFailure: fromMs(row.last_failure), lastSuccess: fromMs(row.last_success), lockedUntil: fromMs(row.locked_until) };
           for (const ev of evs) {
-            if (ev.kind === 'failure') applyFailure(f, ev.at, this.#settings.lockout);
+            if (ev.kind === 'failure') applyFailure(f, ev.at, this.policies.lockoutOf(name) ?? this.#settings.lockout);
             else applySuccess(f, ev.at);
           }
           st.writeLockout.run(f.failCount, f.lastFailure?.getTime() ?? null, f.lastSuccess?.getTime() ?? null, f.lockedUntil?.getTime() ?? null, name);
@@ -183,6 +187,7 @@ export class KdcDatabase implements PrincipalStore {
     const since = this.#generation;
     const gen = st.generation.get()!;
     this.#settings = JSON.parse(st.settings.get()!) as RealmSettings;
+    this.policies?.reload();
     if (since < 0) {
       this.#byKey.clear();
       this.#byName.clear();

@@ -20,3 +20,6 @@ export { initRealm, openDatabase, DB_FILE, STASH_FILE, type InitRealmOptions, ty
 export { isLockedOut, applyFailure, applySuccess, LOCKED_FOREVER } from './lockout.js';
 export { attributeNames, type DbPrincipalRecord } from './schema.js';
 export type { Dump, LoadOptions } from './dump.js';
+export { PolicyStore, DEFAULT_POLICY, type PasswordPolicy, type PolicyChanges, type PolicyDump } from './policy.js';
+export { PolicyRefusal, checkPasswordQuality, characterClasses, type PolicyRefusalKind } from './password-quality.js';
+export { changePasswordUnderPolicy, type PolicyPasswordChange } from './password-change.js';

@@ -6,3 +6,5 @@ export type { RequestLimits } from './rate-limit.js';
 export { parseWorkers } from './workers.js';
 export type { TcpLimits } from './tcp.js';
 export * from '../exchange/index.js';
+export { startKpasswdServer, ensureChangepwPrincipal } from './kpasswd-server.js';
+export type { KpasswdServer, KpasswdServerOptions } from './kpasswd-server.js';

@@ -12,6 +12,7 @@ import { initRealm } from '../db/index.js';
 import type { AddPrincipalOptions, KdcDatabase } from '../db/index.js';
 import type { KdcLogger } from '../exchange/log.js';
 import { startKdcServer } from '../server/kdc-server.js';
+import { ensureChangepwPrincipal, startKpasswdServer, type KpasswdServer } from '../server/kpasswd-server.js';
 import type { KdcServer, KdcServerOptions } from '../server/kdc-server.js';
 
 export type TestPrincipalSpec = string | AddPrincipalOptions;
@@ -33,6 +34,8 @@ export interface TestKdcOptions {
   maxLife?: number;
   maxRenew?: number;
   server?: Partial<Pick<KdcServerOptions, 'lookaside' | 'tcp' | 'enctypes'>>;
+  /** Also run the kpasswd service (RFC 3244) on a free port, with kadmin/changepw, and name it in krb5.conf. */
+  kpasswd?: boolean | { admins?: string[] };
 }
 
 export interface TestKdc {
@@ -45,6 +48,9 @@ export interface TestKdc {
   readonly tcpPort: number;
   readonly db: KdcDatabase;
   readonly server: KdcServer;
+  /** The kpasswd service, when asked for ("127.0.0.1:PORT" in kpasswdAddress). */
+  readonly kpasswd?: KpasswdServer;
+  readonly kpasswdAddress?: string;
   /** KRB5_CONFIG, KRB5CCNAME (a file in dir), KRB5_KTNAME for child processes. */
   readonly env: Record<string, string>;
   addPrincipal(name: string, opts?: TestPrincipalSpec): void;
@@ -59,7 +65,7 @@ function specToOptions(spec: TestPrincipalSpec): AddPrincipalOptions {
   return typeof spec === 'string' ? { password: spec } : spec;
 }
 
-export function krb5ConfText(realm: string, kdcAddress: string, opts: { clientEnctypes?: number[]; libdefaults?: Record<string, string> } = {}): string {
+export function krb5ConfText(realm: string, kdcAddress: string, opts: { clientEnctypes?: number[]; libdefaults?: Record<string, string>; kpasswdAddress?: string } = {}): string {
   const lib: Record<string, string> = {
     default_realm: realm,
     dns_lookup_kdc: 'false',
@@ -82,6 +88,7 @@ export function krb5ConfText(realm: string, kdcAddress: string, opts: { clientEn
     '[realms]',
     `    ${realm} = {`,
     `        kdc = ${kdcAddress}`,
+    ...(opts.kpasswdAddress ? [`        kpasswd_server = ${opts.kpasswdAddress}`, `        admin_server = ${opts.kpasswdAddress}`] : []),
     '    }',
     '',
     '[domain_realm]',
@@ -96,6 +103,7 @@ export async function startTestKdc(opts: TestKdcOptions = {}): Promise<TestKdc> 
   const dir = mkdtempSync(join(tmpdir(), 'kpop-testkdc-'));
   let db: KdcDatabase | undefined;
   let server: KdcServer | undefined;
+  let kpasswd: KpasswdServer | undefined;
   try {
     db = initRealm(join(dir, 'db'), {
       realm,
@@ -112,7 +120,18 @@ export async function startTestKdc(opts: TestKdcOptions = {}): Promise<TestKdc> 
       ...(opts.maxUdpReply !== undefined ? { maxUdpReply: opts.maxUdpReply } : {}),
       ...opts.server,
     });
+    if (opts.kpasswd) {
+      ensureChangepwPrincipal(db);
+      kpasswd = await startKpasswdServer({
+        db,
+        listen: [{ host: '127.0.0.1', port: 0 }],
+        log: opts.log ?? (() => {}),
+        ...(opts.now ? { now: opts.now } : {}),
+        admins: typeof opts.kpasswd === 'object' ? opts.kpasswd.admins ?? [] : [],
+      });
+    }
   } catch (e) {
+    await server?.close();
     db?.close();
     rmSync(dir, { recursive: true, force: true });
     throw e;
@@ -121,9 +140,10 @@ export async function startTestKdc(opts: TestKdcOptions = {}): Promise<TestKdc> 
   const theServer = server;
   const port = theServer.udp[0]!.port;
   const kdcAddress = `127.0.0.1:${port}`;
+  const kpasswdAddress = kpasswd ? `127.0.0.1:${kpasswd.udp[0]!.port}` : undefined;
   const writeKrb5Conf = (file: string, o: { clientEnctypes?: number[]; libdefaults?: Record<string, string> } = {}): string => {
     const path = file.startsWith('/') ? file : join(dir, file);
-    writeFileSync(path, krb5ConfText(realm, kdcAddress, o));
+    writeFileSync(path, krb5ConfText(realm, kdcAddress, { ...o, ...(kpasswdAddress ? { kpasswdAddress } : {}) }));
     return path;
   };
   const krb5ConfPath = writeKrb5Conf('krb5.conf', { ...(opts.clientEnctypes ? { clientEnctypes: opts.clientEnctypes } : {}), ...(opts.libdefaults ? { libdefaults: opts.libdefaults } : {}) });
@@ -137,6 +157,7 @@ export async function startTestKdc(opts: TestKdcOptions = {}): Promise<TestKdc> 
     tcpPort: theServer.tcp[0]!.port,
     db: theDb,
     server: theServer,
+    ...(kpasswd ? { kpasswd, kpasswdAddress: kpasswdAddress! } : {}),
     env: { KRB5_CONFIG: krb5ConfPath, KRB5CCNAME: `FILE:${join(dir, 'ccache')}`, KRB5_KTNAME: `FILE:${join(dir, 'krb5.keytab')}` },
     addPrincipal(name, spec = { randkey: true }) {
       theDb.addPrincipal(name, specToOptions(spec));
@@ -151,6 +172,7 @@ export async function startTestKdc(opts: TestKdcOptions = {}): Promise<TestKdc> 
       if (stopped) return;
       stopped = true;
       await theServer.close();
+      await kpasswd?.close();
       theDb.close();
       rmSync(dir, { recursive: true, force: true });
     },

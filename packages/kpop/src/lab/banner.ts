@@ -34,6 +34,7 @@ export function bannerLines(b: BannerInput): string[] {
   const shown = b.cwd && !rel.startsWith('..') ? rel || '.' : p.dir;
   out.push(`kpop lab: realm ${b.realm} in ${shown}${b.created ? ' (new)' : ' (reused; --reset makes a new one)'}`);
   out.push(`  KDC    127.0.0.1:${ports.kdc} (UDP and TCP)`);
+  if (ports.kpasswd !== undefined) out.push(`  KPASSWD 127.0.0.1:${ports.kpasswd} (UDP and TCP; kpasswd, or kinit with an expired password)`);
   out.push(`  KPOP   127.0.0.1:${ports.kpop} (krb5 sendauth, then POP3)`);
   out.push(`  POP3   127.0.0.1:${ports.pop3} (STLS, AUTH GSSAPI)`);
   out.push(`  POP3S  127.0.0.1:${ports.pop3s} (TLS, AUTH GSSAPI)`);

@@ -30,6 +30,7 @@ interface RawOptions {
   alicePassword?: string;
   bobPassword?: string;
   kdcPort: string;
+  kpasswdPort: string;
   kpopPort: string;
   pop3Port: string;
   pop3sPort: string;
@@ -80,6 +81,7 @@ export function buildLabProgram(): Command {
     .option('--alice-password <pw>', "alice's password for a new lab (default: random, printed once)")
     .option('--bob-password <pw>', "bob's password for a new lab (default: random, printed once)")
     .option('--kdc-port <port>', 'KDC port, UDP and TCP (0: any free port)', String(DEFAULT_LAB_PORTS.kdc))
+    .option('--kpasswd-port <port>', 'kpasswd service port, UDP and TCP (0: any free port)', String(DEFAULT_LAB_PORTS.kpasswd))
     .option('--kpop-port <port>', 'KPOP port', String(DEFAULT_LAB_PORTS.kpop))
     .option('--pop3-port <port>', 'POP3 (STLS) port', String(DEFAULT_LAB_PORTS.pop3))
     .option('--pop3s-port <port>', 'POP3S port', String(DEFAULT_LAB_PORTS.pop3s))
@@ -107,7 +109,7 @@ export async function startLabFromArgs(argv: string[], io: LabIo): Promise<Runni
     return 2;
   }
   try {
-    const ports: LabPorts = { kdc: port('--kdc-port', o.kdcPort), kpop: port('--kpop-port', o.kpopPort), pop3: port('--pop3-port', o.pop3Port), pop3s: port('--pop3s-port', o.pop3sPort) };
+    const ports: LabPorts = { kdc: port('--kdc-port', o.kdcPort), kpop: port('--kpop-port', o.kpopPort), pop3: port('--pop3-port', o.pop3Port), pop3s: port('--pop3s-port', o.pop3sPort), kpasswd: port('--kpasswd-port', o.kpasswdPort) };
     const perAddress = o.maxPerAddress === undefined ? undefined : count('--max-per-address', o.maxPerAddress, 1);
     const rate = o.kdcRatePerAddress === undefined ? undefined : count('--kdc-rate-per-address', o.kdcRatePerAddress, 0);
     let kdcWorkers: number;

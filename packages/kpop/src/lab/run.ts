@@ -7,7 +7,7 @@
  */
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { escapeForTerminal, jsonLine, loadKrb5Config, type ConnectionLimits } from '@kpop/common';
-import { krb5ConfText, openDatabase, startKdcServer, type KdcDatabase, type KdcServer, type RequestLimits, type TcpLimits } from '@kpop/kdc';
+import { ensureChangepwPrincipal, krb5ConfText, openDatabase, startKdcServer, startKpasswdServer, type KdcDatabase, type KpasswdServer, type RequestLimits, type TcpLimits } from '@kpop/kdc';
 import { startPopServer, type PopServer } from '../server.js';
 import { startKdcWorkers, type LabKdc } from './kdc-workers.js';
 import type { LogRecord } from '../pop3/session.js';
@@ -20,15 +20,18 @@ export interface LabPorts {
   kpop: number;
   pop3: number;
   pop3s: number;
+  /** The kpasswd service (RFC 3244), UDP and TCP; not served when absent. */
+  kpasswd?: number;
 }
 
-export const DEFAULT_LAB_PORTS: LabPorts = { kdc: 8888, kpop: 1109, pop3: 1110, pop3s: 1995 };
+export const DEFAULT_LAB_PORTS: LabPorts = { kdc: 8888, kpop: 1109, pop3: 1110, pop3s: 1995, kpasswd: 8464 };
 
 const SERVICE: Record<keyof LabPorts, { name: string; flag: string }> = {
   kdc: { name: 'the KDC (UDP and TCP)', flag: '--kdc-port' },
   kpop: { name: 'KPOP', flag: '--kpop-port' },
   pop3: { name: 'POP3 with STLS', flag: '--pop3-port' },
   pop3s: { name: 'POP3S', flag: '--pop3s-port' },
+  kpasswd: { name: 'kpasswd (UDP and TCP)', flag: '--kpasswd-port' },
 };
 
 export class LabError extends Error {
@@ -91,6 +94,7 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
   const popLog = jsonLines(p.popLog);
   let db: KdcDatabase | undefined;
   let kdc: LabKdc | undefined;
+  let kpasswd: KpasswdServer | undefined;
   try {
     db = openDatabase(p.kdcDir);
     if (db.realm !== realm) throw new LabError(`the KDC database in ${p.kdcDir} is for realm ${db.realm}, the lab says ${realm}: start with --reset`);
@@ -112,8 +116,24 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
       throw portInUse(e, 'kdc', o.ports.kdc) ?? e;
     }
     const kdcPort = kdc.udp[0]!.port;
+    if (o.ports.kpasswd !== undefined) {
+      ensureChangepwPrincipal(db);
+      try {
+        kpasswd = await startKpasswdServer({
+          db,
+          listen: [{ host: LAB_HOST, port: o.ports.kpasswd }],
+          log: (r) => {
+            kdcLog.write(r);
+            say(`kdc  KPASSWD ${String(r.cname ?? '?')}: ${String(r.status)}`);
+          },
+        });
+      } catch (e) {
+        throw portInUse(e, 'kpasswd', o.ports.kpasswd) ?? e;
+      }
+    }
+    const kpasswdPort = kpasswd?.udp[0]!.port;
     // Clients need krb5.conf before anything asks the KDC (the POP3 server's password checks included).
-    writeFileSync(p.krb5Conf, labKrb5Conf(realm, kdcPort), { mode: 0o644 });
+    writeFileSync(p.krb5Conf, labKrb5Conf(realm, kdcPort, kpasswdPort), { mode: 0o644 });
     const krb5Config = loadKrb5Config({ KRB5_CONFIG: p.krb5Conf });
     let pop: PopServer;
     try {
@@ -135,9 +155,10 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
     } catch (e) {
       const err = e as NodeJS.ErrnoException & { port?: number };
       const which = (Object.keys(SERVICE) as (keyof LabPorts)[]).find((k) => k !== 'kdc' && o.ports[k] === err.port && err.port !== 0);
-      throw (which && portInUse(e, which, o.ports[which])) ?? e;
+      throw (which && portInUse(e, which, o.ports[which]!)) ?? e;
     }
-    const ports: LabPorts = { kdc: kdcPort, kpop: pop.kpop!.port, pop3: pop.pop3!.port, pop3s: pop.pop3s!.port };
+    const ports: LabPorts = { kdc: kdcPort, kpop: pop.kpop!.port, pop3: pop.pop3!.port, pop3s: pop.pop3s!.port, ...(kpasswdPort !== undefined ? { kpasswd: kpasswdPort } : {}) };
+    const theKpasswd = kpasswd;
     const theDb = db;
     const theKdc = kdc;
     let closing: Promise<void> | undefined;
@@ -148,7 +169,7 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
       pop,
       close() {
         closing ??= (async () => {
-          await Promise.all([pop.close(), theKdc.close()]);
+          await Promise.all([pop.close(), theKdc.close(), theKpasswd?.close()]);
           theDb.close();
           kdcLog.close();
           popLog.close();
@@ -158,6 +179,7 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
     };
   } catch (e) {
     await kdc?.close();
+    await kpasswd?.close();
     db?.close();
     kdcLog.close();
     popLog.close();
@@ -166,6 +188,7 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
 }
 
 /** krb5.conf for MIT tools and ours: no DNS, no reverse lookups, so pop@localhost stays pop/localhost (protocols.md §6). */
-export function labKrb5Conf(realm: string, kdcPort: number): string {
-  return `# Written by the kpop lab at each start; edits are lost.\n${krb5ConfText(realm, `${LAB_HOST}:${kdcPort}`)}`;
+export function labKrb5Conf(realm: string, kdcPort: number, kpasswdPort?: number): string {
+  // kpasswd_server and admin_server let MIT's kpasswd (and kinit's expired-password change) find the kpasswd service.
+  return `# Written by the kpop lab at each start; edits are lost.\n${krb5ConfText(realm, `${LAB_HOST}:${kdcPort}`, kpasswdPort !== undefined ? { kpasswdAddress: `${LAB_HOST}:${kpasswdPort}` } : {})}`;
 }

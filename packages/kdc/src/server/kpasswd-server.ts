@@ -1,0 +1,142 @@
+/**
+ * startKpasswdServer: the kpasswd service (RFC 3244) on UDP and TCP, port
+ * 464 by default. TCP uses the KDC's framing (a 4-byte length before each
+ * message, as MIT's kadmind and client do); the same per-connection limits
+ * as the KDC's listener apply.
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { FramingError, LengthPrefixedReader, ReplayCache, frameMessage } from '@kpop/common';
+import type { KdcDatabase } from '../db/index.js';
+import type { KdcLogger } from '../exchange/log.js';
+import { processKpasswd, type KpasswdContext } from '../kpasswd/service.js';
+import type { ListenAddress } from './kdc-server.js';
+import { DEFAULT_TCP_LIMITS, type TcpLimits } from './tcp.js';
+
+export interface KpasswdServerOptions {
+  db: KdcDatabase;
+  listen: ListenAddress[];
+  log?: KdcLogger;
+  now?: () => Date;
+  /** Principals (globs) allowed to set other principals' passwords. */
+  admins?: readonly string[];
+  tcp?: Partial<TcpLimits>;
+}
+
+export interface KpasswdServer {
+  readonly udp: ListenAddress[];
+  readonly tcp: ListenAddress[];
+  readonly context: KpasswdContext;
+  close(): Promise<void>;
+}
+
+/** kadmin/changepw must exist for the service to work: `kdc init` makes it; an older realm gets it here. */
+export function ensureChangepwPrincipal(db: KdcDatabase): boolean {
+  if (db.lookup(['kadmin', 'changepw']) !== undefined) return false;
+  // MIT's kdb5_util create: kadmin/changepw requires pre-authentication, may not be a TGT source, and issues only initial tickets.
+  db.addPrincipal(`kadmin/changepw@${db.realm}`, { randkey: true, maxLife: 300 });
+  return true;
+}
+
+function serveTcp(sock: net.Socket, ctx: KpasswdContext, limits: TcpLimits): void {
+  const reader = new LengthPrefixedReader({ maxFrame: limits.maxFrame });
+  const origin = { transport: 'tcp' as const, address: sock.remoteAddress ?? '?', port: sock.remotePort ?? 0, localAddress: sock.localAddress ?? '127.0.0.1' };
+  let frameTimer: NodeJS.Timeout | undefined;
+  sock.setNoDelay(true);
+  sock.setTimeout(limits.idleTimeoutMs, () => sock.destroy());
+  sock.on('error', () => sock.destroy());
+  sock.on('close', () => frameTimer && clearTimeout(frameTimer));
+  sock.on('data', (chunk: Buffer) => {
+    let frames: Uint8Array[];
+    try {
+      frames = reader.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+    } catch (e) {
+      void (e instanceof FramingError);
+      sock.destroy();
+      return;
+    }
+    for (const f of frames) {
+      const out = processKpasswd(f, ctx, origin);
+      if (out.reply === null) {
+        sock.end();
+        return;
+      }
+      sock.write(frameMessage(out.reply));
+    }
+    if (sock.writableLength > limits.maxPendingWrite) return void sock.destroy();
+    if (reader.pending > 0) frameTimer ??= setTimeout(() => sock.destroy(), limits.frameTimeoutMs);
+    else if (frameTimer) {
+      clearTimeout(frameTimer);
+      frameTimer = undefined;
+    }
+  });
+}
+
+export async function startKpasswdServer(opts: KpasswdServerOptions): Promise<KpasswdServer> {
+  const context: KpasswdContext = {
+    db: opts.db,
+    now: opts.now ?? (() => new Date()),
+    replayCache: new ReplayCache(),
+    admins: opts.admins ?? [],
+    ...(opts.log ? { log: opts.log } : {}),
+  };
+  const limits: TcpLimits = { ...DEFAULT_TCP_LIMITS, ...opts.tcp };
+  const servers: net.Server[] = [];
+  const sockets: dgram.Socket[] = [];
+  const conns = new Set<net.Socket>();
+  const udp: ListenAddress[] = [];
+  const tcp: ListenAddress[] = [];
+  const closeAll = async () => {
+    for (const c of conns) c.destroy();
+    await Promise.all([...servers.map((s) => new Promise<void>((r) => s.close(() => r()))), ...sockets.map((u) => new Promise<void>((r) => u.close(() => r())))]);
+  };
+  try {
+    for (const a of opts.listen) {
+      for (let attempt = 0; ; attempt++) {
+        const server = net.createServer({ noDelay: true }, (sock) => {
+          conns.add(sock);
+          sock.on('close', () => conns.delete(sock));
+          serveTcp(sock, context, limits);
+        });
+        server.maxConnections = limits.maxConnections;
+        server.on('error', () => {});
+        const port = await new Promise<number>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen({ host: a.host, port: a.port, exclusive: true }, () => resolve((server.address() as net.AddressInfo).port));
+        });
+        const sock = dgram.createSocket({ type: net.isIPv6(a.host) ? 'udp6' : 'udp4' });
+        try {
+          await new Promise<void>((resolve, reject) => {
+            sock.once('error', reject);
+            sock.bind({ address: a.host, port, exclusive: true }, () => resolve());
+          });
+        } catch (e) {
+          sock.close();
+          await new Promise<void>((r) => server.close(() => r()));
+          if (a.port !== 0 || attempt >= 20) throw e;
+          continue;
+        }
+        servers.push(server);
+        sockets.push(sock);
+        sock.on('error', () => {});
+        const local = sock.address().address;
+        sock.on('message', (msg, rinfo) => {
+          try {
+            const out = processKpasswd(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), context, { transport: 'udp', address: rinfo.address, port: rinfo.port, localAddress: local === '0.0.0.0' || local === '::' ? '127.0.0.1' : local } as never);
+            if (out.reply) sock.send(out.reply, rinfo.port, rinfo.address);
+          } catch {
+            // processKpasswd answers every failure itself; anything left is dropped.
+          }
+        });
+        udp.push({ host: a.host, port });
+        tcp.push({ host: a.host, port });
+        break;
+      }
+    }
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+  let closing: Promise<void> | undefined;
+  return { udp, tcp, context, close: () => (closing ??= closeAll()) };
+}
