@@ -11,6 +11,27 @@ import { startKdcServer, stdoutLogger } from '../server/index.js';
 import { dirOf, openDb, type CliIo } from './commands.js';
 import { parseCount, parseListen } from './parse.js';
 
+/**
+ * A refresh that keeps failing (the database file removed, replaced by another
+ * realm's) must not pass unseen: the KDC would serve a stale view while the
+ * admin's changes go elsewhere. One stderr line when the reason changes, one
+ * when refreshing works again; a busy database (it happens) is not reported.
+ */
+function reportRefresh(io: CliIo): (e: unknown) => void {
+  let last: string | undefined;
+  return (e) => {
+    if (e === undefined) {
+      if (last !== undefined) io.stderr.write('kdc: database readable again; serving what it holds now\n');
+      last = undefined;
+      return;
+    }
+    if (/busy|locked/i.test((e as Error).message ?? '')) return;
+    const msg = e instanceof Error ? e.message.replace(/\s*\n\s*/g, '; ') : String(e);
+    if (msg !== last) io.stderr.write(`kdc: cannot refresh the database: ${msg}\n`);
+    last = msg;
+  };
+}
+
 /** Port 88 (RFC 4120 §7.2.3) on loopback only: serving other hosts is a choice made with --listen. */
 export const DEFAULT_LISTEN = '127.0.0.1:88';
 
@@ -26,6 +47,7 @@ export async function cmdStart(o: { dir?: string; listen?: string[]; maxUdpReply
       store: db,
       listen,
       log: logger,
+      onRefresh: reportRefresh(io),
       ...(maxUdpReply !== undefined ? { maxUdpReply } : {}),
     });
   } catch (e) {

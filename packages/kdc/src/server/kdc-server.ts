@@ -37,6 +37,8 @@ export interface KdcServerOptions {
   tcp?: Partial<TcpLimits>;
   /** How often to ask the store whether the database changed (ms, default 500). */
   refreshIntervalMs?: number;
+  /** Told of each failed refresh (default: ignored, the next tick tries again), and with undefined of the next success. */
+  onRefresh?: (error: unknown) => void;
 }
 
 export interface KdcServer {
@@ -150,8 +152,10 @@ export async function startKdcServer(opts: KdcServerOptions): Promise<KdcServer>
     timer = setInterval(() => {
       try {
         store.refresh?.();
-      } catch {
+        opts.onRefresh?.(undefined);
+      } catch (e) {
         // A busy or briefly locked database: try again next tick.
+        opts.onRefresh?.(e);
       }
     }, opts.refreshIntervalMs ?? 500);
     timer.unref();
