@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as pkijs from 'pkijs';
-import { createCa, issueServerCert, validityTime } from './ca.js';
+import { certificateSerial, createCa, issueServerCert, validityTime } from './ca.js';
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 
@@ -64,6 +64,34 @@ describe('validity dates (RFC 5280 §4.1.2.5)', () => {
       const late = spawnSync('openssl', ['verify', '-attime', String(Date.parse('2056-01-01T00:00:00Z') / 1000), '-CAfile', join(tmp, 'ca.pem'), join(tmp, 'server.pem')], { encoding: 'utf8' });
       expect(late.status).not.toBe(0);
       expect(late.stdout + late.stderr).toMatch(/expired/);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('serial numbers (issue 10 item 1: curl exit 77 on 1 CA in 256)', () => {
+  it('are positive, 16 bytes and minimal DER whatever the random bytes, so OpenSSL loads every certificate', () => {
+    for (let b0 = 0; b0 < 256; b0++) {
+      for (const b1 of [0x00, 0x12, 0x7f, 0x80, 0xff]) {
+        const enc = Buffer.from(certificateSerial(Uint8Array.of(b0, b1, ...new Uint8Array(14).fill(0xa5))).toBER(false));
+        expect(enc[0]).toBe(0x02);
+        expect(enc[1]).toBe(16);
+        expect(enc[2]! & 0x80).toBe(0); // positive
+        expect(enc[2]).not.toBe(0x00); // never a padding byte: minimal
+      }
+    }
+  });
+
+  it.skipIf(!hasOpenssl)('openssl reads 64 fresh CAs in a row' + (hasOpenssl ? '' : ' (skipped: no openssl)'), async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'kpop-ca-'));
+    try {
+      const pems: string[] = [];
+      for (let i = 0; i < 64; i++) pems.push((await createCa()).certPem);
+      writeFileSync(join(tmp, 'all.pem'), pems.join(''));
+      const r = spawnSync('openssl', ['storeutl', '-certs', join(tmp, 'all.pem')], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain('Total found: 64');
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }

@@ -80,12 +80,24 @@ export interface CertOptions {
   now?: () => Date;
 }
 
+/**
+ * A 16-byte random serial (RFC 5280 §4.1.2.2: positive, at most 20 octets)
+ * that is also minimal DER. asn1js writes valueHex as given, so a first byte
+ * 0x00 followed by one below 0x80 (1 serial in 256 with `&= 0x7f` alone) made
+ * a non-minimal INTEGER that OpenSSL refuses to load ("Could not read
+ * certificate"; curl exit 77, "error setting certificate file"). The first
+ * byte is kept in 0x40..0x7f: positive, never padding. 126 random bits.
+ */
+export function certificateSerial(random: Uint8Array = randomBytes(16)): asn1js.Integer {
+  const serial = Uint8Array.from(random);
+  serial[0] = 0x40 | (serial[0]! & 0x3f);
+  return new asn1js.Integer({ valueHex: serial.buffer });
+}
+
 async function baseCertificate(subject: string, issuer: string, publicKey: CryptoKey, days: number, clock: () => Date = () => new Date()): Promise<pkijs.Certificate> {
   const cert = new pkijs.Certificate();
   cert.version = 2;
-  const serial = randomBytes(16);
-  serial[0]! &= 0x7f; // positive INTEGER
-  cert.serialNumber = new asn1js.Integer({ valueHex: serial });
+  cert.serialNumber = certificateSerial();
   cert.issuer = name(issuer);
   cert.subject = name(subject);
   const now = clock().getTime();
