@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { heimdal, heimdalSkipReason } from './helpers/heimdal.js';
+import { clockEnv } from './helpers/mit-clock.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const KDC = join(ROOT, 'packages', 'kdc', 'dist', 'bin', 'kdc.js');
@@ -21,7 +22,7 @@ let stdout = '';
 let env: Record<string, string> = {};
 
 function kdc(dir: string, args: string[]): void {
-  const r = spawnSync(process.execPath, [KDC, ...args, '--dir', dir], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' }, timeout: 30_000 });
+  const r = spawnSync(process.execPath, [KDC, ...args, '--dir', dir], { encoding: 'utf8', env: { ...clockEnv(), PATH: process.env.PATH ?? '' }, timeout: 30_000 });
   if (r.status !== 0) throw new Error(`kdc ${args[0]}: ${r.stderr}`);
 }
 function run(prog: string, args: string[], input = '', extra: Record<string, string> = {}): { code: number; out: string } {

@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findProgram, hasMitClients } from './helpers/mit-realm.js';
+import { clockEnv } from './helpers/mit-clock.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const KDC = join(ROOT, 'packages', 'kdc', 'dist', 'bin', 'kdc.js');
@@ -20,7 +21,7 @@ const skip = hasMitClients ? '' : ' (skipped: MIT kinit not installed: apt-get i
 const started: { proc: ChildProcess; tmp: string }[] = [];
 
 function kdc(dir: string, args: string[]): void {
-  const r = spawnSync(process.execPath, [KDC, ...args, '--dir', dir], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' }, timeout: 30_000 });
+  const r = spawnSync(process.execPath, [KDC, ...args, '--dir', dir], { encoding: 'utf8', env: { ...clockEnv(), PATH: process.env.PATH ?? '' }, timeout: 30_000 });
   if (r.status !== 0) throw new Error(`kdc ${args[0]}: ${r.stderr}`);
 }
 
@@ -38,7 +39,7 @@ async function start(tmp: string, dir: string): Promise<{ port: number; env: Rec
   const conf = (tcp: boolean): string => `[libdefaults]\n default_realm = LAB.TEST\n dns_lookup_kdc = false\n rdns = false\n${tcp ? ' udp_preference_limit = 1\n' : ''}[realms]\n LAB.TEST = {\n  kdc = 127.0.0.1:${port}\n }\n`;
   writeFileSync(join(tmp, 'krb5.conf'), conf(false));
   writeFileSync(join(tmp, 'krb5-tcp.conf'), conf(true));
-  return { port, env: { PATH: process.env.PATH ?? '', KRB5_CONFIG: join(tmp, 'krb5.conf'), KRB5CCNAME: `FILE:${join(tmp, 'cc')}` }, stderr: () => err };
+  return { port, env: { ...clockEnv(), PATH: process.env.PATH ?? '', KRB5_CONFIG: join(tmp, 'krb5.conf'), KRB5CCNAME: `FILE:${join(tmp, 'cc')}` }, stderr: () => err };
 }
 
 function kinit(env: Record<string, string>, who: string, password: string): string {

@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { clockEnv } from './mit-clock.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const root = process.env.HEIMDAL_ROOT ?? join(ROOT, '.tools', 'heimdal');
@@ -21,7 +22,7 @@ export interface Heimdal {
 export const heimdal: Heimdal | undefined = existsSync(join(root, 'usr', 'bin', 'kgetcred'))
   ? {
       bin: (name) => join(root, 'usr', 'bin', name),
-      env: (extra) => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', LD_LIBRARY_PATH: join(root, 'usr', 'lib', 'x86_64-linux-gnu'), ...extra }),
+      env: (extra) => ({ ...clockEnv(), PATH: process.env.PATH ?? '/usr/bin:/bin', LD_LIBRARY_PATH: join(root, 'usr', 'lib', 'x86_64-linux-gnu'), ...extra }),
     }
   : undefined;
 
