@@ -5,6 +5,12 @@
  * negative in about half of the runs (issue 10 item 7), so 48 runs all but
  * certainly include negative ones (the chance of none is 2^-48); each must
  * get its ticket. Skips only when the unpacked Heimdal is not there.
+ *
+ * The KDC and Heimdal's programs run with their clock pinned (libfaketime,
+ * as test/helpers/mit-clock.ts does for MIT's): Heimdal 7.8's FILE ccache
+ * keeps times as signed 32-bit numbers, so from 2038-01-19 its kinit stores a
+ * TGT that ends in 1904 and kgetcred finds no usable TGT; the test must not
+ * depend on today's date.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -12,6 +18,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { heimdal, heimdalSkipReason } from './helpers/heimdal.js';
+import { atClock, hasFaketime } from './helpers/mit-clock.js';
 import { clockEnv } from './helpers/mit-clock.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -20,13 +27,18 @@ let tmp = '';
 let server: ChildProcess | undefined;
 let stdout = '';
 let env: Record<string, string> = {};
+/** Before 2038 for Heimdal's ccache (see above); each program's clock starts here when it starts. */
+const AT = new Date('2026-12-05T00:00:00Z');
+const PIN = { TZ: 'UTC', FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+const pinned = (program: string, args: string[]): [string, string[]] => (hasFaketime ? atClock(AT, program, args) : [program, args]);
 
 function kdc(dir: string, args: string[]): void {
   const r = spawnSync(process.execPath, [KDC, ...args, '--dir', dir], { encoding: 'utf8', env: { ...clockEnv(), PATH: process.env.PATH ?? '' }, timeout: 30_000 });
   if (r.status !== 0) throw new Error(`kdc ${args[0]}: ${r.stderr}`);
 }
 function run(prog: string, args: string[], input = '', extra: Record<string, string> = {}): { code: number; out: string } {
-  const r = spawnSync(heimdal!.bin(prog), args, { input, encoding: 'utf8', env: { ...env, ...extra }, timeout: 30_000 });
+  const [cmd, argv] = pinned(heimdal!.bin(prog), args);
+  const r = spawnSync(cmd, argv, { input, encoding: 'utf8', env: { ...env, ...extra }, timeout: 30_000 });
   return { code: r.status ?? -1, out: r.stdout + r.stderr };
 }
 
@@ -38,7 +50,8 @@ beforeAll(async () => {
   kdc(dir, ['init', '--realm', 'LAB.TEST']);
   kdc(dir, ['addprinc', 'alice', '--password', 'alice-pw']);
   kdc(dir, ['addprinc', 'pop/localhost', '--randkey']);
-  server = spawn(process.execPath, [KDC, 'start', '--listen', '127.0.0.1:0', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const [cmd, argv] = pinned(process.execPath, [KDC, 'start', '--listen', '127.0.0.1:0', '--dir', dir]);
+  server = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...PIN } });
   let err = '';
   server.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   server.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -51,7 +64,7 @@ beforeAll(async () => {
   const conf = (kdcLine: string): string => `[libdefaults]\n default_realm = LAB.TEST\n dns_lookup_kdc = false\n dns_lookup_realm = false\n[realms]\n LAB.TEST = {\n  kdc = ${kdcLine}\n }\n`;
   writeFileSync(join(tmp, 'krb5.conf'), conf(`127.0.0.1:${port}`));
   writeFileSync(join(tmp, 'krb5-tcp.conf'), conf(`tcp/127.0.0.1:${port}`));
-  env = heimdal.env({ KRB5_CONFIG: join(tmp, 'krb5.conf'), KRB5CCNAME: `FILE:${join(tmp, 'cc')}` });
+  env = heimdal.env({ KRB5_CONFIG: join(tmp, 'krb5.conf'), KRB5CCNAME: `FILE:${join(tmp, 'cc')}`, ...PIN });
 }, 120_000);
 
 afterAll(async () => {
