@@ -6,7 +6,7 @@
 // the server still served a valid request afterwards.
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -223,6 +223,43 @@ await kdc.close();
     rmSync(join(dir, '..'), { recursive: true, force: true });
   }
   row('kill -9 during DB writes', TRIALS, `${committed} principals reported committed, ${lost} lost, ${unsound} files failing integrity_check`, 'each database opens', secs(t0));
+}
+
+// 7. kill -9 during delivery: every message deliver() returned is in new/, whole; nothing partial is in new/ or cur/.
+{
+  const t0 = performance.now();
+  let delivered = 0;
+  let missing = 0;
+  let partial = 0;
+  let leftInTmp = 0;
+  const r = rng(SEED + 5);
+  for (let t = 0; t < TRIALS; t++) {
+    const root = mkdtempSync(join(tmpdir(), 'bench-deliver-'));
+    const box = join(root, 'alice');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'mail-writer.ts'), box], { stdio: ['ignore', 'pipe', 'inherit'], cwd: join(here, '..', '..') });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    while (!out.includes('\n')) await new Promise((res) => setTimeout(res, 5));
+    await new Promise((res) => setTimeout(res, 20 + r(400)));
+    child.kill('SIGKILL');
+    await new Promise((res) => child.once('exit', res));
+    const done = new Set(out.slice(0, out.lastIndexOf('\n')).split('\n').filter((l) => l.length > 0).map(Number));
+    delivered += done.size;
+    const seen = new Set<number>();
+    for (const sub of ['new', 'cur']) {
+      for (const f of readdirSync(join(box, sub))) {
+        const text = readFileSync(join(box, sub, f), 'latin1');
+        const m = /^Subject: crash trial (\d+)\n/.exec(text);
+        const n = m ? Number(m[1]) : -1;
+        if (n < 0 || !text.endsWith(`\nend of ${n}\n`) || text.length !== `Subject: crash trial ${n}\n\n`.length + 1000 + ((n * 7919) % 200_000) + `\nend of ${n}\n`.length) partial++;
+        else seen.add(n);
+      }
+    }
+    for (const n of done) if (!seen.has(n)) missing++;
+    leftInTmp += readdirSync(join(box, 'tmp')).length;
+    rmSync(root, { recursive: true, force: true });
+  }
+  row('kill -9 during delivery', TRIALS, `${delivered} messages reported delivered, ${missing} missing, ${partial} partial in new/ or cur/, ${leftInTmp} left in tmp/`, 'every Maildir readable', secs(t0));
 }
 
 realm.cleanup();
