@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findProgram, hasMitClients } from './helpers/mit-realm.js';
+import { clockEnv } from './helpers/mit-clock.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const KDC = join(ROOT, 'packages', 'kdc', 'dist', 'bin', 'kdc.js');
@@ -24,7 +25,7 @@ let port = 0;
 let env: Record<string, string>;
 
 function kdc(args: string[], input = ''): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [KDC, ...args, '--dir', dir], { input, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' }, timeout: 30_000 });
+  const r = spawnSync(process.execPath, [KDC, ...args, '--dir', dir], { input, encoding: 'utf8', env: { ...clockEnv(), PATH: process.env.PATH ?? '' }, timeout: 30_000 });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 function kinit(args: string[], password?: string, cache = 'cc'): { code: number; out: string } {
@@ -54,7 +55,7 @@ beforeAll(async () => {
   await eventually(() => /serving on 127\.0\.0\.1:(\d+)/.test(stderr), 20_000);
   port = Number(/serving on 127\.0\.0\.1:(\d+)/.exec(stderr)![1]);
   writeFileSync(join(tmp, 'krb5.conf'), `[libdefaults]\n default_realm = LAB.TEST\n dns_lookup_kdc = false\n rdns = false\n[realms]\n LAB.TEST = {\n  kdc = 127.0.0.1:${port}\n }\n`);
-  env = { PATH: process.env.PATH ?? '', KRB5_CONFIG: join(tmp, 'krb5.conf'), KRB5_KTNAME: join(tmp, 'none.keytab') };
+  env = { ...clockEnv(), PATH: process.env.PATH ?? '', KRB5_CONFIG: join(tmp, 'krb5.conf'), KRB5_KTNAME: join(tmp, 'none.keytab') };
 }, 120_000);
 
 afterAll(() => {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readKeytab } from '@kpop/common';
 import { findProgram } from './helpers/mit-realm.js';
+import { clockEnv } from './helpers/mit-clock.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const KDC = join(ROOT, 'packages', 'kdc', 'dist', 'bin', 'kdc.js');
@@ -26,7 +27,7 @@ function kdc(args: string[], opts: { input?: string; env?: Record<string, string
   const r = spawnSync(process.execPath, [KDC, ...args], {
     cwd: opts.cwd ?? tmp,
     input: opts.input ?? '',
-    env: { PATH: process.env.PATH ?? '', HOME: tmp, ...opts.env },
+    env: { ...clockEnv(), PATH: process.env.PATH ?? '', HOME: tmp, ...opts.env },
     encoding: 'utf8',
     timeout: 30_000,
   });
@@ -178,7 +179,7 @@ describe('kdc ktadd', () => {
   it.skipIf(!KLIST)('MIT klist -k -t -e -K lists alice with the MIT-derived keys' + (KLIST ? '' : ' (skipped: MIT klist not installed)'), () => {
     const kt = join(tmp, 'mit.keytab');
     ok(kdc(['ktadd', '-k', `FILE:${kt}`, 'alice', '--dir', dir, '-e', 'aes-sha1']));
-    const listing = execFileSync(KLIST!, ['-k', '-t', '-e', '-K', kt], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+    const listing = execFileSync(KLIST!, ['-k', '-t', '-e', '-K', kt], { encoding: 'utf8', env: { ...clockEnv(), PATH: process.env.PATH ?? '' } });
     expect(listing).toContain(`Keytab name: FILE:${kt}`);
     expect(listing).toMatch(new RegExp(`^\\s+1 .* alice@LAB.TEST \\(aes256-cts-hmac-sha1-96\\)\\s+\\(0x${ALICE_AES256}\\)$`, 'm'));
     expect(listing).toMatch(new RegExp(`^\\s+1 .* alice@LAB.TEST \\(aes128-cts-hmac-sha1-96\\)\\s+\\(0x${ALICE_AES128}\\)$`, 'm'));

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKdc } from '@kpop/kdc';
 import type { TestKdc } from '@kpop/kdc';
+import { clockEnv } from './helpers/mit-clock.js';
 
 const hasKinit = ['/usr/bin/kinit', '/usr/bin/klist', '/usr/bin/kvno'].every((p) => existsSync(p));
 const skip = hasKinit ? '' : ' (skipped: MIT krb5-user not installed: apt-get install krb5-user)';
@@ -21,7 +22,7 @@ interface Run {
 /** Async: the KDC runs in this process, so a synchronous spawn would deadlock. */
 function run(cmd: string, args: string[], env: Record<string, string>, input?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { env: { ...clockEnv(), PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -73,7 +73,7 @@ beforeAll(async () => {
   if (!hasMitClients) return;
   expect(kdc(['init', '--realm', 'LAB.TEST']).code).toBe(0);
   expect(kdc(['addprinc', 'alice', '--password', 'alice-pw-1']).code).toBe(0);
-  server = spawn(process.execPath, [KDC, 'start', '--listen', '127.0.0.1:0', '--workers', '2', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  server = spawn(process.execPath, [KDC, 'start', '--listen', '127.0.0.1:0', '--kpasswd-listen', 'none', '--workers', '2', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   server.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   await eventually(() => /serving on 127\.0\.0\.1:(\d+)/.test(stderr), 30_000);
@@ -184,7 +184,7 @@ describe('kdc start --workers: workers that keep dying', () => {
   it('gives up when five workers in a row fail to start (the database moved away): stops the rest, exits 1, one line saying why', async () => {
     const d = join(tmp, 'db2');
     expect(spawnSync(process.execPath, [KDC, 'init', '--realm', 'LAB.TEST', '--dir', d], { encoding: 'utf8', timeout: 30_000 }).status).toBe(0);
-    const child = spawn(process.execPath, [KDC, 'start', '--listen', '127.0.0.1:0', '--workers', '2', '--dir', d], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [KDC, 'start', '--listen', '127.0.0.1:0', '--kpasswd-listen', 'none', '--workers', '2', '--dir', d], { stdio: ['ignore', 'ignore', 'pipe'] });
     extra.push(child);
     let err = '';
     child.stderr!.on('data', (b: Buffer) => (err += b.toString()));

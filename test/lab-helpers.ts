@@ -85,8 +85,12 @@ export function run(cmd: string, args: string[], o: { env?: NodeJS.ProcessEnv; i
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
-    // A program that exits before reading its input (klist, a failing kinit) closes the pipe: EPIPE is not an error here.
-    child.stdin.on('error', () => {});
+    // A program that exits before reading all its input closes the pipe: the
+    // write then fails with EPIPE, which is no error of the run (its exit
+    // code and output say what happened). Anything else still fails the run.
+    child.stdin.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE' && e.code !== 'ECONNRESET') reject(e);
+    });
     child.stdin.end(o.input ?? '');
   });
 }

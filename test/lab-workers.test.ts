@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBins, hasProgram, ROOT, run, startLab, type Bins, type LabProcess } from './lab-helpers.js';
 import { tempDir } from './fetch-helpers.js';
 
-const FREE = ['--kdc-port', '0', '--kpop-port', '0', '--pop3-port', '0', '--pop3s-port', '0'];
+const FREE = ['--kdc-port', '0', '--kpasswd-port', '0', '--kpop-port', '0', '--pop3-port', '0', '--pop3s-port', '0'];
 let bins: Bins;
 let tmp: ReturnType<typeof tempDir>;
 let lab: LabProcess;
@@ -56,8 +56,14 @@ describe('npm start -- --workers 2', () => {
     }
     const f = await run(process.execPath, [bins.kpop, 'fetch', '--kpop', '--host', 'localhost', '--port', String(ports.kpop), '--out', join(tmp.dir, 'mail')], { env: env('alice.cc'), cwd: tmp.dir });
     expect(f.code, f.stderr).toBe(0);
-    const records = readFileSync(join(labDir, 'kdc.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string; status: string; worker?: number });
-    const issued = records.filter((r) => r.status === 'ISSUE');
+    // The workers batch their log lines (a flush every 100 ms): wait for the TGS record to be written.
+    const readIssued = () =>
+      readFileSync(join(labDir, 'kdc.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string; status: string; worker?: number }).filter((r) => r.status === 'ISSUE');
+    let issued = readIssued();
+    for (let i = 0; i < 50 && !issued.some((r) => r.msg === 'TGS_REQ'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      issued = readIssued();
+    }
     expect(issued.map((r) => r.msg)).toContain('TGS_REQ');
     for (const r of issued) expect([1, 2]).toContain(r.worker);
     expect(lab.output()).toMatch(/kdc {2}AS_REQ alice@LAB\.TEST for krbtgt\/LAB\.TEST@LAB\.TEST: ISSUE \(worker [12]\)/);

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeTicket, readCcache } from '@kpop/common';
 import { buildBins, hasProgram, run, startLab, type Bins, type LabProcess } from './lab-helpers.js';
 import { tempDir } from './fetch-helpers.js';
+import { clockEnv } from './helpers/mit-clock.js';
 
 const hasMitKinit = hasProgram('kinit') && hasProgram('klist');
 const hasFetchmail = hasProgram('fetchmail');
@@ -27,7 +28,7 @@ let ports: { kdc: number; kpop: number; pop3: number; pop3s: number };
 let currentAlicePassword = 'alice-pw-1';
 
 const FREE = ['--kdc-port', '0', '--kpasswd-port', '0', '--kpop-port', '0', '--pop3-port', '0', '--pop3s-port', '0'];
-const env = (cc: string): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: tmp.dir, KRB5_CONFIG: join(labDir, 'krb5.conf'), KRB5CCNAME: `FILE:${join(tmp.dir, cc)}` });
+const env = (cc: string): NodeJS.ProcessEnv => ({ ...clockEnv(), PATH: process.env.PATH, HOME: tmp.dir, KRB5_CONFIG: join(labDir, 'krb5.conf'), KRB5CCNAME: `FILE:${join(tmp.dir, cc)}` });
 const kinit = (user: string, pw: string, cc: string) => run(process.execPath, [bins.kinit, user], { env: env(cc), input: `${pw}\n` });
 const fetch = (args: string[], cc: string) => run(process.execPath, [bins.kpop, 'fetch', ...args], { env: env(cc), cwd: tmp.dir });
 const newFiles = (dir: string) => readdirSync(join(dir, 'new')).map((f) => readFileSync(join(dir, 'new', f), 'utf8'));
@@ -169,7 +170,7 @@ describe('admin guide: rotating the service key while the lab runs', () => {
     const before = popKvno('rot-old.cc');
     expect(before).toBeGreaterThanOrEqual(1);
 
-    const k = await run(process.execPath, [bins.kdc, 'ktadd', '--randkey', '-k', join(labDir, 'pop.keytab'), 'pop/localhost', '--dir', join(labDir, 'kdc')], { env: { PATH: process.env.PATH } });
+    const k = await run(process.execPath, [bins.kdc, 'ktadd', '--randkey', '-k', join(labDir, 'pop.keytab'), 'pop/localhost', '--dir', join(labDir, 'kdc')], { env: { ...clockEnv(), PATH: process.env.PATH } });
     expect(k.stderr).toBe('');
     expect(k.stdout).toContain(`Entry for principal pop/localhost@LAB.TEST with kvno ${before! + 1}`);
 

@@ -23,3 +23,20 @@ function faketimeStamp(at: Date): string {
 export function atClock(at: Date, program: string, args: readonly string[]): [string, string[]] {
   return ['faketime', ['-f', `@${faketimeStamp(at)}`, program, ...args]];
 }
+
+/**
+ * The variables that carry this process's clock to a child whose environment
+ * a test builds from scratch (`{ PATH, KRB5_CONFIG, … }`): libfaketime's
+ * LD_PRELOAD and FAKETIME settings when the suite itself runs under
+ * `faketime` (the clock audit: `faketime -f +Ns npx vitest run`), nothing
+ * otherwise. With them the child reads the same clock as the test; without,
+ * curl judged the test's fresh certificates "not yet valid".
+ */
+export function clockEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined) continue;
+    if (k.startsWith('FAKETIME') || k === 'DONT_FAKE_MONOTONIC' || (k === 'LD_PRELOAD' && v.includes('faketime'))) out[k] = v;
+  }
+  return out;
+}

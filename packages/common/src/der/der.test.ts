@@ -13,6 +13,7 @@ import {
   KerberosTimeSchema,
   OctetString,
   SeqNumber,
+  Nonce,
   UInt32,
   decodeAt,
   decodeWith,
@@ -78,6 +79,19 @@ describe('INTEGER', () => {
     expect(dec(SeqNumber, '0201ff')).toBe(0xffffffff);
     expect(dec(SeqNumber, '020480000001')).toBe(0x80000001);
     expect(enc(SeqNumber, -1)).toBe('020500ffffffff');
+  });
+  it('reads a nonce as sent, signed (Heimdal) or unsigned, and writes the same INTEGER back', () => {
+    // Heimdal 7.8's kgetcred: its random 32-bit TGS nonce as krb5int32 (test/fixtures/heimdal).
+    expect(dec(Nonce, '0204b7a8f601')).toBe(-1213663743);
+    expect(enc(Nonce, -1213663743)).toBe('0204b7a8f601');
+    expect(dec(Nonce, '020480000000')).toBe(-(2 ** 31));
+    expect(dec(Nonce, '020500ffffffff')).toBe(0xffffffff);
+    expect(enc(Nonce, 0xffffffff)).toBe('020500ffffffff');
+    // Still 32 bits and still DER.
+    expect(() => dec(Nonce, '0205ff7fffffff')).toThrow(/out of range for nonce/);
+    expect(() => dec(Nonce, '02050100000000')).toThrow(/out of range for nonce/);
+    expect(() => dec(Nonce, '0204ffffffff')).toThrow(/non-minimal INTEGER/);
+    expect(() => enc(Nonce, -(2 ** 31) - 1)).toThrow(DerError);
   });
   it('keeps Int32 in range', () => {
     expect(() => dec(Int32, '02050080000000')).toThrow(/out of range for Int32/);

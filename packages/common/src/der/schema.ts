@@ -89,6 +89,16 @@ export const Int32: IntSchema = { kind: 'int', name: 'Int32', min: -0x80000000, 
 export const UInt32: IntSchema = { kind: 'int', name: 'UInt32', min: 0, max: 0xffffffff };
 /** UInt32 that also accepts the signed encodings old peers send (see IntSchema.wrapNegative). */
 export const SeqNumber: IntSchema = { kind: 'int', name: 'UInt32', min: 0, max: 0xffffffff, wrapNegative: true };
+/**
+ * RFC 4120 §5.4.1 gives nonces as UInt32, but Heimdal (krb5.asn1: `nonce
+ * [7] krb5int32`) sends its random 32-bit TGS nonce as a signed INTEGER,
+ * negative half the time, and MIT's KDC (decoding it as krb5_int32) serves
+ * it. So a nonce is any 32-bit value in either reading, -2^31..2^32-1, and is
+ * kept as sent, not wrapped: the reply echoes the same INTEGER (the same
+ * bytes), which is what the client compares with. Only nonces get this: every
+ * other UInt32 stays strict (seq-numbers have SeqNumber's narrower leniency).
+ */
+export const Nonce: IntSchema = { kind: 'int', name: 'nonce (UInt32, or Int32 as Heimdal sends it)', min: -0x80000000, max: 0xffffffff };
 /** RFC 4120 §5.2.4: Microseconds ::= INTEGER (0..999999) */
 export const Microseconds: IntSchema = { kind: 'int', name: 'Microseconds', min: 0, max: 999999 };
 export const Bool: BooleanSchema = { kind: 'bool' };

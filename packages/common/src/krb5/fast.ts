@@ -7,7 +7,7 @@
  * The ASN.1 types are extensible (`...`); as everywhere in this codec,
  * fields beyond the ones listed are refused rather than dropped.
  */
-import { Int32, KerberosFlagsSchema, KerberosTimeSchema, Microseconds, OctetString, UInt32, choice, codec, field, optional, seq } from '../der/index.js';
+import { Int32, KerberosFlagsSchema, KerberosTimeSchema, Microseconds, OctetString, UInt32, choice, codec, field, optional, seq, Nonce } from '../der/index.js';
 import { ChecksumSchema, EncryptedDataSchema, EncryptionKeySchema, MethodDataSchema, PrincipalNameSchema, RealmSchema } from './basic-types.js';
 import { KdcReqBodySchema } from './kdc-req.js';
 import type { Checksum, EncryptedData, EncryptionKey, KdcReqBody, KerberosTime, PaData, PrincipalName, Realm } from './types.js';
@@ -147,7 +147,7 @@ export const KrbFastResponseSchema = seq('KrbFastResponse', [
   field('padata', 0, MethodDataSchema),
   optional('strengthen-key', 1, EncryptionKeySchema),
   optional('finished', 2, KrbFastFinishedSchema),
-  field('nonce', 3, UInt32),
+  field('nonce', 3, Nonce),
 ]);
 
 const paFxFastRequest = codec<PaFxFastRequest>(PaFxFastRequestSchema, 'PA-FX-FAST-REQUEST');

@@ -1,5 +1,5 @@
 /** RFC 4120 §5.4.2 KDC-REP (AS-REP, TGS-REP) and EncKDCRepPart. */
-import { Int32, KerberosFlagsSchema, KerberosTimeSchema, UInt32, codec, decodeWith, field, optional, seq } from '../der/index.js';
+import { Int32, KerberosFlagsSchema, KerberosTimeSchema, UInt32, codec, decodeWith, field, optional, seq, Nonce } from '../der/index.js';
 import { DerError, tagName } from '../der/index.js';
 import { ApplicationTag } from './constants.js';
 import {
@@ -79,7 +79,7 @@ function encKdcRepPartSchema(name: string, tag: 25 | 26) {
     [
       field('key', 0, EncryptionKeySchema),
       field('last-req', 1, LastReqSchema),
-      field('nonce', 2, UInt32),
+      field('nonce', 2, Nonce),
       optional('key-expiration', 3, KerberosTimeSchema),
       field('flags', 4, KerberosFlagsSchema),
       field('authtime', 5, KerberosTimeSchema),

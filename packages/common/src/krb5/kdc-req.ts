@@ -1,5 +1,5 @@
 /** RFC 4120 §5.4.1 KDC-REQ (AS-REQ, TGS-REQ) and KDC-REQ-BODY. */
-import { Int32, KerberosFlagsSchema, KerberosTimeSchema, UInt32, codec, field, optional, seq, seqOf } from '../der/index.js';
+import { Int32, KerberosFlagsSchema, KerberosTimeSchema, UInt32, codec, field, optional, seq, seqOf, Nonce } from '../der/index.js';
 import { ApplicationTag } from './constants.js';
 import { EncryptedDataSchema, HostAddressesSchema, MethodDataSchema, PrincipalNameSchema, RealmSchema } from './basic-types.js';
 import { TicketsSchema } from './ticket.js';
@@ -35,7 +35,7 @@ export const KdcReqBodySchema = seq('KDC-REQ-BODY', [
   optional('from', 4, KerberosTimeSchema),
   field('till', 5, KerberosTimeSchema),
   optional('rtime', 6, KerberosTimeSchema),
-  field('nonce', 7, UInt32),
+  field('nonce', 7, Nonce),
   field('etype', 8, seqOf(Int32)),
   optional('addresses', 9, HostAddressesSchema),
   optional('enc-authorization-data', 10, EncryptedDataSchema),

@@ -1,5 +1,5 @@
 /** RFC 4120 §5.8.1 KRB_CRED, EncKrbCredPart and KrbCredInfo. */
-import { Int32, KerberosFlagsSchema, KerberosTimeSchema, Microseconds, UInt32, codec, field, optional, seq, seqOf } from '../der/index.js';
+import { Int32, KerberosFlagsSchema, KerberosTimeSchema, Microseconds, UInt32, codec, field, optional, seq, seqOf, Nonce } from '../der/index.js';
 import { ApplicationTag } from './constants.js';
 import { EncryptedDataSchema, EncryptionKeySchema, HostAddressSchema, HostAddressesSchema, PrincipalNameSchema, RealmSchema } from './basic-types.js';
 import { TicketsSchema } from './ticket.js';
@@ -67,7 +67,7 @@ export const EncKrbCredPartSchema = seq(
   'EncKrbCredPart',
   [
     field('ticket-info', 0, seqOf(KrbCredInfoSchema)),
-    optional('nonce', 1, UInt32),
+    optional('nonce', 1, Nonce),
     optional('timestamp', 2, KerberosTimeSchema),
     optional('usec', 3, Microseconds),
     optional('s-address', 4, HostAddressSchema),

@@ -27,6 +27,7 @@ import {
   tgsPrincipal,
 } from './index.js';
 import type { AsReq } from './types.js';
+import { clockEnv } from '../../../../test/helpers/mit-clock.js';
 
 const kinit = ['/usr/bin/kinit', '/usr/local/bin/kinit'].find((p) => existsSync(p));
 const hasKinit = kinit !== undefined;
@@ -54,7 +55,7 @@ async function runKinit(args: string[], reply: (req: Uint8Array, n: number) => U
     `[libdefaults]\n default_realm = ${REALM}\n dns_lookup_kdc = false\n dns_lookup_realm = false\n rdns = false\n udp_preference_limit = 10000\n[realms]\n ${REALM} = {\n  kdc = 127.0.0.1:${port}\n }\n`,
   );
   const child = spawn(kinit!, args, {
-    env: { PATH: process.env.PATH ?? '', KRB5_CONFIG: conf, KRB5CCNAME: `FILE:${join(dir, `cc-${port}`)}` },
+    env: { ...clockEnv(), PATH: process.env.PATH ?? '', KRB5_CONFIG: conf, KRB5CCNAME: `FILE:${join(dir, `cc-${port}`)}` },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';

@@ -84,6 +84,27 @@ export function limitOptions(o: StartOptions): { requests: Partial<RequestLimits
   };
 }
 
+/**
+ * A refresh that keeps failing (the database file removed, replaced by another
+ * realm's) must not pass unseen: the KDC would serve a stale view while the
+ * admin's changes go elsewhere. One stderr line when the reason changes, one
+ * when refreshing works again; a busy database (it happens) is not reported.
+ */
+function reportRefresh(io: CliIo): (e: unknown) => void {
+  let last: string | undefined;
+  return (e) => {
+    if (e === undefined) {
+      if (last !== undefined) io.stderr.write('kdc: database readable again; serving what it holds now\n');
+      last = undefined;
+      return;
+    }
+    if (/busy|locked/i.test((e as Error).message ?? '')) return;
+    const msg = e instanceof Error ? e.message.replace(/\s*\n\s*/g, '; ') : String(e);
+    if (msg !== last) io.stderr.write(`kdc: cannot refresh the database: ${msg}\n`);
+    last = msg;
+  };
+}
+
 /** Port 88 (RFC 4120 §7.2.3) on loopback only: serving other hosts is a choice made with --listen. */
 export const DEFAULT_LISTEN = '127.0.0.1:88';
 
@@ -156,6 +177,7 @@ export async function cmdStart(o: StartOptions, io: CliIo): Promise<void> {
       log: logger,
       requests,
       tcp,
+      onRefresh: reportRefresh(io),
       ...(maxUdpReply !== undefined ? { maxUdpReply } : {}),
     });
     kpasswd = await startKpasswd(o, io, db, kpasswdListen, logger);
@@ -240,7 +262,7 @@ async function serveAsWorker(o: StartOptions, io: CliIo): Promise<void> {
     // The limit flags reach each worker on its own command line (cluster.fork runs the same argv); each
     // worker keeps its own per-address budget, so one address may get up to N times the budget in all.
     const { requests, tcp } = limitOptions(o);
-    server = await startKdcServer({ store: db, listen: config.listen, log, requests, tcp, shared: true, reusePort: config.reusePort === true, ...(config.maxUdpReply !== undefined ? { maxUdpReply: config.maxUdpReply } : {}) });
+    server = await startKdcServer({ store: db, listen: config.listen, log, requests, tcp, onRefresh: reportRefresh(io), shared: true, reusePort: config.reusePort === true, ...(config.maxUdpReply !== undefined ? { maxUdpReply: config.maxUdpReply } : {}) });
   } catch (e) {
     db.close();
     const err = listenError(e);

@@ -10,9 +10,17 @@
  * - recordFailure/recordSuccess update memory at once (a lockout takes effect
  *   on the next request) and queue the event; a timer (unref'd) writes the
  *   queue in one transaction, re-applying the events to the row as stored so
- *   that several KDCs on one database file do not overwrite each other.
+ *   that several KDCs on one database file do not overwrite each other. An
+ *   event recorded before an administrator reset the row's lockout (unlock)
+ *   is not re-applied over that reset.
+ * - The file itself is watched: a KDC whose DIR/kdc.sqlite was removed or
+ *   replaced (rm -rf DIR; kdc init) would otherwise go on serving the old,
+ *   unlinked file for ever and ignore every later `kdc addprinc`. refresh()
+ *   compares the path's inode with the open file's (one stat), opens the new
+ *   file and loads it in full, or throws NO_DATABASE while the path is empty.
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import { statSync } from 'node:fs';
 import type { KeytabEntry } from '@kpop/common';
 import { KdcDbError } from './errors.js';
 import { applyFailure, applySuccess, type LockoutFields } from './lockout.js';
@@ -26,7 +34,8 @@ import type { PrincipalRecord, PrincipalStore, RealmSettings } from './types.js'
 
 export type { AddPrincipalOptions, ChangePasswordOptions, ModifyPrincipalOptions, SettingsChanges } from './writes.js';
 
-type Event = { kind: 'failure' | 'success'; at: Date };
+/** `gen`: the row generation of the record this KDC held when the event happened. */
+type Event = { kind: 'failure' | 'success'; at: Date; gen: number };
 /** Failures kept per principal between flushes; more add nothing once a lockout is reached. */
 const MAX_EVENTS_PER_PRINCIPAL = 256;
 
@@ -35,53 +44,93 @@ export interface DatabaseHandleOptions {
   flushIntervalMs?: number;
   /** Clock for creation/modification times (tests). */
   now?: () => Date;
+  /**
+   * Tests only: called at each point where another process's write could
+   * land between two steps, so a test can make it land exactly there.
+   */
+  interleave?: (point: InterleavePoint) => void;
+}
+
+/**
+ * - refresh:checked  the generation was read and differs; nothing flushed or loaded yet
+ * - reload:snapshot  inside the read transaction, the generation read (the snapshot is fixed)
+ * - flush:taken      the queued bookkeeping taken out of the queue, not yet written
+ */
+export type InterleavePoint = 'refresh:checked' | 'reload:snapshot' | 'flush:taken';
+
+/** The database file as opened, and how to open whatever is at its path now (realm.ts). */
+export interface DatabaseFile {
+  readonly path: string;
+  /** `dev:ino` of the file opened. */
+  readonly identity: string;
+  /** Opens the database now at `path`: same realm, under `current` or the stash file's master key. */
+  reopen(current: MasterKey): { db: BetterSqlite3.Database; mkey: MasterKey; identity: string };
+}
+
+export function fileIdentity(path: string): string | undefined {
+  const st = statSync(path, { throwIfNoEntry: false });
+  return st === undefined ? undefined : `${st.dev}:${st.ino}`;
+}
+
+type Statements = {
+  generation: BetterSqlite3.Statement<[], number>;
+  settings: BetterSqlite3.Statement<[], string>;
+  rowsSince: BetterSqlite3.Statement<[number], PrincipalRow>;
+  keysOf: BetterSqlite3.Statement<[string], KeyRow>;
+  allKeys: BetterSqlite3.Statement<[], KeyRow>;
+  deletedSince: BetterSqlite3.Statement<[number], string>;
+  lockoutOf: BetterSqlite3.Statement<[string], Pick<PrincipalRow, 'fail_count' | 'last_failure' | 'last_success' | 'locked_until' | 'gen'>>;
+  writeLockout: BetterSqlite3.Statement<[number, number | null, number | null, number | null, string]>;
+};
+
+function prepareStatements(db: BetterSqlite3.Database): Statements {
+  return {
+    generation: db.prepare<[], number>("SELECT CAST(v AS INTEGER) FROM meta WHERE k = 'generation'").pluck(),
+    settings: db.prepare<[], string>("SELECT v FROM meta WHERE k = 'settings'").pluck(),
+    rowsSince: db.prepare<[number], PrincipalRow>('SELECT * FROM principals WHERE gen > ?'),
+    keysOf: db.prepare<[string], KeyRow>('SELECT * FROM principal_keys WHERE principal = ? ORDER BY kvno DESC, rowid'),
+    allKeys: db.prepare<[], KeyRow>('SELECT * FROM principal_keys ORDER BY principal, kvno DESC, rowid'),
+    deletedSince: db.prepare<[number], string>('SELECT name FROM deleted WHERE gen > ?').pluck(),
+    lockoutOf: db.prepare('SELECT fail_count, last_failure, last_success, locked_until, gen FROM principals WHERE name = ?'),
+    writeLockout: db.prepare('UPDATE principals SET fail_count = ?, last_failure = ?, last_success = ?, locked_until = ? WHERE name = ?'),
+  };
 }
 
 export class KdcDatabase implements PrincipalStore {
   readonly realm: string;
   readonly dir: string;
-  readonly #db: BetterSqlite3.Database;
-  readonly #mkey: MasterKey;
+  #db: BetterSqlite3.Database;
+  #mkey: MasterKey;
+  readonly #file: DatabaseFile | undefined;
+  #fileId: string | undefined;
+  readonly #interleave: ((point: InterleavePoint) => void) | undefined;
   readonly #now: () => Date;
   readonly #flushIntervalMs: number;
   #settings!: RealmSettings;
   #generation = -1;
   readonly #byKey = new Map<string, DbPrincipalRecord>();
   readonly #byName = new Map<string, DbPrincipalRecord>();
+  /** Canonical name → the `gen` of the row each in-memory record was loaded from. */
+  readonly #rowGen = new Map<string, number>();
   #pending = new Map<string, Event[]>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
-  /** Password policies, their assignment and the password history (policy.ts). */
-  readonly policies: PolicyStore;
-  readonly #stmt: {
-    generation: BetterSqlite3.Statement<[], number>;
-    settings: BetterSqlite3.Statement<[], string>;
-    rowsSince: BetterSqlite3.Statement<[number], PrincipalRow>;
-    keysOf: BetterSqlite3.Statement<[string], KeyRow>;
-    allKeys: BetterSqlite3.Statement<[], KeyRow>;
-    deletedSince: BetterSqlite3.Statement<[number], string>;
-    lockoutOf: BetterSqlite3.Statement<[string], Pick<PrincipalRow, 'fail_count' | 'last_failure' | 'last_success' | 'locked_until'>>;
-    writeLockout: BetterSqlite3.Statement<[number, number | null, number | null, number | null, string]>;
-  };
+  /** Password policies, their assignment and the password history (policy.ts); a new store when the file is replaced. */
+  policies: PolicyStore;
+  #stmt: Statements;
 
   /** Use initRealm() or openDatabase(). */
-  constructor(db: BetterSqlite3.Database, mkey: MasterKey, realm: string, dir: string, opts: DatabaseHandleOptions = {}) {
+  constructor(db: BetterSqlite3.Database, mkey: MasterKey, realm: string, dir: string, opts: DatabaseHandleOptions = {}, file?: DatabaseFile) {
     this.#db = db;
     this.#mkey = mkey;
+    this.#file = file;
+    this.#fileId = file?.identity;
+    this.#interleave = opts.interleave;
     this.realm = realm;
     this.dir = dir;
     this.#now = opts.now ?? (() => new Date());
     this.#flushIntervalMs = opts.flushIntervalMs ?? 1000;
-    this.#stmt = {
-      generation: db.prepare<[], number>("SELECT CAST(v AS INTEGER) FROM meta WHERE k = 'generation'").pluck(),
-      settings: db.prepare<[], string>("SELECT v FROM meta WHERE k = 'settings'").pluck(),
-      rowsSince: db.prepare<[number], PrincipalRow>('SELECT * FROM principals WHERE gen > ?'),
-      keysOf: db.prepare<[string], KeyRow>('SELECT * FROM principal_keys WHERE principal = ? ORDER BY kvno DESC, rowid'),
-      allKeys: db.prepare<[], KeyRow>('SELECT * FROM principal_keys ORDER BY principal, kvno DESC, rowid'),
-      deletedSince: db.prepare<[number], string>('SELECT name FROM deleted WHERE gen > ?').pluck(),
-      lockoutOf: db.prepare('SELECT fail_count, last_failure, last_success, locked_until FROM principals WHERE name = ?'),
-      writeLockout: db.prepare('UPDATE principals SET fail_count = ?, last_failure = ?, last_success = ?, locked_until = ? WHERE name = ?'),
-    };
+    this.#stmt = prepareStatements(db);
     this.policies = new PolicyStore(db, mkey);
     this.refresh();
   }
@@ -105,14 +154,14 @@ export class KdcDatabase implements PrincipalStore {
     const r = this.#byName.get(canonicalName);
     if (r === undefined || this.#closed) return;
     applyFailure(r, at, this.policies.lockoutOf(canonicalName) ?? this.#settings.lockout);
-    this.#queue(canonicalName, { kind: 'failure', at });
+    this.#queue(canonicalName, { kind: 'failure', at, gen: this.#rowGen.get(canonicalName) ?? 0 });
   }
 
   recordSuccess(canonicalName: string, at: Date): void {
     const r = this.#byName.get(canonicalName);
     if (r === undefined || this.#closed) return;
     applySuccess(r, at);
-    this.#queue(canonicalName, { kind: 'success', at });
+    this.#queue(canonicalName, { kind: 'success', at, gen: this.#rowGen.get(canonicalName) ?? 0 });
   }
 
   #queue(name: string, ev: Event): void {
@@ -120,7 +169,7 @@ export class KdcDatabase implements PrincipalStore {
     if (evs === undefined) this.#pending.set(name, (evs = []));
     const last = evs[evs.length - 1];
     // Consecutive successes collapse into the last; failures are capped.
-    if (ev.kind === 'success' && last?.kind === 'success') evs[evs.length - 1] = ev;
+    if (ev.kind === 'success' && last?.kind === 'success' && last.gen === ev.gen) evs[evs.length - 1] = ev;
     else if (evs.length < MAX_EVENTS_PER_PRINCIPAL) evs.push(ev);
     this.#schedule();
   }
@@ -146,12 +195,17 @@ export class KdcDatabase implements PrincipalStore {
     this.#pending = new Map();
     const st = this.#stmt;
     try {
+      this.#interleave?.('flush:taken');
       this.#db.transaction(() => {
         for (const [name, evs] of batch) {
           const row = st.lockoutOf.get(name);
           if (row === undefined) continue; // deleted meanwhile
           const f: LockoutFields = { failCount: row.fail_count, lastFailure: fromMs(row.last_failure), lastSuccess: fromMs(row.last_success), lockedUntil: fromMs(row.locked_until) };
+          // An administrator changed the row after these events and left its lockout reset
+          // (modprinc --unlock): the reset supersedes what happened before it.
+          const resetSince = row.fail_count === 0 && row.locked_until === null;
           for (const ev of evs) {
+            if (resetSince && ev.gen < row.gen) continue;
             if (ev.kind === 'failure') applyFailure(f, ev.at, this.policies.lockoutOf(name) ?? this.#settings.lockout);
             else applySuccess(f, ev.at);
           }
@@ -173,46 +227,76 @@ export class KdcDatabase implements PrincipalStore {
    */
   refresh(): boolean {
     if (this.#closed) return false;
+    this.#followFile();
     const gen = this.#stmt.generation.get();
     if (gen === undefined) throw new KdcDbError('CORRUPT', 'the database has no generation counter');
     if (gen === this.#generation) return false;
+    this.#interleave?.('refresh:checked');
     // Our queued bookkeeping goes to disk first: the rows reloaded below then include it.
     if (this.#generation >= 0) this.flush();
     this.#db.transaction(() => this.#reload()).deferred();
     return true;
   }
 
+  /** Switches to the file now at our path if it is not the one open (see the header); NO_DATABASE while there is none. */
+  #followFile(): void {
+    const file = this.#file;
+    if (file === undefined) return;
+    const id = fileIdentity(file.path);
+    if (id === this.#fileId) return;
+    if (id === undefined) throw new KdcDbError('NO_DATABASE', `${file.path} was removed; still serving the ${this.#byName.size} principals loaded before`);
+    const next = file.reopen(this.#mkey);
+    try {
+      // Bookkeeping queued for the old file's principals goes to the old file, still open.
+      this.flush();
+    } catch {
+      this.#pending = new Map();
+    }
+    this.#db.close();
+    this.#db = next.db;
+    this.#mkey = next.mkey;
+    this.#fileId = next.identity;
+    this.#stmt = prepareStatements(next.db);
+    this.policies = new PolicyStore(next.db, next.mkey);
+    this.#writerCache = undefined;
+    this.#generation = -1;
+  }
+
   #reload(): void {
     const st = this.#stmt;
     const since = this.#generation;
     const gen = st.generation.get()!;
+    this.#interleave?.('reload:snapshot');
     this.#settings = JSON.parse(st.settings.get()!) as RealmSettings;
     this.policies?.reload();
     if (since < 0) {
       this.#byKey.clear();
       this.#byName.clear();
+      this.#rowGen.clear();
       const keysByName = new Map<string, KeyRow[]>();
       for (const k of st.allKeys.iterate()) {
         let list = keysByName.get(k.principal);
         if (list === undefined) keysByName.set(k.principal, (list = []));
         list.push(k);
       }
-      for (const row of st.rowsSince.iterate(-1)) this.#install(this.#recordFrom(row, keysByName.get(row.name) ?? []));
+      for (const row of st.rowsSince.iterate(-1)) this.#install(this.#recordFrom(row, keysByName.get(row.name) ?? []), row.gen);
     } else {
       for (const name of st.deletedSince.iterate(since)) {
         const old = this.#byName.get(name);
         if (old !== undefined) {
           this.#byName.delete(name);
+          this.#rowGen.delete(name);
           this.#byKey.delete(componentsKey(old.principal.name.nameString));
         }
       }
-      for (const row of st.rowsSince.all(since)) this.#install(this.#recordFrom(row, st.keysOf.all(row.name)));
+      for (const row of st.rowsSince.all(since)) this.#install(this.#recordFrom(row, st.keysOf.all(row.name)), row.gen);
     }
     this.#generation = gen;
   }
 
-  #install(r: DbPrincipalRecord): void {
+  #install(r: DbPrincipalRecord, gen: number): void {
     this.#byName.set(r.canonicalName, r);
+    this.#rowGen.set(r.canonicalName, gen);
     this.#byKey.set(componentsKey(r.principal.name.nameString), r);
   }
 

@@ -14,7 +14,7 @@
  */
 export * from './types.js';
 export { KdcDbError, type KdcDbReason } from './errors.js';
-export { KdcDatabase, type AddPrincipalOptions, type ChangePasswordOptions, type ModifyPrincipalOptions, type SettingsChanges, type DatabaseHandleOptions } from './database.js';
+export { KdcDatabase, type InterleavePoint, type AddPrincipalOptions, type ChangePasswordOptions, type ModifyPrincipalOptions, type SettingsChanges, type DatabaseHandleOptions } from './database.js';
 export { OLD_KVNOS_KEPT, type KeySpec } from './writes.js';
 export { initRealm, openDatabase, DB_FILE, STASH_FILE, type InitRealmOptions, type OpenDatabaseOptions } from './realm.js';
 export { isLockedOut, applyFailure, applySuccess, LOCKED_FOREVER } from './lockout.js';

@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { join, resolve } from 'node:path';
 import { DEFAULT_ENCTYPES, tgsPrincipal, formatPrincipal } from '@kpop/common';
-import { KdcDatabase, type DatabaseHandleOptions } from './database.js';
+import { fileIdentity, KdcDatabase, type DatabaseFile, type DatabaseHandleOptions } from './database.js';
 import { KdcDbError } from './errors.js';
 import { deriveMasterKey, MasterKey, newKdfParams, readStashFile, writeStashFile, type MasterKdfParams } from './master-key.js';
 import { DDL, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
@@ -101,7 +101,7 @@ export function initRealm(dir: string, opts: InitRealmOptions): KdcDatabase {
     })();
     // The stash goes last: a failed init leaves no stash for a database that does not exist.
     if (kdf === undefined) writeStashFile(stashPath, mkey);
-    const kdb = new KdcDatabase(db, mkey, realm, root, opts);
+    const kdb = new KdcDatabase(db, mkey, realm, root, opts, databaseFile(root, dbPath, realm));
     // krbtgt/REALM with random keys in every enctype of the realm (RFC 4120 §7.3 name).
     kdb.addPrincipal(formatPrincipal(tgsPrincipal(realm)), { randkey: true });
     return kdb;
@@ -168,9 +168,42 @@ export function openDatabase(dir: string, opts: OpenDatabaseOptions = {}): KdcDa
     if (!mkey.verifyCheck(Buffer.from(check, 'base64'))) {
       throw new KdcDbError('MASTER_KEY_MISMATCH', kdfJson !== undefined ? `wrong master password for realm ${realm}` : `the ${source} does not hold the master key of realm ${realm}`);
     }
-    return new KdcDatabase(db, mkey, realm, root, opts);
+    return new KdcDatabase(db, mkey, realm, root, opts, databaseFile(root, dbPath, realm));
   } catch (e) {
     db.close();
     throw e;
   }
+}
+
+/**
+ * The file behind a KdcDatabase, and how to open the one that replaced it
+ * (rm -rf DIR && kdc init, a restored backup): same realm, master key either
+ * the one in use or the stash file's (a fresh init stashes a new one).
+ */
+function databaseFile(root: string, dbPath: string, realm: string): DatabaseFile {
+  return {
+    path: dbPath,
+    identity: fileIdentity(dbPath) ?? '',
+    reopen(current) {
+      const identity = fileIdentity(dbPath);
+      const db = openSqlite(dbPath, false);
+      try {
+        const meta = new Map(db.prepare<[], { k: string; v: string }>('SELECT k, v FROM meta').all().map((r) => [r.k, r.v]));
+        if (Number(meta.get('schema_version')) !== SCHEMA_VERSION) throw new KdcDbError('CORRUPT', `${dbPath} was replaced by a file with schema version ${String(meta.get('schema_version'))}, this KDC reads ${SCHEMA_VERSION}`);
+        if (meta.get('realm') !== realm) throw new KdcDbError('CORRUPT', `${dbPath} was replaced by the database of realm ${String(meta.get('realm'))}; this KDC serves ${realm}: restart it`);
+        const check = Buffer.from(meta.get('master_check') ?? '', 'base64');
+        let mkey = current;
+        if (!mkey.verifyCheck(check)) {
+          if (meta.has('master_kdf')) throw new KdcDbError('MASTER_KEY_MISMATCH', `${dbPath} was replaced by a database under another master password: restart the KDC`);
+          mkey = readStashFile(join(root, STASH_FILE));
+          if (!mkey.verifyCheck(check)) throw new KdcDbError('MASTER_KEY_MISMATCH', `${dbPath} was replaced by a database whose master key is neither the one in use nor the stash file's`);
+        }
+        return { db, mkey, identity: identity ?? '' };
+      } catch (e) {
+        db.close();
+        if (e instanceof KdcDbError) throw e;
+        throw new KdcDbError('CORRUPT', `${dbPath} was replaced by a file that is not a kpop KDC database (${(e as Error).message})`, { cause: e });
+      }
+    },
+  };
 }

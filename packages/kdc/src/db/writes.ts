@@ -120,8 +120,9 @@ export function principalWriter(db: BetterSqlite3.Database, mkey: MasterKey, now
       @last_pw_change, @created_at, @modified_at, @last_success, @last_failure, @fail_count, @locked_until, @gen)
     ON CONFLICT (name) DO UPDATE SET kvno = excluded.kvno, attributes = excluded.attributes, max_life = excluded.max_life,
       max_renew = excluded.max_renew, expires_at = excluded.expires_at, pw_expires_at = excluded.pw_expires_at,
-      last_pw_change = excluded.last_pw_change, modified_at = excluded.modified_at, fail_count = excluded.fail_count,
-      locked_until = excluded.locked_until, gen = excluded.gen`);
+      last_pw_change = excluded.last_pw_change, modified_at = excluded.modified_at,
+      fail_count = CASE WHEN @reset_lockout = 1 THEN excluded.fail_count ELSE principals.fail_count END,
+      locked_until = CASE WHEN @reset_lockout = 1 THEN excluded.locked_until ELSE principals.locked_until END, gen = excluded.gen`);
   const deleteKeys = db.prepare('DELETE FROM principal_keys WHERE principal = ?');
   const insertKey = db.prepare('INSERT INTO principal_keys (principal, kvno, etype, salt, s2kparams, key_enc) VALUES (?, ?, ?, ?, ?, ?)');
   const deletePrincipal = db.prepare('DELETE FROM principals WHERE name = ?');
@@ -135,14 +136,19 @@ export function principalWriter(db: BetterSqlite3.Database, mkey: MasterKey, now
     return readGen.get()!;
   };
 
-  /** Writes the row (lockout bookkeeping only as the record says, e.g. after unlock) and, if given, all its keys. */
-  const write = (r: DbPrincipalRecord, gen: number, keys: PrincipalKey[] | undefined): void => {
+  /**
+   * Writes the row and, if given, all its keys. The lockout counters on disk
+   * belong to the running KDCs (they flush their bookkeeping into the row):
+   * an update keeps them as stored, which may be newer than this process's
+   * copy, unless `resetLockout` (modprinc --unlock) sets them from the record.
+   */
+  const write = (r: DbPrincipalRecord, gen: number, keys: PrincipalKey[] | undefined, resetLockout = false): void => {
     upsert.run({
       name: r.canonicalName, components: JSON.stringify(r.principal.name.nameString), name_type: r.principal.name.nameType,
       kvno: r.kvno, attributes: attributesToBits(r.attributes), max_life: r.maxLife, max_renew: r.maxRenew,
       expires_at: toMs(r.expiresAt), pw_expires_at: toMs(r.pwExpiresAt), last_pw_change: toMs(r.lastPwChange),
       created_at: r.createdAt.getTime(), modified_at: r.modifiedAt.getTime(), last_success: toMs(r.lastSuccess),
-      last_failure: toMs(r.lastFailure), fail_count: r.failCount, locked_until: toMs(r.lockedUntil), gen,
+      last_failure: toMs(r.lastFailure), fail_count: r.failCount, locked_until: toMs(r.lockedUntil), gen, reset_lockout: resetLockout ? 1 : 0,
     });
     if (keys === undefined) return;
     deleteKeys.run(r.canonicalName);
@@ -198,7 +204,7 @@ export function principalWriter(db: BetterSqlite3.Database, mkey: MasterKey, now
         delete r.lockedUntil;
       }
       r.modifiedAt = now();
-      db.transaction(() => write(r, nextGen(), undefined)).immediate();
+      db.transaction(() => write(r, nextGen(), undefined, o.unlock === true)).immediate();
     },
 
     changeKeys(live: DbPrincipalRecord, o: ChangePasswordOptions, settings: RealmSettings): void {

@@ -46,6 +46,8 @@ export interface KdcServerOptions {
   shared?: boolean;
   /** Bind with SO_REUSEPORT (Node 22.12+ / 23.1+), so that each worker has sockets of its own on the same port (server/workers.ts). */
   reusePort?: boolean;
+  /** Told of each failed refresh (default: ignored, the next tick tries again), and with undefined of the next success. */
+  onRefresh?: (error: unknown) => void;
 }
 
 export interface KdcServer {
@@ -175,8 +177,10 @@ export async function startKdcServer(opts: KdcServerOptions): Promise<KdcServer>
     timer = setInterval(() => {
       try {
         store.refresh?.();
-      } catch {
+        opts.onRefresh?.(undefined);
+      } catch (e) {
         // A busy or briefly locked database: try again next tick.
+        opts.onRefresh?.(e);
       }
     }, opts.refreshIntervalMs ?? 500);
     timer.unref();

@@ -26,7 +26,7 @@ export interface LabKdc {
 export async function startKdcWorkers(o: { dir: string; host: string; port: number; workers: number; log(record: Record<string, unknown>): void }): Promise<LabKdc> {
   const bin = kdcBin();
   if (!existsSync(bin)) throw new Error(`${bin} is not built: run "npm run build" (npm start builds it)`);
-  const child = spawn(process.execPath, [bin, 'start', '--dir', o.dir, '--listen', `${o.host}:${o.port}`, '--workers', String(o.workers)], {
+  const child = spawn(process.execPath, [bin, 'start', '--dir', o.dir, '--listen', `${o.host}:${o.port}`, '--kpasswd-listen', 'none', '--workers', String(o.workers)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env },
   });

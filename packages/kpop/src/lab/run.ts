@@ -98,6 +98,8 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
   try {
     db = openDatabase(p.kdcDir);
     if (db.realm !== realm) throw new LabError(`the KDC database in ${p.kdcDir} is for realm ${db.realm}, the lab says ${realm}: start with --reset`);
+    // Before any KDC starts (with --workers, `kdc start` in another process would add it too).
+    if (o.ports.kpasswd !== undefined) ensureChangepwPrincipal(db);
     const log = (r: Record<string, unknown>): void => {
       kdcLog.write(r);
       const worker = r.worker !== undefined ? ` (worker ${String(r.worker)})` : '';
@@ -117,7 +119,6 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
     }
     const kdcPort = kdc.udp[0]!.port;
     if (o.ports.kpasswd !== undefined) {
-      ensureChangepwPrincipal(db);
       try {
         kpasswd = await startKpasswdServer({
           db,

@@ -61,17 +61,48 @@ async function keyId(spki: pkijs.PublicKeyInfo): Promise<ArrayBuffer> {
   return h.buffer.slice(h.byteOffset, h.byteOffset + h.length);
 }
 
-async function baseCertificate(subject: string, issuer: string, publicKey: CryptoKey, days: number): Promise<pkijs.Certificate> {
+/**
+ * RFC 5280 §4.1.2.5: validity dates through 2049 are UTCTime, dates in 2050
+ * or later GeneralizedTime; both in whole seconds (GeneralizedTime with no
+ * fraction, §4.1.2.5.2). A 10-year CA made from 2040 on ends after 2049.
+ */
+export function validityTime(d: Date): pkijs.Time {
+  const whole = new Date(Math.floor(d.getTime() / 1000) * 1000);
+  const year = whole.getUTCFullYear();
+  if (year < 1950 || year > 9999) throw new Error(`a certificate date must be from 1950 to 9999, got ${whole.toISOString()}`);
+  return new pkijs.Time({ type: year >= 2050 ? pkijs.TimeType.GeneralizedTime : pkijs.TimeType.UTCTime, value: whole });
+}
+
+export interface CertOptions {
+  /** Validity in days from now. */
+  days?: number;
+  /** The clock (tests pin it); default the real one. */
+  now?: () => Date;
+}
+
+/**
+ * A 16-byte random serial (RFC 5280 §4.1.2.2: positive, at most 20 octets)
+ * that is also minimal DER. asn1js writes valueHex as given, so a first byte
+ * 0x00 followed by one below 0x80 (1 serial in 256 with `&= 0x7f` alone) made
+ * a non-minimal INTEGER that OpenSSL refuses to load ("Could not read
+ * certificate"; curl exit 77, "error setting certificate file"). The first
+ * byte is kept in 0x40..0x7f: positive, never padding. 126 random bits.
+ */
+export function certificateSerial(random: Uint8Array = randomBytes(16)): asn1js.Integer {
+  const serial = Uint8Array.from(random);
+  serial[0] = 0x40 | (serial[0]! & 0x3f);
+  return new asn1js.Integer({ valueHex: serial.buffer });
+}
+
+async function baseCertificate(subject: string, issuer: string, publicKey: CryptoKey, days: number, clock: () => Date = () => new Date()): Promise<pkijs.Certificate> {
   const cert = new pkijs.Certificate();
   cert.version = 2;
-  const serial = randomBytes(16);
-  serial[0]! &= 0x7f; // positive INTEGER
-  cert.serialNumber = new asn1js.Integer({ valueHex: serial });
+  cert.serialNumber = certificateSerial();
   cert.issuer = name(issuer);
   cert.subject = name(subject);
-  const now = Date.now();
-  cert.notBefore.value = new Date(now - 60 * 60 * 1000);
-  cert.notAfter.value = new Date(now + days * 86400 * 1000);
+  const now = clock().getTime();
+  cert.notBefore = validityTime(new Date(now - 60 * 60 * 1000));
+  cert.notAfter = validityTime(new Date(now + days * 86400 * 1000));
   await cert.subjectPublicKeyInfo.importKey(publicKey as never, engine);
   cert.extensions = [];
   return cert;
@@ -81,10 +112,10 @@ function ext(extnID: string, critical: boolean, value: { toSchema(): asn1js.AsnT
   return new pkijs.Extension({ extnID, critical, extnValue: value.toSchema().toBER(false), parsedValue: value });
 }
 
-export async function createCa(opts: { commonName?: string; days?: number } = {}): Promise<PemPair> {
+export async function createCa(opts: CertOptions & { commonName?: string } = {}): Promise<PemPair> {
   const keys = (await subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
   const cn = opts.commonName ?? 'kpop local CA';
-  const cert = await baseCertificate(cn, cn, keys.publicKey, opts.days ?? 3650);
+  const cert = await baseCertificate(cn, cn, keys.publicKey, opts.days ?? 3650, opts.now);
   const ski = await keyId(cert.subjectPublicKeyInfo);
   cert.extensions!.push(
     ext('2.5.29.19', true, new pkijs.BasicConstraints({ cA: true, pathLenConstraint: 0 })),
@@ -97,14 +128,14 @@ export async function createCa(opts: { commonName?: string; days?: number } = {}
   return { certPem: pem('CERTIFICATE', cert.toSchema(true).toBER(false)), keyPem: pem('PRIVATE KEY', pkcs8) };
 }
 
-export async function issueServerCert(ca: PemPair, hosts: string[], opts: { days?: number } = {}): Promise<PemPair> {
+export async function issueServerCert(ca: PemPair, hosts: string[], opts: CertOptions = {}): Promise<PemPair> {
   if (hosts.length === 0) throw new Error('at least one --host is needed');
   const caCert = pkijs.Certificate.fromBER(unpem('CERTIFICATE', ca.certPem));
   const caKey = await subtle.importKey('pkcs8', unpem('PRIVATE KEY', ca.keyPem), ALG, false, ['sign']);
   const keys = (await subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
   const caCn = caCert.subject.typesAndValues.find((t) => t.type === '2.5.4.3')?.value.valueBlock.value ?? 'kpop local CA';
   // RFC 5280 §4.1.2.4: the issuer must equal the CA's subject, byte for byte.
-  const cert = await baseCertificate(hosts[0]!, String(caCn), keys.publicKey, opts.days ?? 825);
+  const cert = await baseCertificate(hosts[0]!, String(caCn), keys.publicKey, opts.days ?? 825, opts.now);
   cert.issuer = caCert.subject;
   const altNames = new pkijs.GeneralNames({
     names: hosts.map((h) => (isIP(h) ? new pkijs.GeneralName({ type: 7, value: new asn1js.OctetString({ valueHex: ipBytes(h) }) }) : new pkijs.GeneralName({ type: 2, value: h }))),
