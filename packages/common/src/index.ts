@@ -8,3 +8,4 @@ export * from './keytab/index.js';
 export * from './client/index.js';
 export * from './gss/index.js';
 export * from './ccache/index.js';
+export * from './log/index.js';

@@ -64,6 +64,9 @@ export function buildProgram(io: CliIo): Command {
     .addOption(dirOption())
     .option('-l, --listen <host:port>', 'address to serve, repeatable (default 127.0.0.1:88)', collect)
     .option('--max-udp-reply <bytes>', 'larger UDP replies get RESPONSE_TOO_BIG so that clients retry over TCP (default 1400)')
+    .option('--log-file <file>', 'write the request log to FILE instead of stdout (reopened on SIGHUP, for logrotate)')
+    .option('--log-max-size <size>', 'with --log-file: rotate FILE to FILE.1 … past this size, e.g. 64M (0: never)', '64M')
+    .option('--log-keep <n>', 'with --log-file: rotated files kept (FILE.1 … FILE.N)', '5')
     .action((o, c: Command) => cmdStart(c.opts(), io));
 
   lifetimeOptions(program.command('addprinc').description('add a principal (keys in every realm enctype, pre-authentication required)').argument('<name>', 'alice, alice@REALM or pop/host'))

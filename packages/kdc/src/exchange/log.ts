@@ -5,7 +5,7 @@
  * names, numbers and the status token.
  */
 import { writeSync } from 'node:fs';
-import { formatPrincipalName } from '@kpop/common';
+import { formatPrincipalName, type LogSink } from '@kpop/common';
 import type { RequestInfo } from './context.js';
 
 /** Characters formatPrincipalName leaves as they are. */
@@ -71,8 +71,10 @@ function safeName(parts: readonly string[]): string {
  * lines are gathered and written with one write(2) per 32 KiB or per 100 ms,
  * as a syscall per request costs more than the request's crypto on some VMs.
  * Whatever is pending is written synchronously when the process exits.
+ * The target is a file descriptor or a sink such as a RotatingFile (a log
+ * with a size cap and kept files, reopened on SIGHUP).
  */
-export function batchedFdLogger(fd: number, flushMs = 100): KdcLogger & { flush(): void } {
+export function batchedFdLogger(fd: number | LogSink, flushMs = 100): KdcLogger & { flush(): void } {
   // Lines go into one byte buffer at once, not into an array of strings: a
   // string waiting up to flushMs outlives a young-generation collection or
   // two and gets copied and promoted, for every request.
@@ -81,6 +83,7 @@ export function batchedFdLogger(fd: number, flushMs = 100): KdcLogger & { flush(
   let size = 0;
   let timer: NodeJS.Timeout | undefined;
   const write = (bytes: Uint8Array): void => {
+    if (typeof fd !== 'number') return fd.write(bytes);
     try {
       for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
     } catch {

@@ -13,7 +13,8 @@ import { MailboxLock } from '../maildir/lock.js';
 import { bannerLines } from './banner.js';
 import { createLab } from './create.js';
 import { DEFAULT_LAB_DIR, labPaths, labState, readMarker } from './layout.js';
-import { DEFAULT_LAB_PORTS, LabError, runLab, type LabPorts, type RunningLab } from './run.js';
+import { parseLogKeep, parseLogSize } from '@kpop/common';
+import { DEFAULT_LAB_LOGS, DEFAULT_LAB_PORTS, LabError, runLab, type LabLogOptions, type LabPorts, type RunningLab } from './run.js';
 
 export interface LabIo {
   stdout: { write(s: string): unknown };
@@ -32,6 +33,9 @@ interface RawOptions {
   pop3Port: string;
   pop3sPort: string;
   quiet?: boolean;
+  logMaxSize: string;
+  logKeep: string;
+  lmtpPort: string;
 }
 
 class UsageError extends Error {}
@@ -74,6 +78,9 @@ export function buildLabProgram(): Command {
     .option('--pop3-port <port>', 'POP3 (STLS) port', String(DEFAULT_LAB_PORTS.pop3))
     .option('--pop3s-port <port>', 'POP3S port', String(DEFAULT_LAB_PORTS.pop3s))
     .option('-q, --quiet', 'do not print a line per request')
+    .option('--log-max-size <size>', 'rotate kdc.log and pop.log to FILE.1 … past this size, e.g. 16M (0: never); SIGHUP reopens them', '16M')
+    .option('--log-keep <n>', 'rotated log files kept (FILE.1 … FILE.N)', String(DEFAULT_LAB_LOGS.keep))
+    .option('--lmtp-port <port>', 'also listen for LMTP deliveries on this port (0: any free port; "none": no LMTP)', 'none')
     .exitOverride()
     .helpOption('-h, --help');
 }
@@ -95,7 +102,14 @@ export async function startLabFromArgs(argv: string[], io: LabIo): Promise<Runni
   }
   try {
     const ports: LabPorts = { kdc: port('--kdc-port', o.kdcPort), kpop: port('--kpop-port', o.kpopPort), pop3: port('--pop3-port', o.pop3Port), pop3s: port('--pop3s-port', o.pop3sPort) };
-    const fixed = Object.values(ports).filter((n) => n !== 0);
+    let logs: LabLogOptions;
+    try {
+      logs = { maxBytes: parseLogSize(o.logMaxSize), keep: parseLogKeep(o.logKeep) };
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const lmtpPort = o.lmtpPort === 'none' ? undefined : port('--lmtp-port', o.lmtpPort);
+    const fixed = [...Object.values(ports), ...(lmtpPort ? [lmtpPort] : [])].filter((n) => n !== 0);
     if (new Set(fixed).size !== fixed.length) throw new UsageError('two services were given the same port');
     const p = labPaths(o.dir);
     let state = labState(p);
@@ -122,7 +136,7 @@ export async function startLabFromArgs(argv: string[], io: LabIo): Promise<Runni
     }
     let lab: RunningLab;
     try {
-      lab = await runLab(p, marker.realm, { ports, ...(o.quiet ? {} : { onEvent: (l: string) => io.stdout.write(`${l}\n`) }) });
+      lab = await runLab(p, marker.realm, { ports, logs, ...(lmtpPort !== undefined ? { lmtpPort } : {}), ...(o.quiet ? {} : { onEvent: (l: string) => io.stdout.write(`${l}\n`) }) });
     } catch (e) {
       await lock.release();
       // A realm made just now whose passwords were never shown is useless: drop it, so the next start makes one and shows them.
@@ -135,7 +149,7 @@ export async function startLabFromArgs(argv: string[], io: LabIo): Promise<Runni
       await stopServers();
       await held.release();
     };
-    writeFileSync(`${p.dir}/ports.json`, JSON.stringify(lab.ports) + '\n');
+    writeFileSync(`${p.dir}/ports.json`, JSON.stringify({ ...lab.ports, ...(lab.lmtpPort !== undefined ? { lmtp: lab.lmtpPort } : {}) }) + '\n');
     const lines = bannerLines({ realm: marker.realm, paths: p, ports: lab.ports, users: marker.users, created: passwords !== undefined, ...(passwords ? { passwords } : {}), ...(io.cwd ? { cwd: io.cwd } : {}) });
     io.stdout.write(lines.join('\n') + '\n');
     return lab;

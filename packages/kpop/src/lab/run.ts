@@ -5,9 +5,9 @@
  * the ports actually bound (port 0 asks the OS). A port already taken
  * becomes one LabError naming the port, the service and the flag to change.
  */
-import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
-import { loadKrb5Config } from '@kpop/common';
-import { krb5ConfText, openDatabase, startKdcServer, type KdcDatabase, type KdcServer } from '@kpop/kdc';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadKrb5Config, RotatingFile } from '@kpop/common';
+import { batchedFdLogger, krb5ConfText, openDatabase, startKdcServer, type KdcDatabase, type KdcServer } from '@kpop/kdc';
 import { startPopServer, type PopServer } from '../server.js';
 import type { LogRecord } from '../pop3/session.js';
 import type { LabPaths } from './layout.js';
@@ -39,6 +39,10 @@ export interface RunningLab {
   ports: LabPorts;
   kdc: KdcServer;
   pop: PopServer;
+  /** The LMTP listener's port, when the lab was started with one. */
+  lmtpPort?: number;
+  /** Close and reopen kdc.log and pop.log (SIGHUP, after logrotate moved them). */
+  reopenLogs(): void;
   close(): Promise<void>;
 }
 
@@ -46,20 +50,38 @@ export interface RunLabOptions {
   ports: LabPorts;
   /** Called with one short line per KDC request and POP3 session event (the console view). */
   onEvent?: (line: string) => void;
+  /** Size cap and kept count of kdc.log and pop.log (default DEFAULT_LAB_LOGS). */
+  logs?: LabLogOptions;
+  /** An LMTP listener (RFC 2033) on 127.0.0.1 for deliveries (0: any free port); none by default. */
+  lmtpPort?: number;
 }
 
-/** Appends JSON lines to a log file; the file stays open while the lab runs. */
-function jsonLines(path: string): { write(r: Record<string, unknown>): void; close(): void } {
-  const fd = openSync(path, 'a', 0o600);
+/** The lab's log files: a size cap with kept files (FILE.1 …), 16 MiB × 4 unless the flags say otherwise. */
+export interface LabLogOptions {
+  maxBytes: number;
+  keep: number;
+}
+
+export const DEFAULT_LAB_LOGS: LabLogOptions = { maxBytes: 16 * 1024 * 1024, keep: 4 };
+
+/**
+ * Appends JSON lines to a log file in batches (one write per 100 ms or
+ * 32 KiB); the file rotates at the size cap and is reopened on reopen()
+ * (SIGHUP), so the lab's logs never outgrow (keep + 1) × maxBytes each.
+ */
+function jsonLines(path: string, o: LabLogOptions): { write(r: Record<string, unknown>): void; reopen(): void; close(): void } {
+  const file = new RotatingFile(path, o);
+  const lines = batchedFdLogger(file);
   return {
-    write: (r) => {
-      try {
-        writeSync(fd, JSON.stringify(r) + '\n');
-      } catch {
-        // A full disk must not stop the servers.
-      }
+    write: lines,
+    reopen: () => {
+      lines.flush();
+      file.reopen();
     },
-    close: () => closeSync(fd),
+    close: () => {
+      lines.flush();
+      file.close();
+    },
   };
 }
 
@@ -73,8 +95,8 @@ function portInUse(e: unknown, which: keyof LabPorts, port: number): LabError | 
 
 export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Promise<RunningLab> {
   const say = o.onEvent ?? (() => {});
-  const kdcLog = jsonLines(p.kdcLog);
-  const popLog = jsonLines(p.popLog);
+  const kdcLog = jsonLines(p.kdcLog, o.logs ?? DEFAULT_LAB_LOGS);
+  const popLog = jsonLines(p.popLog, o.logs ?? DEFAULT_LAB_LOGS);
   let db: KdcDatabase | undefined;
   let kdc: KdcServer | undefined;
   try {
@@ -105,6 +127,7 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
         kpop: { host: LAB_HOST, port: o.ports.kpop },
         pop3: { host: LAB_HOST, port: o.ports.pop3 },
         pop3s: { host: LAB_HOST, port: o.ports.pop3s },
+        ...(o.lmtpPort !== undefined ? { lmtp: { host: LAB_HOST, port: o.lmtpPort } } : {}),
         tls: { cert: readFileSync(p.serverCert), key: readFileSync(p.serverKey) },
         krb5Config,
         log: (r: LogRecord) => {
@@ -126,6 +149,11 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
       ports,
       kdc: theKdc,
       pop,
+      ...(pop.lmtp ? { lmtpPort: pop.lmtp.port } : {}),
+      reopenLogs() {
+        kdcLog.reopen();
+        popLog.reopen();
+      },
       close() {
         closing ??= (async () => {
           await Promise.all([pop.close(), theKdc.close()]);
