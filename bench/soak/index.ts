@@ -206,7 +206,12 @@ class LogFollower {
   }
 }
 const refusals = new Map<string, number>();
+const labStats: Record<string, number>[] = [];
 const popLog = new LogFollower(join(labDir, 'pop.log'), (l) => {
+  if (l.includes('"event":"stats"')) {
+    labStats.push(JSON.parse(l) as Record<string, number>);
+    return;
+  }
   if (!l.includes('"ok":false')) return;
   try {
     const r = JSON.parse(l) as { event?: string; mech?: string; reason?: string; code?: string };
@@ -304,7 +309,9 @@ const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 function report(m: number): void {
   const b = bucket(m);
   const rss = b.rss.filter(Number.isFinite);
-  console.log(`minute ${String(m + 1).padStart(2)}  lab RSS ${f1(rss.at(-1) ?? NaN)} MB (min ${f1(Math.min(...rss))}, max ${f1(Math.max(...rss))})  delivered ${b.delivered}  fetched ${b.fetched}  false replays ${b.falseReplays}`);
+  const st = labStats.at(-1);
+  const heap = st ? `; heap ${f1(st.heapUsedMb!)} of ${f1(st.heapTotalMb!)} MB, external ${f1(st.externalMb!)} MB` : '';
+  console.log(`minute ${String(m + 1).padStart(2)}  lab RSS ${f1(rss.at(-1) ?? NaN)} MB (min ${f1(Math.min(...rss))}, max ${f1(Math.max(...rss))}${heap})  delivered ${b.delivered}  fetched ${b.fetched}  false replays ${b.falseReplays}`);
   for (const op of OPS) {
     const a = b.lat.get(op) ?? [];
     const e = b.errors.get(op) ?? 0;

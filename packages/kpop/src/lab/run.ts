@@ -143,6 +143,13 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
     const ports: LabPorts = { kdc: kdcPort, kpop: pop.kpop!.port, pop3: pop.pop3!.port, pop3s: pop.pop3s!.port };
     const theDb = db;
     const theKdc = kdc;
+    // Once a minute, the process's memory in pop.log: a soak (bench/soak) tells a leak from a filling cache by it.
+    const stats = setInterval(() => {
+      const m = process.memoryUsage();
+      const mb = (n: number) => Math.round(n / 104857.6) / 10;
+      popLog.write({ time: new Date().toISOString(), event: 'stats', rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external), arrayBuffersMb: mb(m.arrayBuffers), connections: pop.connections });
+    }, 60_000);
+    stats.unref();
     let closing: Promise<void> | undefined;
     return {
       realm,
@@ -156,6 +163,7 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
       },
       close() {
         closing ??= (async () => {
+          clearInterval(stats);
           await Promise.all([pop.close(), theKdc.close()]);
           theDb.close();
           kdcLog.close();
