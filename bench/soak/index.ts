@@ -372,11 +372,14 @@ for (const u of [...popUsers, kpopUser]) {
   console.log(`${u.padEnd(12)} ${String(d).padStart(9)} ${String(f).padStart(9)} ${String(r).padStart(10)} ${String(t).padStart(5)}  ${ok ? 'ok' : 'MISMATCH'}`);
 }
 console.log(`${'all'.padEnd(12)} ${String(dTotal).padStart(9)} ${String(fTotal).padStart(9)} ${String(rTotal).padStart(10)} ${String(tmpTotal).padStart(5)}  ${balanced ? 'every message accounted for' : 'MISMATCH'}`);
-const rssAll = minutes.map((b) => b.rss.filter(Number.isFinite).at(-1) ?? NaN);
-const warm = Math.min(2, rssAll.length - 1);
-const after = rssAll.slice(warm);
+// RSS at the end of each whole minute of load; warm-up is the first third (at most 10 minutes: the replay
+// cache's window is 5, and the KDC's caches fill within minutes at this load).
+const rssAll = minutes.slice(0, Math.ceil(MINUTES)).map((b) => b.rss.filter(Number.isFinite).at(-1) ?? NaN);
+const warm = Math.max(1, Math.min(10, Math.floor(rssAll.length / 3)));
+const after = rssAll.slice(warm - 1);
 const slope = after.length > 1 ? (after.at(-1)! - after[0]!) / (after.length - 1) : NaN;
-console.log(`\nlab RSS by minute (MB): ${rssAll.map(f1).join(' ')}; after warm-up (minute ${warm + 1} on) ${slope >= 0 ? '+' : ''}${f1(slope)} MB/min`);
+console.log(`\nlab RSS by minute (MB): ${rssAll.map(f1).join(' ')}`);
+console.log(`after warm-up: ${f1(after[0] ?? NaN)} MB at minute ${warm}, ${f1(after.at(-1) ?? NaN)} MB at minute ${rssAll.length}: ${slope >= 0 ? '+' : ''}${f1(slope)} MB/min`);
 const falseReplays = minutes.reduce((s, b) => s + b.falseReplays, 0);
 console.log(`false replays: ${falseReplays}; refusals in pop.log: ${refusals.size ? [...refusals].map(([k, v]) => `${k} ×${v}`).join(', ') : 'none'}`);
 if (errorsSeen.size) console.log(`client errors: ${[...errorsSeen].map(([k, v]) => `${k} ×${v}`).join('; ')}`);
