@@ -19,11 +19,13 @@
 //
 // Needs the built programs (npm run build) and MIT krb5-user, python3-gssapi.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { LogFollower } from './log-follower.js';
+import { f1, minuteLines, SoakStats, type Op } from './stats.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const HERE = join(ROOT, 'bench', 'soak');
@@ -59,31 +61,11 @@ need(spawnSync(PY, ['-c', 'import gssapi'], { stdio: 'ignore' }).status === 0, `
 
 // ---- samples ------------------------------------------------------------
 const t0 = Date.now();
-const minuteOf = (t = Date.now()) => Math.floor((t - t0) / 60_000);
-type Op = 'kinit' | 'kvno' | 'pop3-login' | 'pop3-session' | 'kpop-fetch' | 'lmtp';
-const OPS: Op[] = ['kinit', 'kvno', 'pop3-login', 'pop3-session', 'kpop-fetch', 'lmtp'];
-interface Minute {
-  lat: Map<Op, number[]>;
-  errors: Map<Op, number>;
-  falseReplays: number;
-  delivered: number;
-  fetched: number;
-  rss: number[];
-}
-const minutes: Minute[] = [];
-const bucket = (m = minuteOf()): Minute => (minutes[m] ??= { lat: new Map(), errors: new Map(), falseReplays: 0, delivered: 0, fetched: 0, rss: [] });
-const sample = (op: Op, ms: number) => {
-  const b = bucket();
-  let a = b.lat.get(op);
-  if (!a) b.lat.set(op, (a = []));
-  a.push(ms);
-};
-const error = (op: Op, why: string) => {
-  const b = bucket();
-  b.errors.set(op, (b.errors.get(op) ?? 0) + 1);
-  errorsSeen.set(why, (errorsSeen.get(why) ?? 0) + 1);
-};
-const errorsSeen = new Map<string, number>();
+const stats = new SoakStats(t0);
+const bucket = (m?: number) => stats.bucket(m);
+const sample = (op: Op, ms: number) => stats.sample(op, ms);
+const error = (op: Op, why: string) => stats.error(op, why);
+const { minutes, errorsSeen } = stats;
 const delivered = new Map<string, number>();
 const fetched = new Map<string, number>();
 let stopping = false;
@@ -161,50 +143,6 @@ const rssMb = (): number => {
 const rssTimer = setInterval(() => bucket().rss.push(rssMb()), 5000);
 bucket().rss.push(rssMb());
 
-/** Reads pop.log as it grows; when it is rotated (another inode), finishes the old one (now pop.log.1) first. */
-class LogFollower {
-  private ino = -1;
-  private offset = 0;
-  private partial = '';
-  constructor(private readonly path: string, private readonly onLine: (l: string) => void) {}
-  poll(): void {
-    let st;
-    try {
-      st = statSync(this.path);
-    } catch {
-      return;
-    }
-    if (st.ino !== this.ino) {
-      if (this.ino !== -1) this.drain(`${this.path}.1`);
-      this.ino = st.ino;
-      this.offset = 0;
-      this.partial = '';
-    }
-    this.drain(this.path);
-  }
-  private drain(path: string): void {
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch {
-      return;
-    }
-    try {
-      const buf = Buffer.allocUnsafe(1 << 20);
-      for (;;) {
-        const n = readSync(fd, buf, 0, buf.length, this.offset);
-        if (n <= 0) break;
-        this.offset += n;
-        const text = this.partial + buf.subarray(0, n).toString('utf8');
-        const lines = text.split('\n');
-        this.partial = lines.pop()!;
-        for (const l of lines) if (l) this.onLine(l);
-      }
-    } finally {
-      closeSync(fd);
-    }
-  }
-}
 const refusals = new Map<string, number>();
 const labStats: Record<string, number>[] = [];
 const popLog = new LogFollower(join(labDir, 'pop.log'), (l) => {
@@ -300,24 +238,9 @@ const lmtp = worker([join(HERE, 'lmtp_worker.py'), String(ports.lmtp), String(DE
 const loops = [...kdcUsers.map((_, i) => kdcLoop(i)), kpopLoop()];
 
 // ---- the report -------------------------------------------------------------
-const pct = (a: number[], p: number) => {
-  if (a.length === 0) return NaN;
-  const s = [...a].sort((x, y) => x - y);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
-const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
 function report(m: number): void {
-  const b = bucket(m);
-  const rss = b.rss.filter(Number.isFinite);
   const st = labStats.at(-1);
-  const heap = st ? `; heap ${f1(st.heapUsedMb!)} of ${f1(st.heapTotalMb!)} MB, external ${f1(st.externalMb!)} MB` : '';
-  console.log(`minute ${String(m + 1).padStart(2)}  lab RSS ${f1(rss.at(-1) ?? NaN)} MB (min ${f1(Math.min(...rss))}, max ${f1(Math.max(...rss))}${heap})  delivered ${b.delivered}  fetched ${b.fetched}  false replays ${b.falseReplays}`);
-  for (const op of OPS) {
-    const a = b.lat.get(op) ?? [];
-    const e = b.errors.get(op) ?? 0;
-    if (a.length === 0 && e === 0) continue;
-    console.log(`  ${op.padEnd(13)} n ${String(a.length).padStart(6)}  p50 ${f1(pct(a, 50)).padStart(7)}  p95 ${f1(pct(a, 95)).padStart(7)}  p99 ${f1(pct(a, 99)).padStart(7)} ms  errors ${e}`);
-  }
+  for (const l of minuteLines(m, bucket(m), st)) console.log(l);
 }
 console.log(`soak: ${MINUTES} min; lab ${labDir} (pid ${lab.pid}); ${KDC_LOOPS} MIT kinit+kvno loops, ${POP3_WORKERS} python3-gssapi POP3 workers, kpop fetch --kpop loop, LMTP every ${DELIVERY_MS} ms; logs ${LOG_MAX} × ${LOG_KEEP}`);
 const end = t0 + MINUTES * 60_000;
