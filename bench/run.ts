@@ -10,7 +10,9 @@ const all = readdirSync(here, { withFileTypes: true })
   .filter((e) => e.isDirectory() && existsSync(join(here, e.name, 'index.ts')))
   .map((e) => e.name)
   .sort();
-const chosen = wanted.length ? all.filter((n) => wanted.includes(n)) : all;
+// Long runs only when named: `pnpm bench soak` (30 minutes by default).
+const OPT_IN = new Set(['soak']);
+const chosen = wanted.length ? all.filter((n) => wanted.includes(n)) : all.filter((n) => !OPT_IN.has(n));
 if (chosen.length === 0) {
   console.error(`bench: nothing to run (available: ${all.join(', ') || 'none'})`);
   process.exit(1);

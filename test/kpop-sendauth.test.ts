@@ -100,9 +100,11 @@ describe('KPOP sendauth (KPOPV1.0)', () => {
       }
       c.close();
     }
-    // The same authenticator fields encrypted afresh are a replay too (RFC 4120 §3.2.3).
+    // The same client and timestamp in another authenticator (new bytes) is not a replay:
+    // two libkrb5 processes can stamp the same microsecond. MIT 1.18+ keys on the ciphertext too.
     const again = await sendauth(server.kpop!.port, { cusec: 4711 });
-    expect(krbErrorCode(again.reply)).toBe(ErrorCode.KRB_AP_ERR_REPEAT);
+    expect(again.reply.length).toBe(0);
+    again.c.close();
   });
   it('a skewed authenticator gets 37, a ticket for another service 35', async () => {
     const skewed = await sendauth(server.kpop!.port, { ctime: new Date(MIT_NOW.getTime() + 600_000) });

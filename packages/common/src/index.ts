@@ -10,3 +10,4 @@ export * from './gss/index.js';
 export * from './ccache/index.js';
 export * from './text/index.js';
 export * from './kpasswd/index.js';
+export * from './log/index.js';

@@ -32,6 +32,7 @@ import { GssapiMechanism } from './auth/gssapi.js';
 import { handleKpopConnection } from './kpop/kpop-listener.js';
 import { handleLmtpConnection } from './lmtp/lmtp-session.js';
 import { hostname } from 'node:os';
+import { startTmpCleaner, TMP_MAX_AGE_MS } from './maildir/tmp-clean.js';
 
 export interface ListenAddress {
   host: string;
@@ -83,6 +84,8 @@ export interface PopServerOptions {
   clockSkew?: number;
   /** Clock for ticket checks (tests pin it to the MIT fixtures' time). */
   now?: () => Date;
+  /** Maildir tmp/ files untouched this long are removed, at start and hourly (default 36 h; 0: never). */
+  tmpMaxAgeMs?: number;
 }
 
 export interface PopServer {
@@ -155,6 +158,8 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
     maxAuthFailures: opts.maxAuthFailures,
   };
 
+  const tmpMaxAgeMs = opts.tmpMaxAgeMs ?? TMP_MAX_AGE_MS;
+  const tmpCleaner = tmpMaxAgeMs > 0 ? startTmpCleaner(opts.maildirRoot, { maxAgeMs: tmpMaxAgeMs, log, ...(opts.now ? { now: opts.now } : {}) }) : undefined;
   const limits: ConnectionLimits = {
     ...MAIL_CONNECTION_LIMITS,
     ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
@@ -182,6 +187,7 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
     },
     admission,
     close: async () => {
+      tmpCleaner?.stop();
       admission.close();
       await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     },

@@ -164,6 +164,19 @@ describe('BoundedCache', () => {
 });
 
 describe('DerivedKeyCache', () => {
+  it('holds at most max values even when the evicted base keys live on (cached tickets\' session keys)', () => {
+    const c = new DerivedKeyCache<object>(16);
+    const keys = Array.from({ length: 500 }, (_, i) => new Uint8Array(32).fill(i & 255).map((b, j) => b ^ (j === 0 ? i >> 8 : 0)));
+    for (const k of keys) for (let slot = 0; slot < 3; slot++) c.set(k, slot, { k, slot });
+    expect(c.size).toBeLessThanOrEqual(16);
+    // Every key is still alive here, and still reachable from the cache's WeakMap: none may pin its old values.
+    const byObject = (c as unknown as { byObject: WeakMap<Uint8Array, { values: Map<number, object> }> }).byObject;
+    const pinned = keys.reduce((n, k) => n + (byObject.get(k)?.values.size ?? 0), 0);
+    expect(pinned).toBeLessThanOrEqual(16);
+    expect(c.get(keys[0]!, 0)).toBeUndefined();
+    expect(c.get(keys[499]!, 2)).toEqual({ k: keys[499], slot: 2 });
+  });
+
   it('finds a key by object or by equal bytes, and never serves a key rewritten in place', () => {
     const c = new DerivedKeyCache<string>(8);
     const k = new Uint8Array(32).fill(3);

@@ -128,7 +128,10 @@ export class DerivedKeyCache<V> {
   }
 
   clear(): void {
-    for (const e of this.age) e.live = false;
+    for (const e of this.age) {
+      e.live = false;
+      e.values.clear();
+    }
     this.age.clear();
     this.byHash.clear();
     this.count = 0;
@@ -161,6 +164,10 @@ export class DerivedKeyCache<V> {
     e.live = false;
     this.age.delete(e);
     this.count -= e.values.size;
+    // byObject still maps a base key that lives on (a cached ticket's session
+    // key, a principal key) to this entry: drop the derived values now, or
+    // each such key keeps its AES contexts (OpenSSL memory) past the bound.
+    e.values.clear();
     const bucket = this.byHash.get(e.hash);
     if (bucket !== undefined) {
       const i = bucket.indexOf(e);

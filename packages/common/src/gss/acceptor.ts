@@ -6,7 +6,6 @@
  * times, and build the AP-REP (usage 12) when mutual authentication is asked.
  * The order of the checks follows MIT's krb5_rd_req_decoded.
  */
-import { createHash } from 'node:crypto';
 import { decryptData, encryptData } from '../crypto/index.js';
 import {
   ApOptions,
@@ -28,7 +27,7 @@ import {
   type Principal,
 } from '../krb5/index.js';
 import type { Keytab, KeytabEntry } from '../keytab/index.js';
-import { ReplayCache } from './replay-cache.js';
+import { replayTag, type ReplayCache } from './replay-cache.js';
 
 export interface AcceptApReqOptions {
   keytab: Keytab;
@@ -117,14 +116,12 @@ export function acceptApReq(bytes: Uint8Array, opts: AcceptApReqOptions): Accept
   if (ticket.endtime.getTime() + skewMs < now) fail(ErrorCode.KRB_AP_ERR_TKT_EXPIRED, 'Ticket expired');
 
   if (opts.replayCache) {
-    // Two tags: the ciphertext hash (MIT 1.14+: the very same bytes) and
-    // RFC 4120 §3.2.3's "server name, client name, time and microsecond"
-    // (the same authenticator re-encrypted).
+    // Keyed on the authenticator ciphertext alone, as MIT 1.18+ (see
+    // replay-cache.ts): two genuine authenticators with the same client and
+    // timestamp are both accepted; the same bytes again are a replay. Kept
+    // until the skew check alone would refuse them.
     const expires = ctimeMs + skewMs + 1000;
-    const bytesTag = 'c:' + createHash('sha256').update(apReq.authenticator.cipher).digest('base64');
-    const fieldsTag = `f:${formatPrincipal(client)} ${formatPrincipal(server)} ${authenticator.ctime.getTime()} ${authenticator.cusec}`;
-    const fresh = opts.replayCache.checkAndStore(bytesTag, expires, now);
-    if (!opts.replayCache.checkAndStore(fieldsTag, expires, now) || !fresh) fail(ErrorCode.KRB_AP_ERR_REPEAT, 'Request is a replay');
+    if (!opts.replayCache.checkAndStore(replayTag(apReq.authenticator.cipher), expires, now)) fail(ErrorCode.KRB_AP_ERR_REPEAT, 'Request is a replay');
   }
 
   return {

@@ -76,6 +76,9 @@ export function buildProgram(io: CliIo): Command {
     .option('-w, --workers <n>', 'worker processes serving the same ports: a number, or auto for one per core (default 1)')
     .option('--kpasswd-listen <host:port>', 'kpasswd service address (RFC 3244), repeatable (default port 464 on the --listen hosts; none: off)', collect)
     .option('--kpasswd-admin <principal>', 'principal (glob) allowed to set other principals\' passwords through kpasswd, repeatable', collect)
+    .option('--log-file <file>', 'write the request log to FILE instead of stdout (reopened on SIGHUP, for logrotate)')
+    .option('--log-max-size <size>', 'with --log-file: rotate FILE to FILE.1 … past this size, e.g. 64M (0: never)', '64M')
+    .option('--log-keep <n>', 'with --log-file: rotated files kept (FILE.1 … FILE.N)', '5')
     .action((o, c: Command) => cmdStart(c.opts(), io));
 
   lifetimeOptions(program.command('addprinc').description('add a principal (keys in every realm enctype, pre-authentication required)').argument('<name>', 'alice, alice@REALM or pop/host'))

@@ -5,13 +5,16 @@
  * another process take effect within half a second, without a restart.
  * Status lines go to stderr; stdout carries one JSON line per request.
  * SIGINT and SIGTERM close the listeners, flush the lockout bookkeeping and
- * exit 0; SIGHUP re-reads the database at once.
+ * exit 0; SIGHUP re-reads the database at once and reopens the log file.
+ * With --log-file the request log goes to a RotatingFile: a size cap with
+ * kept files (--log-max-size, --log-keep), so a busy KDC cannot fill its
+ * disk, and a reopen on SIGHUP for logrotate's move-then-signal.
  *
  * With --workers N (N > 1, or `auto`: one per core) this process becomes the
  * primary of N worker processes serving the same ports (server/workers.ts);
  * each worker runs this same command and lands in serveAsWorker().
  */
-import { jsonLine } from '@kpop/common';
+import { jsonLine, parseLogKeep, parseLogSize, RotatingFile } from '@kpop/common';
 import { availableParallelism } from 'node:os';
 import { isKdcWorker, parseWorkers, receiveWorkerConfig, reportWorkerFailed, reportWorkerReady, reusePortWorks, superviseWorkers } from '../server/workers.js';
 import type { WorkerConfig } from '../server/workers.js';
@@ -37,6 +40,9 @@ export interface StartOptions {
   workers?: string;
   kpasswdListen?: string[];
   kpasswdAdmin?: string[];
+  logFile?: string;
+  logMaxSize?: string;
+  logKeep?: string;
 }
 
 /** Where the kpasswd service listens: --kpasswd-listen, `none`, or port 464 on the --listen hosts. */
@@ -130,9 +136,29 @@ function stopSignal(signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']): Promise<
   });
 }
 
-/** Serves until SIGINT/SIGTERM, re-reading the database on SIGHUP; then closes everything. */
-async function serveUntilSignal(server: { close(): Promise<void> } | undefined, db: KdcDatabase, signals?: NodeJS.Signals[], kpasswd?: KpasswdServer): Promise<NodeJS.Signals> {
+interface Serving {
+  server: { close(): Promise<void> } | undefined;
+  db: KdcDatabase;
+  io: CliIo;
+  signals?: NodeJS.Signals[];
+  kpasswd?: KpasswdServer | undefined;
+  logger?: { flush(): void };
+  logFile?: RotatingFile | undefined;
+}
+
+/** Serves until SIGINT/SIGTERM, re-reading the database (and reopening the log file) on SIGHUP; then closes everything. */
+async function serveUntilSignal(o: Serving): Promise<NodeJS.Signals> {
+  const { server, db, io, kpasswd, logFile } = o;
+  const logger = o.logger ?? stdoutLogger;
   const onHup = (): void => {
+    if (logFile) {
+      logger.flush();
+      try {
+        logFile.reopen();
+      } catch (e) {
+        io.stderr.write(`kdc: SIGHUP: cannot reopen ${logFile.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+      }
+    }
     try {
       db.refresh();
     } catch {
@@ -140,11 +166,12 @@ async function serveUntilSignal(server: { close(): Promise<void> } | undefined, 
     }
   };
   process.on('SIGHUP', onHup);
-  const signal = await stopSignal(signals);
+  const signal = await stopSignal(o.signals);
   process.off('SIGHUP', onHup);
   await server?.close();
   await kpasswd?.close();
-  stdoutLogger.flush();
+  logger.flush();
+  logFile?.close();
   db.close();
   return signal;
 }
@@ -155,17 +182,34 @@ export async function cmdStart(o: StartOptions, io: CliIo): Promise<void> {
   const kpasswdListen = kpasswdAddresses(o, listen);
   const { requests, tcp } = limitOptions(o);
   const maxUdpReply = o.maxUdpReply === undefined ? undefined : parseCount('--max-udp-reply', o.maxUdpReply);
+  const logMax = parseLogSize(o.logMaxSize ?? '64M');
+  const logKeep = parseLogKeep(o.logKeep ?? '5');
   let workers = 1;
   try {
     if (o.workers !== undefined) workers = parseWorkers(o.workers, availableParallelism());
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  if (workers > 1) return startPrimary(o, io, { listen, ...(maxUdpReply !== undefined ? { maxUdpReply } : {}) }, workers, kpasswdListen);
+  if (workers > 1) {
+    // One rotating file needs one writer; the workers' lines go to the primary's stdout.
+    if (o.logFile) throw new UsageError('--log-file works with one worker only: with --workers, send stdout to a file or a pipe (e.g. to rotatelogs or systemd)');
+    return startPrimary(o, io, { listen, ...(maxUdpReply !== undefined ? { maxUdpReply } : {}) }, workers, kpasswdListen);
+  }
 
   const db = await openDb(dirOf(o, io), io);
-  // Batched writes to fd 1 (a write(2) per request cost more than its crypto); another stream gets a line each.
-  const logger = io.stdout === process.stdout ? stdoutLogger : (record: Record<string, unknown>) => void io.stdout.write(jsonLine(record) + '\n');
+  let logFile: RotatingFile | undefined;
+  try {
+    if (o.logFile) logFile = new RotatingFile(o.logFile, { maxBytes: logMax, keep: logKeep });
+  } catch (e) {
+    db.close();
+    throw new Error(`cannot open the log file ${o.logFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  // Batched writes (a write(2) per request cost more than its crypto); another stream gets a line each.
+  const logger = logFile
+    ? batchedFdLogger(logFile)
+    : io.stdout === process.stdout
+      ? stdoutLogger
+      : Object.assign((record: Record<string, unknown>) => void io.stdout.write(jsonLine(record) + '\n'), { flush() {} });
   let server: KdcServer | undefined;
   let kpasswd: KpasswdServer | undefined;
   try {
@@ -184,11 +228,12 @@ export async function cmdStart(o: StartOptions, io: CliIo): Promise<void> {
   } catch (e) {
     await server?.close();
     db.close();
+    logFile?.close();
     throw listenError(e);
   }
   io.stderr.write(`kdc: realm ${db.realm} serving on ${where(server.udp)} (UDP and TCP)\n`);
   if (kpasswd) io.stderr.write(`kdc: kpasswd service on ${where(kpasswd.udp)} (UDP and TCP)\n`);
-  const signal = await serveUntilSignal(server, db, undefined, kpasswd);
+  const signal = await serveUntilSignal({ server, db, io, kpasswd, logger, logFile });
   io.stderr.write(`kdc: ${signal}: stopped\n`);
 }
 
@@ -249,11 +294,11 @@ async function serveAsWorker(o: StartOptions, io: CliIo): Promise<void> {
     reportWorkerFailed((e as Error).message);
     throw e;
   }
+  // The workers share stdout: writes of whole lines, at most PIPE_BUF bytes each, never interleave mid-line.
+  const out = batchedFdLogger(1, 100, 4096);
   try {
     // Each record says which worker answered (1..N, as the primary's status lines name them).
     const worker = Number(process.env.KPOP_KDC_WORKER);
-    // The workers share stdout: writes of whole lines, at most PIPE_BUF bytes each, never interleave mid-line.
-    const out = batchedFdLogger(1, 100, 4096);
     const log = (record: Record<string, unknown>): void => {
       record.worker = worker;
       out(record);
@@ -275,5 +320,5 @@ async function serveAsWorker(o: StartOptions, io: CliIo): Promise<void> {
   // Ctrl-C reaches the whole process group: only the primary acts on it (it stops the workers with SIGTERM),
   // so that it never mistakes a worker stopping by itself for one that died.
   process.on('SIGINT', () => {});
-  await serveUntilSignal(server, db, ['SIGTERM']);
+  await serveUntilSignal({ server, db, io, signals: ['SIGTERM'], logger: out });
 }

@@ -5,7 +5,7 @@
  * names, numbers and the status token.
  */
 import { writeSync } from 'node:fs';
-import { formatPrincipalName, jsonLine } from '@kpop/common';
+import { formatPrincipalName, jsonLine, type LogSink } from '@kpop/common';
 import type { RequestInfo } from './context.js';
 
 /** Characters formatPrincipalName leaves as they are. */
@@ -71,11 +71,13 @@ function safeName(parts: readonly string[]): string {
  * lines are gathered and written with one write(2) per 32 KiB or per 100 ms,
  * as a syscall per request costs more than the request's crypto on some VMs.
  * Whatever is pending is written synchronously when the process exits.
- * capacity bounds one write(2): several processes writing whole lines to one
- * pipe (`kdc start --workers`) need writes of at most PIPE_BUF (4096 bytes on
- * Linux), which the kernel never interleaves.
+ * The target is a file descriptor or a sink such as a RotatingFile (a log
+ * with a size cap and kept files, reopened on SIGHUP). capacity bounds one
+ * write(2): several processes writing whole lines to one pipe (`kdc start
+ * --workers`) need writes of at most PIPE_BUF (4096 bytes on Linux), which
+ * the kernel never interleaves.
  */
-export function batchedFdLogger(fd: number, flushMs = 100, capacity = 65536): KdcLogger & { flush(): void } {
+export function batchedFdLogger(fd: number | LogSink, flushMs = 100, capacity = 65536): KdcLogger & { flush(): void } {
   // Lines go into one byte buffer at once, not into an array of strings: a
   // string waiting up to flushMs outlives a young-generation collection or
   // two and gets copied and promoted, for every request.
@@ -84,6 +86,7 @@ export function batchedFdLogger(fd: number, flushMs = 100, capacity = 65536): Kd
   let size = 0;
   let timer: NodeJS.Timeout | undefined;
   const write = (bytes: Uint8Array): void => {
+    if (typeof fd !== 'number') return fd.write(bytes);
     try {
       for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
     } catch {

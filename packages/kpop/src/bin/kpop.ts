@@ -11,8 +11,10 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { escapeForTerminal, loadKrb5Config, parseDuration, resolveKeytabName, type ConnectionLimits, type Krb5Config } from '@kpop/common';
+import { escapeForTerminal, loadKrb5Config, parseDuration, parseLogKeep, parseLogSize, resolveKeytabName, RotatingFile, type ConnectionLimits, type Krb5Config } from '@kpop/common';
+import { batchedFdLogger } from '@kpop/kdc';
 import { startPopServer, jsonLogger, type ListenAddress } from '../server.js';
+import type { LogRecord } from '../pop3/session.js';
 import { deliver } from '../maildir/deliver.js';
 import { isValidUserName, maildirPath, MaildirError } from '../maildir/maildir.js';
 import { createCa, issueServerCert } from '../tls/ca.js';
@@ -83,6 +85,40 @@ async function readStdin(): Promise<AsyncIterable<Uint8Array>> {
   return process.stdin as AsyncIterable<Uint8Array>;
 }
 
+/** `--tmp-max-age` hours as milliseconds (0 turns the clean-up off). */
+function parseHours(text: string): number {
+  if (!/^\d+(\.\d+)?$/.test(text)) throw new CliError(`--tmp-max-age must be a number of hours, e.g. 36, got "${text}"`, EX_USAGE);
+  return Number(text) * 3600_000;
+}
+
+/** The server's log: stderr, or with --log-file a RotatingFile (size cap, kept files, reopened on SIGHUP). */
+function openServerLog(o: Record<string, string | boolean | undefined>): { log: (r: LogRecord) => void; reopen: () => void; close: () => void } {
+  if (!o.logFile) return { log: jsonLogger(), reopen: () => {}, close: () => {} };
+  let file: RotatingFile;
+  try {
+    file = new RotatingFile(String(o.logFile), { maxBytes: parseLogSize(String(o.logMaxSize)), keep: parseLogKeep(String(o.logKeep)) });
+  } catch (e) {
+    if (e instanceof RangeError) throw new CliError(e.message, EX_USAGE);
+    throw new CliError(`cannot open the log file ${String(o.logFile)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const lines = batchedFdLogger(file);
+  return {
+    log: (r) => lines({ ts: new Date().toISOString(), ...r }),
+    reopen: () => {
+      lines.flush();
+      try {
+        file.reopen();
+      } catch (e) {
+        process.stderr.write(`kpop: SIGHUP: cannot reopen ${file.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+      }
+    },
+    close: () => {
+      lines.flush();
+      file.close();
+    },
+  };
+}
+
 const program = new Command('kpop')
   .description('POP3 server for Kerberos: KPOP (sendauth, port 1109), AUTH GSSAPI, STLS and POP3S on Maildir')
   .exitOverride()
@@ -109,6 +145,10 @@ program
   .option('--command-timeout <time>', 'from the first byte of a command line to its end (default 30s; 0 = none)')
   .option('--idle-timeout <time>', 'between complete commands; bytes alone do not count (default 10m, RFC 1939 minimum)')
   .option('--limit-log-interval <time>', 'one refusal or timeout line per address and reason per interval (default 1m)')
+  .option('--log-file <file>', 'write the JSON log to FILE instead of stderr (reopened on SIGHUP, for logrotate)')
+  .option('--log-max-size <size>', 'with --log-file: rotate FILE to FILE.1 … past this size, e.g. 64M (0: never)', '64M')
+  .option('--log-keep <n>', 'with --log-file: rotated files kept (FILE.1 … FILE.N)', '5')
+  .option('--tmp-max-age <hours>', 'remove Maildir tmp/ files older than this, at start and hourly (the Maildir convention: 36)', '36')
   .action(async (o: Record<string, string | boolean | undefined>) => {
     let krb5: Krb5Config | undefined;
     try {
@@ -133,6 +173,7 @@ program
     if (!haveKeytab && kpop) throw new CliError(`keytab ${keytabFile} not found: KPOP needs pop/HOST keys (--keytab FILE, or --kpop none)`);
     const root = String(o.maildirRoot);
     mkdirSync(root, { recursive: true, mode: 0o700 });
+    const serverLog = openServerLog(o);
     const server = await startPopServer({
       maildirRoot: root,
       realm,
@@ -148,14 +189,19 @@ program
       limits,
       ...(logInterval !== undefined ? { limitLogIntervalMs: logInterval } : {}),
       ...(krb5 ? { krb5Config: krb5 } : {}),
-      log: jsonLogger(),
+      log: serverLog.log,
+      tmpMaxAgeMs: parseHours(String(o.tmpMaxAge)),
     }).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'EADDRINUSE' || e.code === 'EACCES') throw new CliError(`cannot listen: ${e.message} (choose another --kpop/--pop3/--pop3s address, or "none")`);
       throw new CliError(e.message);
     });
     const where = (['kpop', 'pop3', 'pop3s', 'lmtp'] as const).filter((k) => server[k]).map((k) => `${k}=${server[k]!.address}:${server[k]!.port}`);
-    jsonLogger()({ event: 'start', realm, keytab: haveKeytab ? keytabFile : undefined, maildirRoot: root, listeners: where.join(' ') });
-    const stop = () => void server.close().then(() => process.exit(0));
+    serverLog.log({ event: 'start', realm, keytab: haveKeytab ? keytabFile : undefined, maildirRoot: root, listeners: where.join(' ') });
+    process.on('SIGHUP', serverLog.reopen);
+    const stop = () => void server.close().then(() => {
+      serverLog.close();
+      process.exit(0);
+    });
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });

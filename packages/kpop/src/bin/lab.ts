@@ -2,6 +2,7 @@
  * lab: `npm start` runs this (scripts/start.mjs passes its flags through).
  * Makes or reuses the realm under ./var/lab, serves until Ctrl-C (SIGINT) or
  * SIGTERM, then closes every listener and the database and exits 0.
+ * SIGHUP reopens kdc.log and pop.log (for logrotate).
  */
 import { startLabFromArgs } from '../lab/cli.js';
 
@@ -22,6 +23,14 @@ if (typeof lab === 'number') {
       },
     );
   };
+  // logrotate moves kdc.log and pop.log, then sends SIGHUP: start new files.
+  process.on('SIGHUP', () => {
+    try {
+      lab.reopenLogs();
+    } catch (e) {
+      process.stderr.write(`lab: SIGHUP: cannot reopen the logs: ${(e as Error).message}\n`);
+    }
+  });
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
 }

@@ -15,7 +15,8 @@ import { MailboxLock } from '../maildir/lock.js';
 import { bannerLines } from './banner.js';
 import { createLab } from './create.js';
 import { DEFAULT_LAB_DIR, labPaths, labState, readMarker } from './layout.js';
-import { DEFAULT_LAB_PORTS, LabError, runLab, type LabPorts, type RunningLab } from './run.js';
+import { parseLogKeep, parseLogSize } from '@kpop/common';
+import { DEFAULT_LAB_LOGS, DEFAULT_LAB_PORTS, LabError, runLab, type LabLogOptions, type LabPorts, type RunningLab } from './run.js';
 
 export interface LabIo {
   stdout: { write(s: string): unknown };
@@ -38,6 +39,9 @@ interface RawOptions {
   quiet?: boolean;
   maxPerAddress?: string;
   kdcRatePerAddress?: string;
+  logMaxSize: string;
+  logKeep: string;
+  lmtpPort: string;
 }
 
 class UsageError extends Error {}
@@ -89,6 +93,9 @@ export function buildLabProgram(): Command {
     .option('--kdc-rate-per-address <n>', 'KDC requests per second served to one client address (default 1000; 0 = no limit)')
     .option('--workers <n>', 'KDC worker processes on the KDC port: a number, or auto for one per core', '1')
     .option('-q, --quiet', 'do not print a line per request')
+    .option('--log-max-size <size>', 'rotate kdc.log and pop.log to FILE.1 … past this size, e.g. 16M (0: never); SIGHUP reopens them', '16M')
+    .option('--log-keep <n>', 'rotated log files kept (FILE.1 … FILE.N)', String(DEFAULT_LAB_LOGS.keep))
+    .option('--lmtp-port <port>', 'also listen for LMTP deliveries on this port (0: any free port; "none": no LMTP)', 'none')
     .exitOverride()
     .helpOption('-h, --help');
 }
@@ -118,7 +125,14 @@ export async function startLabFromArgs(argv: string[], io: LabIo): Promise<Runni
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    const fixed = Object.values(ports).filter((n) => n !== 0);
+    let logs: LabLogOptions;
+    try {
+      logs = { maxBytes: parseLogSize(o.logMaxSize), keep: parseLogKeep(o.logKeep) };
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const lmtpPort = o.lmtpPort === 'none' ? undefined : port('--lmtp-port', o.lmtpPort);
+    const fixed = [...Object.values(ports), ...(lmtpPort ? [lmtpPort] : [])].filter((n) => n !== 0);
     if (new Set(fixed).size !== fixed.length) throw new UsageError('two services were given the same port');
     const p = labPaths(o.dir);
     let state = labState(p);
@@ -148,6 +162,8 @@ export async function startLabFromArgs(argv: string[], io: LabIo): Promise<Runni
       lab = await runLab(p, marker.realm, {
         ports,
         kdcWorkers,
+        logs,
+        ...(lmtpPort !== undefined ? { lmtpPort } : {}),
         ...(o.quiet ? {} : { onEvent: (l: string) => io.stdout.write(`${l}\n`) }),
         ...(perAddress !== undefined ? { limits: { maxPerAddress: perAddress }, kdcTcp: { maxPerAddress: perAddress } } : {}),
         ...(rate !== undefined ? { kdcRequests: { ratePerAddress: rate, burstPerAddress: Math.max(rate * 2, 1) } } : {}),
@@ -164,7 +180,7 @@ export async function startLabFromArgs(argv: string[], io: LabIo): Promise<Runni
       await stopServers();
       await held.release();
     };
-    writeFileSync(`${p.dir}/ports.json`, JSON.stringify(lab.ports) + '\n');
+    writeFileSync(`${p.dir}/ports.json`, JSON.stringify({ ...lab.ports, ...(lab.lmtpPort !== undefined ? { lmtp: lab.lmtpPort } : {}) }) + '\n');
     const lines = bannerLines({ realm: marker.realm, paths: p, ports: lab.ports, users: marker.users, created: passwords !== undefined, ...(passwords ? { passwords } : {}), ...(io.cwd ? { cwd: io.cwd } : {}) });
     io.stdout.write(lines.join('\n') + '\n');
     return lab;

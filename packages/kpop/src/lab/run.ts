@@ -5,9 +5,9 @@
  * the ports actually bound (port 0 asks the OS). A port already taken
  * becomes one LabError naming the port, the service and the flag to change.
  */
-import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
-import { escapeForTerminal, jsonLine, loadKrb5Config, type ConnectionLimits } from '@kpop/common';
-import { ensureChangepwPrincipal, krb5ConfText, openDatabase, startKdcServer, startKpasswdServer, type KdcDatabase, type KpasswdServer, type RequestLimits, type TcpLimits } from '@kpop/kdc';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { escapeForTerminal, loadKrb5Config, RotatingFile, type ConnectionLimits } from '@kpop/common';
+import { batchedFdLogger, ensureChangepwPrincipal, krb5ConfText, openDatabase, startKdcServer, startKpasswdServer, type KdcDatabase, type KpasswdServer, type RequestLimits, type TcpLimits } from '@kpop/kdc';
 import { startPopServer, type PopServer } from '../server.js';
 import { startKdcWorkers, type LabKdc } from './kdc-workers.js';
 import type { LogRecord } from '../pop3/session.js';
@@ -43,6 +43,10 @@ export interface RunningLab {
   ports: LabPorts;
   kdc: LabKdc;
   pop: PopServer;
+  /** The LMTP listener's port, when the lab was started with one. */
+  lmtpPort?: number;
+  /** Close and reopen kdc.log and pop.log (SIGHUP, after logrotate moved them). */
+  reopenLogs(): void;
   close(): Promise<void>;
 }
 
@@ -61,20 +65,38 @@ export interface RunLabOptions {
   kdcTcp?: Partial<TcpLimits>;
   /** KDC worker processes (`kdc start --workers N`); 1 (default): the KDC serves in the lab's process. */
   kdcWorkers?: number;
+  /** Size cap and kept count of kdc.log and pop.log (default DEFAULT_LAB_LOGS). */
+  logs?: LabLogOptions;
+  /** An LMTP listener (RFC 2033) on 127.0.0.1 for deliveries (0: any free port); none by default. */
+  lmtpPort?: number;
 }
 
-/** Appends JSON lines to a log file; the file stays open while the lab runs. */
-function jsonLines(path: string): { write(r: Record<string, unknown>): void; close(): void } {
-  const fd = openSync(path, 'a', 0o600);
+/** The lab's log files: a size cap with kept files (FILE.1 …), 16 MiB × 4 unless the flags say otherwise. */
+export interface LabLogOptions {
+  maxBytes: number;
+  keep: number;
+}
+
+export const DEFAULT_LAB_LOGS: LabLogOptions = { maxBytes: 16 * 1024 * 1024, keep: 4 };
+
+/**
+ * Appends JSON lines to a log file in batches (one write per 100 ms or
+ * 32 KiB); the file rotates at the size cap and is reopened on reopen()
+ * (SIGHUP), so the lab's logs never outgrow (keep + 1) × maxBytes each.
+ */
+function jsonLines(path: string, o: LabLogOptions): { write(r: Record<string, unknown>): void; reopen(): void; close(): void } {
+  const file = new RotatingFile(path, o);
+  const lines = batchedFdLogger(file);
   return {
-    write: (r) => {
-      try {
-        writeSync(fd, jsonLine(r) + '\n');
-      } catch {
-        // A full disk must not stop the servers.
-      }
+    write: lines,
+    reopen: () => {
+      lines.flush();
+      file.reopen();
     },
-    close: () => closeSync(fd),
+    close: () => {
+      lines.flush();
+      file.close();
+    },
   };
 }
 
@@ -90,8 +112,8 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
   // The one place every console line of the lab goes through.
   const onEvent = o.onEvent;
   const say = onEvent ? (line: string) => onEvent(escapeForTerminal(line)) : () => {};
-  const kdcLog = jsonLines(p.kdcLog);
-  const popLog = jsonLines(p.popLog);
+  const kdcLog = jsonLines(p.kdcLog, o.logs ?? DEFAULT_LAB_LOGS);
+  const popLog = jsonLines(p.popLog, o.logs ?? DEFAULT_LAB_LOGS);
   let db: KdcDatabase | undefined;
   let kdc: LabKdc | undefined;
   let kpasswd: KpasswdServer | undefined;
@@ -145,6 +167,7 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
         kpop: { host: LAB_HOST, port: o.ports.kpop },
         pop3: { host: LAB_HOST, port: o.ports.pop3 },
         pop3s: { host: LAB_HOST, port: o.ports.pop3s },
+        ...(o.lmtpPort !== undefined ? { lmtp: { host: LAB_HOST, port: o.lmtpPort } } : {}),
         tls: { cert: readFileSync(p.serverCert), key: readFileSync(p.serverKey) },
         krb5Config,
         ...(o.limits ? { limits: o.limits } : {}),
@@ -162,14 +185,27 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
     const theKpasswd = kpasswd;
     const theDb = db;
     const theKdc = kdc;
+    // Once a minute, the process's memory in pop.log: a soak (bench/soak) tells a leak from a filling cache by it.
+    const stats = setInterval(() => {
+      const m = process.memoryUsage();
+      const mb = (n: number) => Math.round(n / 104857.6) / 10;
+      popLog.write({ time: new Date().toISOString(), event: 'stats', rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external), arrayBuffersMb: mb(m.arrayBuffers), connections: pop.connections });
+    }, 60_000);
+    stats.unref();
     let closing: Promise<void> | undefined;
     return {
       realm,
       ports,
       kdc: theKdc,
       pop,
+      ...(pop.lmtp ? { lmtpPort: pop.lmtp.port } : {}),
+      reopenLogs() {
+        kdcLog.reopen();
+        popLog.reopen();
+      },
       close() {
         closing ??= (async () => {
+          clearInterval(stats);
           await Promise.all([pop.close(), theKdc.close(), theKpasswd?.close()]);
           theDb.close();
           kdcLog.close();
