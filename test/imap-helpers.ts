@@ -44,8 +44,18 @@ export class ImapClient {
   static async connect(port: number, tls?: ConnectionOptions, host = '127.0.0.1'): Promise<ImapClient> {
     const socket = tls ? tlsConnect({ host, port, ...tls }) : connect(port, host);
     await new Promise<void>((resolve, reject) => {
-      socket.once(tls ? 'secureConnect' : 'connect', () => resolve());
-      socket.once('error', reject);
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`connect to ${port} timed out`));
+      }, 5000);
+      socket.once(tls ? 'secureConnect' : 'connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.once('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
     });
     return new ImapClient(socket);
   }

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 
 export const UIDLIST_FILE = 'kpop-uidlist';
 const LOCK_FILE = 'kpop-uidlist.lock';
-const STALE_LOCK_MS = 10_000;
+const STALE_LOCK_MS = 3_000;
 
 export interface UidList {
   uidValidity: number;

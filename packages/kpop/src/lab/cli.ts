@@ -31,6 +31,8 @@ interface RawOptions {
   kpopPort: string;
   pop3Port: string;
   pop3sPort: string;
+  imapPort: string;
+  imapsPort: string;
   quiet?: boolean;
 }
 
@@ -73,6 +75,8 @@ export function buildLabProgram(): Command {
     .option('--kpop-port <port>', 'KPOP port', String(DEFAULT_LAB_PORTS.kpop))
     .option('--pop3-port <port>', 'POP3 (STLS) port', String(DEFAULT_LAB_PORTS.pop3))
     .option('--pop3s-port <port>', 'POP3S port', String(DEFAULT_LAB_PORTS.pop3s))
+    .option('--imap-port <port>', 'IMAP (STARTTLS) port', String(DEFAULT_LAB_PORTS.imap))
+    .option('--imaps-port <port>', 'IMAPS port', String(DEFAULT_LAB_PORTS.imaps))
     .option('-q, --quiet', 'do not print a line per request')
     .exitOverride()
     .helpOption('-h, --help');
@@ -94,7 +98,7 @@ export async function startLabFromArgs(argv: string[], io: LabIo): Promise<Runni
     return 2;
   }
   try {
-    const ports: LabPorts = { kdc: port('--kdc-port', o.kdcPort), kpop: port('--kpop-port', o.kpopPort), pop3: port('--pop3-port', o.pop3Port), pop3s: port('--pop3s-port', o.pop3sPort) };
+    const ports: LabPorts = { kdc: port('--kdc-port', o.kdcPort), kpop: port('--kpop-port', o.kpopPort), pop3: port('--pop3-port', o.pop3Port), pop3s: port('--pop3s-port', o.pop3sPort), imap: port('--imap-port', o.imapPort), imaps: port('--imaps-port', o.imapsPort) };
     const fixed = Object.values(ports).filter((n) => n !== 0);
     if (new Set(fixed).size !== fixed.length) throw new UsageError('two services were given the same port');
     const p = labPaths(o.dir);

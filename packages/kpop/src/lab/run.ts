@@ -6,11 +6,12 @@
  * becomes one LabError naming the port, the service and the flag to change.
  */
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
-import { loadKrb5Config } from '@kpop/common';
+import { KEYTAB_V2, loadKrb5Config, readKeytab, writeKeytab } from '@kpop/common';
 import { krb5ConfText, openDatabase, startKdcServer, type KdcDatabase, type KdcServer } from '@kpop/kdc';
 import { startPopServer, type PopServer } from '../server.js';
 import type { LogRecord } from '../pop3/session.js';
 import type { LabPaths } from './layout.js';
+import { labServices } from './create.js';
 
 export const LAB_HOST = '127.0.0.1';
 
@@ -19,15 +20,19 @@ export interface LabPorts {
   kpop: number;
   pop3: number;
   pop3s: number;
+  imap: number;
+  imaps: number;
 }
 
-export const DEFAULT_LAB_PORTS: LabPorts = { kdc: 8888, kpop: 1109, pop3: 1110, pop3s: 1995 };
+export const DEFAULT_LAB_PORTS: LabPorts = { kdc: 8888, kpop: 1109, pop3: 1110, pop3s: 1995, imap: 1143, imaps: 1993 };
 
 const SERVICE: Record<keyof LabPorts, { name: string; flag: string }> = {
   kdc: { name: 'the KDC (UDP and TCP)', flag: '--kdc-port' },
   kpop: { name: 'KPOP', flag: '--kpop-port' },
   pop3: { name: 'POP3 with STLS', flag: '--pop3-port' },
   pop3s: { name: 'POP3S', flag: '--pop3s-port' },
+  imap: { name: 'IMAP with STARTTLS', flag: '--imap-port' },
+  imaps: { name: 'IMAPS', flag: '--imaps-port' },
 };
 
 export class LabError extends Error {
@@ -93,6 +98,7 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
       throw portInUse(e, 'kdc', o.ports.kdc) ?? e;
     }
     const kdcPort = kdc.udp[0]!.port;
+    upgradeKeytab(db, p.keytab);
     // Clients need krb5.conf before anything asks the KDC (the POP3 server's password checks included).
     writeFileSync(p.krb5Conf, labKrb5Conf(realm, kdcPort), { mode: 0o644 });
     const krb5Config = loadKrb5Config({ KRB5_CONFIG: p.krb5Conf });
@@ -105,6 +111,8 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
         kpop: { host: LAB_HOST, port: o.ports.kpop },
         pop3: { host: LAB_HOST, port: o.ports.pop3 },
         pop3s: { host: LAB_HOST, port: o.ports.pop3s },
+        imap: { host: LAB_HOST, port: o.ports.imap },
+        imaps: { host: LAB_HOST, port: o.ports.imaps },
         tls: { cert: readFileSync(p.serverCert), key: readFileSync(p.serverKey) },
         krb5Config,
         log: (r: LogRecord) => {
@@ -117,7 +125,7 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
       const which = (Object.keys(SERVICE) as (keyof LabPorts)[]).find((k) => k !== 'kdc' && o.ports[k] === err.port && err.port !== 0);
       throw (which && portInUse(e, which, o.ports[which])) ?? e;
     }
-    const ports: LabPorts = { kdc: kdcPort, kpop: pop.kpop!.port, pop3: pop.pop3!.port, pop3s: pop.pop3s!.port };
+    const ports: LabPorts = { kdc: kdcPort, kpop: pop.kpop!.port, pop3: pop.pop3!.port, pop3s: pop.pop3s!.port, imap: pop.imap!.port, imaps: pop.imaps!.port };
     const theDb = db;
     const theKdc = kdc;
     let closing: Promise<void> | undefined;
@@ -143,6 +151,24 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
     popLog.close();
     throw e;
   }
+}
+
+/**
+ * A lab made before IMAP has no imap/HOST principals: add them (random
+ * keys) and write the keytab again with every service's current keys.
+ */
+function upgradeKeytab(db: KdcDatabase, keytab: string): void {
+  const services = labServices();
+  const missing = services.filter((s) => !db.getPrincipal(s));
+  let have: Set<string>;
+  try {
+    have = new Set(readKeytab(keytab).entries.map((e) => e.principal.name.nameString.join('/')));
+  } catch {
+    have = new Set();
+  }
+  if (!missing.length && services.every((s) => have.has(s))) return;
+  for (const s of missing) db.addPrincipal(s, { randkey: true });
+  writeKeytab(keytab, { version: KEYTAB_V2, entries: db.keytabEntries(services) });
 }
 
 /** krb5.conf for MIT tools and ours: no DNS, no reverse lookups, so pop@localhost stays pop/localhost (protocols.md §6). */
