@@ -303,6 +303,46 @@ describe('IDLE, EXPUNGE, COPY, MOVE, UIDPLUS, APPEND', () => {
     expect(r.status).toMatch(/^OK/);
   });
 
+  it('IDLE announces within a second a message from `kpop deliver` (another process) and one from LMTP', async () => {
+    await clear();
+    const lmtpServer = await startPopServer(options({ imap: false, imaps: false, pop3: false, lmtp: { host: '127.0.0.1', port: 0 } }));
+    try {
+      const c = await login();
+      await c.cmd('SELECT INBOX');
+      c.send('i2 IDLE\r\n');
+      expect(await c.line()).toMatch(/^\+ /);
+      // kpop deliver, as an MTA's delivery agent runs it.
+      const src = join(import.meta.dirname, '..', 'packages', 'kpop', 'src', 'bin', 'kpop.ts');
+      const tsx = join(import.meta.dirname, '..', 'node_modules', '.bin', 'tsx');
+      const { spawnSync } = await import('node:child_process');
+      const d = spawnSync(tsx, [src, 'deliver', 'alice', '--maildir-root', root()], { input: 'Subject: from kpop deliver\n\nhi\n', encoding: 'utf8' });
+      expect(d.status, d.stderr).toBe(0);
+      const t0 = Date.now();
+      expect(await c.line(1500)).toBe('* 1 EXISTS');
+      expect(Date.now() - t0).toBeLessThan(1000);
+      expect(await c.line()).toBe('* 1 RECENT');
+      // LMTP (RFC 2033).
+      const l = await PopClient.connect(lmtpServer.lmtp!.port);
+      await l.line();
+      const t1 = Date.now();
+      l.send('LHLO test\r\nMAIL FROM:<a@b>\r\nRCPT TO:<alice>\r\nDATA\r\n');
+      for (let i = 0; i < 4; i++) await l.line();
+      l.send('Subject: by lmtp\r\n\r\nhello\r\n.\r\n');
+      let reply = await l.line();
+      while (!/^250 /.test(reply)) reply = await l.line();
+      expect(await c.line(1500)).toBe('* 2 EXISTS');
+      expect(Date.now() - t1).toBeLessThan(1000);
+      expect(await c.line()).toBe('* 2 RECENT');
+      l.close();
+      c.send('DONE\r\n');
+      expect((await c.until('i2')).status).toMatch(/^OK/);
+      const subjects = await c.cmd('FETCH 1:2 BODY.PEEK[HEADER.FIELDS (SUBJECT)]');
+      expect(subjects.untagged.join('\n')).toMatch(/from kpop deliver[\s\S]*by lmtp/);
+    } finally {
+      await lmtpServer.close();
+    }
+  });
+
   it('EXPUNGE sends * n EXPUNGE; UID EXPUNGE only its set; COPY and MOVE give COPYUID; APPEND gives APPENDUID (LITERAL+)', async () => {
     await clear();
     for (let i = 0; i < 5; i++) await deliver(box(), Buffer.from(`Subject: e${i}\n\nbody ${i}\n`));
