@@ -325,9 +325,10 @@ describe('IDLE, EXPUNGE, COPY, MOVE, UIDPLUS, APPEND', () => {
       const l = await PopClient.connect(lmtpServer.lmtp!.port);
       await l.line();
       const t1 = Date.now();
-      l.send('LHLO test\r\nMAIL FROM:<a@b>\r\nRCPT TO:<alice>\r\nDATA\r\n');
-      for (let i = 0; i < 4; i++) await l.line();
-      l.send('Subject: by lmtp\r\n\r\nhello\r\n.\r\n');
+      l.send(Buffer.from('LHLO test\r\nMAIL FROM:<a@b>\r\nRCPT TO:<alice>\r\nDATA\r\n'));
+      let got = await l.line();
+      while (!/^354 /.test(got)) got = await l.line();
+      l.send(Buffer.from('Subject: by lmtp\r\n\r\nhello\r\n.\r\n'));
       let reply = await l.line();
       while (!/^250 /.test(reply)) reply = await l.line();
       expect(await c.line(1500)).toBe('* 2 EXISTS');
