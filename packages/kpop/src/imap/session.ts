@@ -710,19 +710,35 @@ export class ImapSession extends ImapConnection {
     const body = needsBody(items);
     const seen = setsSeen(items) && !sel.readOnly;
     let missing = 0;
+    // Responses are gathered and written in batches: one write per message
+    // costs more than the message for FETCH 1:* (UID FLAGS).
+    const out: Buffer[] = [];
+    let pending = 0;
     for (const i of idx) {
       const m = sel.view[i]!;
       const r = await this.fetchOne(i + 1, m, items, body, seen);
-      if (!r) missing++;
+      if (!r) {
+        missing++;
+        continue;
+      }
+      out.push(r);
+      pending += r.length;
+      if (pending >= 128 * 1024) {
+        await this.write(out.length === 1 ? out[0]! : Buffer.concat(out, pending));
+        out.length = 0;
+        pending = 0;
+      }
       if (this.closed) return;
     }
+    if (pending) await this.write(out.length === 1 ? out[0]! : Buffer.concat(out, pending));
     if (missing) throw new Reply('NO', '[EXPUNGEISSUED] Some of the requested messages no longer exist');
     this.ok('Fetch completed.');
   }
 
-  private async fetchOne(seq: number, m: ImapMessage, items: FetchItem[], body: boolean, seen: boolean): Promise<boolean> {
+  /** One message's FETCH response, or undefined when it is gone. */
+  private async fetchOne(seq: number, m: ImapMessage, items: FetchItem[], body: boolean, seen: boolean): Promise<Buffer | undefined> {
     const sel = this.sel!;
-    if (m.expunged) return false;
+    if (m.expunged) return undefined;
     let msg: LoadedMessage | undefined;
     if (body) {
       let buf: Buffer | undefined;
@@ -731,7 +747,7 @@ export class ImapSession extends ImapConnection {
       } catch (e) {
         this.config.log({ event: 'error', session: this.id, error: `read ${m.uid}: ${(e as Error).message}` });
       }
-      if (!buf) return false;
+      if (!buf) return undefined;
       msg = new LoadedMessage(buf);
     }
     if (seen && !m.flags.has('\\Seen')) {
@@ -758,13 +774,13 @@ export class ImapSession extends ImapConnection {
         case 'FLAGS': add(`FLAGS (${this.flagList(m)})`); sel.told.set(m, m.modseq); break;
         case 'INTERNALDATE': {
           const d = await sel.folder.internalDate(m);
-          if (!d) return false;
+          if (!d) return undefined;
           add(`INTERNALDATE ${formatInternalDate(d)}`);
           break;
         }
         case 'RFC822.SIZE': {
           const size = await sel.folder.sizeOf(m);
-          if (size === undefined) return false;
+          if (size === undefined) return undefined;
           add(`RFC822.SIZE ${size}`);
           break;
         }
@@ -783,8 +799,7 @@ export class ImapSession extends ImapConnection {
     }
     parts.push(text + ')\r\n');
     this.fetched++;
-    await this.write(Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p))));
-    return true;
+    return parts.length === 1 ? Buffer.from(parts[0] as string, 'latin1') : Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)));
   }
 
   private flagList(m: ImapMessage): string {
