@@ -86,8 +86,10 @@ beforeAll(async () => {
   for (const d of ['new', 'cur', 'tmp']) mkdirSync(join(box(), d), { recursive: true });
   server = await startPopServer(options());
 }, 30_000);
-afterEach(() => {
+afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
+  // A session still selected would claim the next test's new messages as \Recent.
+  for (let i = 0; i < 100 && server.connections > 0; i++) await new Promise((r) => setTimeout(r, 20));
 });
 afterAll(async () => {
   await server?.close();
@@ -273,9 +275,10 @@ describe('UIDs that last', () => {
     // IMAP renames message 1 (flags) while POP3 holds its snapshot: RETR still finds it.
     await c.cmd('STORE 1 +FLAGS (\\Flagged)');
     p.send('RETR 1');
-    const retr = await p.line();
-    if (retr.startsWith('+OK')) expect((await p.multi()).join('\n')).toContain('Subject: both 0');
-    else expect(retr).toMatch(/^-ERR/);
+    expect(await p.line()).toMatch(/^\+OK/);
+    expect((await p.multi()).join('\n')).toContain('Subject: both 0');
+    // IMAP renames message 2 too; POP3 deletes it under its new name.
+    await c.cmd('STORE 2 +FLAGS (\\Answered)');
     expect(await p.cmd('DELE 2')).toMatch(/^\+OK/);
     expect(await p.cmd('QUIT')).toMatch(/^\+OK/);
     p.close();

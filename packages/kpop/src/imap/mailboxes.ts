@@ -26,7 +26,8 @@ export function normalizeName(name: string): string {
 export function validName(name: string): boolean {
   if (!name || name.length > MAX_NAME) return false;
   if (name === 'INBOX') return true;
-  if (/[\x00-\x1f\x7f/\\]/.test(name) || name.includes('~')) return false;
+  // No wildcards (LIST patterns), no path separators, no control characters.
+  if (/[\x00-\x1f\x7f/\\*%]/.test(name) || name.includes('~')) return false;
   const parts = name.split(DELIMITER);
   return parts.every((p) => p.length > 0 && p !== '.' && p !== '..');
 }
