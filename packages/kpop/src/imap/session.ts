@@ -84,6 +84,8 @@ interface Selected {
   /** modseq of each view entry as last told to the client. */
   told: Map<ImapMessage, number>;
   recent: Set<number>;
+  /** The view's UIDs, for UID sets; rebuilt when the view changes. */
+  uids?: Uint32Array;
   generation: number;
   lastSync: number;
 }
@@ -654,8 +656,12 @@ export class ImapSession extends ImapConnection {
   private pick(set: SeqRange[], uid: boolean): number[] {
     const view = this.sel!.view;
     if (uid) {
-      const uids = new Uint32Array(view.length);
-      for (let i = 0; i < view.length; i++) uids[i] = view[i]!.uid;
+      let uids = this.sel!.uids;
+      if (!uids || uids.length !== view.length) {
+        uids = new Uint32Array(view.length);
+        for (let i = 0; i < view.length; i++) uids[i] = view[i]!.uid;
+        this.sel!.uids = uids;
+      }
       return selectUids(set, uids);
     }
     for (const [a, b] of set) if ((a !== -1 && a > view.length) || (b !== -1 && b > view.length) || view.length === 0) {
@@ -937,6 +943,7 @@ export class ImapSession extends ImapConnection {
         if (!m.expunged) continue;
         out += `* ${i + 1} EXPUNGE\r\n`;
         sel.view.splice(i, 1);
+        sel.uids = undefined;
         sel.told.delete(m);
         sel.recent.delete(m.uid);
       }
@@ -945,6 +952,7 @@ export class ImapSession extends ImapConnection {
     const fresh = sel.folder.messages.filter((m) => m.uid > lastUid);
     if (fresh.length) {
       const from = sel.readOnly ? Infinity : await sel.folder.claimRecent();
+      sel.uids = undefined;
       for (const m of fresh) {
         sel.view.push(m);
         sel.told.set(m, m.modseq);
