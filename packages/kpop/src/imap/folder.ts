@@ -84,6 +84,8 @@ export function toCrlf(buf: Buffer): Buffer {
 }
 
 const O_READ = constants.O_RDONLY | constants.O_NOFOLLOW;
+/** One read buffer for every synchronous read: its bytes are copied out (CRLF) before anything else runs. */
+let scratch = Buffer.allocUnsafe(64 * 1024);
 
 /** Every process-wide Folder by directory. */
 const folders = new Map<string, Folder>();
@@ -434,7 +436,8 @@ export class Folder {
         let raw: Buffer;
         try {
           const size = fstatSync(fd).size;
-          raw = Buffer.allocUnsafe(size);
+          if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, 2 * scratch.length));
+          raw = size <= 4 * 1024 * 1024 ? scratch : Buffer.allocUnsafe(size);
           let off = 0;
           while (off < size) {
             const n = readSync(fd, raw, off, size - off, off);
@@ -445,7 +448,9 @@ export class Folder {
         } finally {
           closeSync(fd);
         }
-        const out = toCrlf(raw);
+        let out = toCrlf(raw);
+        // Never hand out the shared scratch buffer itself.
+        if (out.buffer === scratch.buffer) out = Buffer.from(out);
         if (m.fileSize < 0) m.fileSize = raw.length;
         if (m.size < 0) m.size = out.length;
         // Changed under us (Maildir messages never change; someone edited it): refuse rather than lie.

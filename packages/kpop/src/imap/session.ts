@@ -727,22 +727,37 @@ export class ImapSession extends ImapConnection {
         missing++;
         continue;
       }
-      out.push(r);
-      pending += r.length;
+      for (const b of r) {
+        out.push(b);
+        pending += b.length;
+      }
       if (pending >= 128 * 1024) {
-        await this.write(out.length === 1 ? out[0]! : Buffer.concat(out, pending));
+        await this.writeAll(out);
         out.length = 0;
         pending = 0;
       }
       if (this.closed) return;
     }
-    if (pending) await this.write(out.length === 1 ? out[0]! : Buffer.concat(out, pending));
+    if (pending) await this.writeAll(out);
     if (missing) throw new Reply('NO', '[EXPUNGEISSUED] Some of the requested messages no longer exist');
     this.ok('Fetch completed.');
   }
 
-  /** One message's FETCH response, or undefined when it is gone. */
-  private async fetchOne(seq: number, m: ImapMessage, items: FetchItem[], body: boolean, seen: boolean): Promise<Buffer | undefined> {
+  /** Several buffers in one go (corked: one segment where they fit), then backpressure. */
+  private writeAll(bufs: Buffer[]): Promise<void> {
+    if (bufs.length === 1) return this.write(bufs[0]!);
+    const small = bufs.every((b) => b.length < 512);
+    if (small) return this.write(Buffer.concat(bufs));
+    const s = this.socket as { cork?: () => void; uncork?: () => void };
+    s.cork?.();
+    for (let i = 0; i < bufs.length - 1; i++) this.socket.write(bufs[i]!);
+    const last = this.write(bufs[bufs.length - 1]!);
+    s.uncork?.();
+    return last;
+  }
+
+  /** One message's FETCH response (pieces: text, literals), or undefined when it is gone. */
+  private async fetchOne(seq: number, m: ImapMessage, items: FetchItem[], body: boolean, seen: boolean): Promise<Buffer[] | undefined> {
     const sel = this.sel!;
     if (m.expunged) return undefined;
     let msg: LoadedMessage | undefined;
@@ -805,7 +820,7 @@ export class ImapSession extends ImapConnection {
     }
     parts.push(text + ')\r\n');
     this.fetched++;
-    return parts.length === 1 ? Buffer.from(parts[0] as string, 'latin1') : Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)));
+    return parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p));
   }
 
   private flagList(m: ImapMessage): string {
