@@ -134,6 +134,22 @@ describe.skipIf(!hasKinit || !hasFetchmail)(`fetchmail IMAP${why('kinit/fetchmai
     expect(r.stdout + r.stderr).toMatch(/\* 1 EXPUNGE/);
   });
 
+  it('--auth gssapi inside STARTTLS and over IMAPS, checking our certificate', async () => {
+    await empty();
+    await fill(2, 'fmgss');
+    for (const [label, extra] of [
+      ['starttls', ['-P', String(port()), '--sslproto', 'tls1.2+']],
+      ['imaps', ['-P', String(ports()), '--ssl']],
+    ] as const) {
+      const out = join(tmp.dir, `fm-${label}.mbox`);
+      const r = await run('fetchmail', ['-f', '/dev/null', '--nodetach', '--nosyslog', '-p', 'IMAP', ...extra, '--sslcertck', '--sslcertfile', caPem, '--auth', 'gssapi', '-u', 'alice', '-k', '-a', '-m', `/bin/sh -c 'cat >> ${out}'`, '-v', 'localhost'], { env, timeoutMs: 60_000 });
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+      expect(readFileSync(out, 'utf8')).toContain('Subject: fmgss 1');
+    }
+    expect(logs.some((r) => r.event === 'session' && r.listener === 'imap' && r.tls === true && r.mech === 'GSSAPI')).toBe(true);
+    expect(authOk('imaps')).toBe(true);
+  });
+
   it('--auth password logs in inside STARTTLS (LOGINDISABLED before it)', async () => {
     await empty();
     await fill(2, 'fmtls');
