@@ -5,7 +5,10 @@
  * server never crashes (no uncaught error), never hangs (every session's
  * LOGOUT is answered or the session is closed by the server), its memory
  * stays bounded, and a well-behaved session works afterwards. Seeded, so a
- * failure can be replayed.
+ * failure can be replayed (IMAP_FUZZ_SEED, IMAP_FUZZ_SESSIONS, IMAP_FUZZ_PER).
+ * A session whose mutation announced a large synchronizing literal leaves
+ * the server rightly waiting for the client's octets: the client hangs up
+ * after 3 s and the server must then end the session at once.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';

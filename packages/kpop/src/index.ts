@@ -11,3 +11,6 @@ export { handleKpopConnection } from './kpop/kpop-listener.js';
 export { createCa, issueServerCert, type PemPair } from './tls/ca.js';
 export { handleLmtpConnection, type LmtpConfig } from './lmtp/lmtp-session.js';
 export { DotUnstuffer } from './lmtp/unstuff.js';
+export { ImapSession, type ImapConfig, type ImapState, type ImapListenerKind } from './imap/session.js';
+export { Folder, FolderError, toCrlf, type ImapMessage } from './imap/folder.js';
+export { parseMessage, type Part } from './imap/mime.js';
