@@ -62,7 +62,7 @@ describe.skipIf(!hasMit)(`the lab's console with a real ticket for ${JSON.string
     const db = openDatabase(p.kdcDir);
     db.addPrincipal(SERVICE, { randkey: true });
     db.close();
-    lab = await runLab(p, 'LAB.TEST', { ports: { kdc: 0, kpop: 0, pop3: 0, pop3s: 0 }, onEvent: (l) => lines.push(l) });
+    lab = await runLab(p, 'LAB.TEST', { ports: { kdc: 0, kpop: 0, pop3: 0, pop3s: 0, imap: 0, imaps: 0 }, onEvent: (l) => lines.push(l) });
   }, 60_000);
   afterAll(async () => {
     await lab?.close();

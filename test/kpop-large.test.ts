@@ -191,6 +191,30 @@ describe('kpop CLI', () => {
     expect(records[1]).toMatchObject({ mech: 'GSSAPI', ok: false });
     expect(records[2]).toMatchObject({ listener: 'pop3', end: 'quit' });
   }, 40_000);
+  it('start --imap/--imaps serves IMAP with STARTTLS and IMAPS', async () => {
+    const { spawn } = await import('node:child_process');
+    // The source, not dist/: the built file may predate the IMAP flags.
+    expect(kpop(['ca', 'init', '--dir', 'ica']).status).toBe(0);
+    expect(kpop(['cert', 'issue', '--host', 'localhost', '127.0.0.1', '--ca-dir', 'ica', '--out', 'isrv']).status).toBe(0);
+    const args = ['start', '--realm', 'LAB.TEST', '--keytab', join(tmp.dir, 'none.keytab'), '--maildir-root', join(tmp.dir, 'imapmail'), '--kpop', 'none', '--pop3', 'none',
+      '--imap', '127.0.0.1:0', '--imaps', '127.0.0.1:0', '--cert', join(tmp.dir, 'isrv', 'server.pem'), '--key', join(tmp.dir, 'isrv', 'server.key')];
+    const child = spawn(tsx, [src, ...args]);
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const deadline = Date.now() + 20_000;
+    while (!/"event":"start"/.test(err) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    const start = JSON.parse(err.split('\n').find((l) => l.includes('"event":"start"'))!);
+    const imapPort = Number(/imap=127\.0\.0\.1:(\d+)/.exec(start.listeners)![1]);
+    expect(start.listeners).toMatch(/imaps=127\.0\.0\.1:\d+/);
+    const c = await PopClient.connect(imapPort);
+    expect(await c.line()).toMatch(/^\* OK \[CAPABILITY IMAP4rev1 .*STARTTLS.*LOGINDISABLED/);
+    expect(await c.cmd('a LOGOUT')).toBe('* BYE Logging out');
+    child.kill('SIGTERM');
+    expect(await new Promise((r) => child.on('exit', r))).toBe(0);
+    const bad = spawnSync(tsx, [src, 'start', '--realm', 'X', '--kpop', 'none', '--pop3', 'none', '--imaps', '127.0.0.1:0'], { encoding: 'utf8', cwd: tmp.dir });
+    expect(bad.status).toBe(64);
+    expect(bad.stderr).toMatch(/^kpop: --imaps needs --cert and --key/);
+  }, 60_000);
   it('start refuses bad arguments in one line', () => {
     const r = kpop(['start', '--realm', 'X', '--pop3', 'nonsense']);
     expect(r.status).toBe(64);

@@ -10,7 +10,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeTicket, readCcache } from '@kpop/common';
+import { decodeTicket, KEYTAB_V2, readCcache, readKeytab, writeKeytab } from '@kpop/common';
+import { openDatabase } from '@kpop/kdc';
 import { buildBins, hasProgram, run, startLab, type Bins, type LabProcess } from './lab-helpers.js';
 import { tempDir } from './fetch-helpers.js';
 import { clockEnv } from './helpers/mit-clock.js';
@@ -24,10 +25,10 @@ let bins: Bins;
 let tmp: ReturnType<typeof tempDir>;
 let lab: LabProcess;
 let labDir: string;
-let ports: { kdc: number; kpop: number; pop3: number; pop3s: number };
+let ports: { kdc: number; kpop: number; pop3: number; pop3s: number; imap: number; imaps: number };
 let currentAlicePassword = 'alice-pw-1';
 
-const FREE = ['--kdc-port', '0', '--kpasswd-port', '0', '--kpop-port', '0', '--pop3-port', '0', '--pop3s-port', '0'];
+const FREE = ['--kdc-port', '0', '--kpasswd-port', '0', '--kpop-port', '0', '--pop3-port', '0', '--pop3s-port', '0', '--imap-port', '0', '--imaps-port', '0'];
 const env = (cc: string): NodeJS.ProcessEnv => ({ ...clockEnv(), PATH: process.env.PATH, HOME: tmp.dir, KRB5_CONFIG: join(labDir, 'krb5.conf'), KRB5CCNAME: `FILE:${join(tmp.dir, cc)}` });
 const kinit = (user: string, pw: string, cc: string) => run(process.execPath, [bins.kinit, user], { env: env(cc), input: `${pw}\n` });
 const fetch = (args: string[], cc: string) => run(process.execPath, [bins.kpop, 'fetch', ...args], { env: env(cc), cwd: tmp.dir });
@@ -253,5 +254,45 @@ describe('one-line errors', () => {
     const r = await startLab(bins, ['--kdc-port', 'eighty']);
     expect(r.exited?.code).toBe(2);
     expect(r.exited?.stderr).toBe('lab: --kdc-port must be a port number from 0 to 65535 (0: any free port), got "eighty"\n');
+  });
+});
+
+describe('IMAP in the lab', () => {
+  it('serves IMAP (STARTTLS) and IMAPS for imap/localhost: the banner says so and curl fetches with GSSAPI', async (ctx) => {
+    const out = lab.output();
+    expect(out).toContain(`IMAP   127.0.0.1:${ports.imap} (STARTTLS, AUTHENTICATE GSSAPI)`);
+    expect(out).toContain(`IMAPS  127.0.0.1:${ports.imaps} (TLS, AUTHENTICATE GSSAPI)`);
+    expect(out).toContain(`imaps://localhost:${ports.imaps}/INBOX;UID=1`);
+    if (!hasMitKinit || !hasCurl) ctx.skip(true, 'MIT kinit or curl not installed');
+    const cc = 'imap.cc';
+    expect((await run('kinit', ['alice'], { env: env(cc), input: `${currentAlicePassword}\n` })).code).toBe(0);
+    const ca = join(labDir, 'ca', 'ca.pem');
+    const r = await run('curl', ['-sS', '--login-options', 'AUTH=GSSAPI', '-u', ':', '--cacert', ca, `imaps://localhost:${ports.imaps}/INBOX;UID=1`], { env: env(cc) });
+    expect(r.stderr, `${r.stderr} ca exists: ${existsSync(ca)} ${existsSync(labDir)}`).toBe('');
+    expect(r.stdout).toMatch(/^Subject: /m);
+    const s = await run('curl', ['-sS', '--login-options', 'AUTH=GSSAPI', '-u', ':', '--ssl-reqd', '--cacert', ca, `imap://localhost:${ports.imap}/INBOX?ALL`], { env: env(cc) });
+    expect(s.stdout.trim()).toBe('* SEARCH 1');
+  });
+
+  it('a lab made before IMAP gets imap/HOST keys on its next start', async () => {
+    expect(await lab.stop('SIGTERM')).toBe(0);
+    // Make it look like an older lab: no imap/* principals, a keytab with pop/* only.
+    const db = openDatabase(join(labDir, 'kdc'));
+    for (const p of ['imap/localhost', 'imap/127.0.0.1']) db.deletePrincipal(p);
+    db.close();
+    const keytab = join(labDir, 'pop.keytab');
+    const kt = readKeytab(keytab);
+    writeKeytab(keytab, { version: KEYTAB_V2, entries: kt.entries.filter((e) => e.principal.name.nameString[0] === 'pop') });
+    lab = await startLab(bins, ['--dir', labDir, '--quiet', ...FREE]);
+    ports = JSON.parse(readFileSync(join(labDir, 'ports.json'), 'utf8'));
+    const names = new Set(readKeytab(keytab).entries.map((e) => e.principal.name.nameString.join('/')));
+    expect([...names].sort()).toEqual(['imap/127.0.0.1', 'imap/localhost', 'pop/127.0.0.1', 'pop/localhost']);
+    expect(statSync(keytab).mode & 0o777).toBe(0o600);
+    if (hasMitKinit && hasCurl) {
+      const cc = 'imap2.cc';
+      expect((await run('kinit', ['alice'], { env: env(cc), input: `${currentAlicePassword}\n` })).code).toBe(0);
+      const r = await run('curl', ['-sS', '--login-options', 'AUTH=GSSAPI', '-u', ':', `imap://127.0.0.1:${ports.imap}/INBOX;UID=1`], { env: env(cc) });
+      expect(r.stdout).toMatch(/^Subject: /m);
+    }
   });
 });

@@ -25,12 +25,12 @@ import {
   type Principal,
 } from '@kpop/common';
 import { Pop3Session, type ListenerKind, type LogRecord, type Pop3Config } from './pop3/session.js';
-import { SaslError, type PasswordVerifier } from './pop3/sasl.js';
+import { gssapiFactory, plainFactory, SaslError, SaslRegistry, type PasswordVerifier } from './sasl/index.js';
 import { UserMap } from './auth/user-map.js';
 import { KerberosAcceptor, type AcceptorOptions } from './auth/acceptor.js';
-import { GssapiMechanism } from './auth/gssapi.js';
 import { handleKpopConnection } from './kpop/kpop-listener.js';
 import { handleLmtpConnection } from './lmtp/lmtp-session.js';
+import { ImapSession, type ImapConfig, type ImapListenerKind } from './imap/session.js';
 import { hostname } from 'node:os';
 import { startTmpCleaner, TMP_MAX_AGE_MS } from './maildir/tmp-clean.js';
 
@@ -51,6 +51,11 @@ export interface PopServerOptions {
   kpop?: ListenAddress | false;
   pop3?: ListenAddress | false;
   pop3s?: ListenAddress | false;
+  /** IMAP with STARTTLS (RFC 3501) and IMAPS (RFC 8314), for imap/HOST; off by default. */
+  imap?: ListenAddress | false;
+  imaps?: ListenAddress | false;
+  /** Accept IMAP tickets only for this service ("imap/HOST[@REALM]"); default: any imap/* key in the keytab. */
+  imapService?: string;
   /** LMTP (RFC 2033) for an MTA to deliver into the Maildirs; off by default. */
   lmtp?: ListenAddress | false;
   /** PEM certificate chain and key for STLS and POP3S. */
@@ -91,6 +96,8 @@ export interface PopServerOptions {
 export interface PopServer {
   kpop?: AddressInfo;
   lmtp?: AddressInfo;
+  imap?: AddressInfo;
+  imaps?: AddressInfo;
   pop3?: AddressInfo;
   pop3s?: AddressInfo;
   /** Currently open sessions. */
@@ -122,11 +129,23 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
   const acceptorOptions: AcceptorOptions | undefined = opts.keytab
     ? { keytab: opts.keytab, service: opts.service, realm: opts.realm, clockSkew: opts.clockSkew, now: opts.now }
     : undefined;
-  const acceptor = acceptorOptions ? new KerberosAcceptor(acceptorOptions) : undefined;
+  const wantPop = !!(opts.kpop || opts.pop3 || opts.pop3s) || !(opts.imap || opts.imaps);
+  const acceptor = acceptorOptions && wantPop ? new KerberosAcceptor(acceptorOptions) : undefined;
+  // IMAP takes tickets for imap/HOST: its own acceptor over the same keytab.
+  let imapAcceptor: KerberosAcceptor | undefined;
+  if (opts.keytab && (opts.imap || opts.imaps)) {
+    try {
+      imapAcceptor = new KerberosAcceptor({ ...acceptorOptions!, service: opts.imapService, serviceName: 'imap' });
+    } catch (e) {
+      log({ event: 'warning', listener: 'imap', reason: `no GSSAPI for IMAP: ${(e as Error).message}` });
+    }
+  }
+  const passwordAcceptor = acceptor ?? imapAcceptor;
 
   let passwords = opts.verifyPassword;
-  if (!passwords && opts.krb5Config && acceptor) {
+  if (!passwords && opts.krb5Config && passwordAcceptor) {
     const krb5Config = opts.krb5Config;
+    const acceptor = passwordAcceptor;
     passwords = async (user, password) => {
       let client: Principal;
       try {
@@ -150,7 +169,22 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
     secureContext,
     allowPlaintextAuth: opts.allowPlaintextAuth,
     verifyPassword: passwords,
-    gssapi: acceptor ? () => new GssapiMechanism(acceptor) : undefined,
+    sasl: new SaslRegistry([...(acceptor ? [gssapiFactory(acceptor)] : []), ...(passwords ? [plainFactory(passwords)] : [])]),
+    hostname: hostname() || 'localhost',
+    mailboxFor: (p: Principal, user: string) => userMap.mailboxFor(p, user),
+    localUser: (p: Principal) => userMap.localUser(p),
+    log,
+    idleTimeoutMs: opts.idleTimeoutMs,
+    maxAuthFailures: opts.maxAuthFailures,
+  };
+
+  const imapConfig: ImapConfig = {
+    maildirRoot: opts.maildirRoot,
+    secureContext,
+    allowPlaintextAuth: opts.allowPlaintextAuth,
+    verifyPassword: passwords,
+    sasl: new SaslRegistry([...(imapAcceptor ? [gssapiFactory(imapAcceptor)] : []), ...(passwords ? [plainFactory(passwords)] : [])]),
+    hostname: hostname() || 'localhost',
     mailboxFor: (p: Principal, user: string) => userMap.mailboxFor(p, user),
     localUser: (p: Principal) => userMap.localUser(p),
     log,
@@ -172,11 +206,19 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
   /** The protocols' refusals: POP3 says why (RFC 3206 [SYS/TEMP]); KPOP and POP3S (no TLS yet) just close. */
   const refusePop3 = (socket: Socket): void => answerAndClose(socket, '-ERR [SYS/TEMP] Too many connections\r\n');
   const refuseLmtp = (socket: Socket): void => answerAndClose(socket, '421 4.3.2 Too many connections, try again later\r\n');
+  const refuseImap = (socket: Socket): void => answerAndClose(socket, '* BYE [UNAVAILABLE] Too many connections\r\n');
   const remote = (s: Socket) => `${s.remoteAddress}:${s.remotePort}`;
 
   /** A POP3 session on `socket` (plain, or TLS over it), its deadlines wired to the guard. */
   const popSession = (socket: Socket, stream: Socket, kind: ListenerKind, hooks: AdmitHooks, guard: NonNullable<ReturnType<Admission['admit']>>, extra: { preauth?: Principal; initialData?: Buffer } = {}) => {
     const session = new Pop3Session(stream, config, { listener: kind, remote: remote(socket), guard, ...extra });
+    hooks.expire = (status) => session.expire(status);
+    session.start();
+  };
+
+  /** An IMAP session on `socket` (plain, or TLS over it), its deadlines wired to the guard. */
+  const imapSession = (socket: Socket, stream: Socket, kind: ImapListenerKind, hooks: AdmitHooks, guard: NonNullable<ReturnType<Admission['admit']>>) => {
+    const session = new ImapSession(stream, imapConfig, { listener: kind, remote: remote(socket), guard });
     hooks.expire = (status) => session.expire(status);
     session.start();
   };
@@ -228,6 +270,29 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
       });
       servers.push(server);
       result.kpop = await listen(server, opts.kpop);
+    }
+    if (opts.imap) {
+      const server = createNetServer((socket) => {
+        const hooks: AdmitHooks = { refuse: refuseImap };
+        const guard = admission.admit(socket, 'imap', hooks);
+        if (guard) imapSession(socket, socket, 'imap', hooks, guard);
+      });
+      servers.push(server);
+      result.imap = await listen(server, opts.imap);
+    }
+    if (opts.imaps) {
+      if (!secureContext) throw new Error('IMAPS needs a certificate and key (--cert, --key)');
+      // As POP3S: admitted at TCP accept, the handshake inside the login deadline.
+      const server = createNetServer((socket) => {
+        const hooks: AdmitHooks = {};
+        const guard = admission.admit(socket, 'imaps', hooks);
+        if (!guard) return;
+        const secure = new TLSSocket(socket, { isServer: true, secureContext });
+        secure.on('error', () => socket.destroy());
+        imapSession(socket, secure, 'imaps', hooks, guard);
+      });
+      servers.push(server);
+      result.imaps = await listen(server, opts.imaps);
     }
     if (opts.lmtp) {
       const server = createNetServer((socket) => {

@@ -1,7 +1,8 @@
 /**
  * kpop: the POP3 / KPOP server and its tools.
  *   kpop start [--keytab FILE] [--maildir-root DIR] [--realm R] [--service pop/HOST]
- *              [--kpop HOST:PORT] [--pop3 HOST:PORT] [--pop3s HOST:PORT] [--lmtp HOST:PORT] [--cert FILE --key FILE]
+ *              [--kpop HOST:PORT] [--pop3 HOST:PORT] [--pop3s HOST:PORT] [--imap HOST:PORT] [--imaps HOST:PORT]
+ *              [--lmtp HOST:PORT] [--cert FILE --key FILE]
  *              [--max-connections N] [--max-per-address N] [--login-timeout T] [--command-timeout T] [--idle-timeout T]
  *   kpop deliver USER [--maildir-root DIR] < message
  *   kpop ca init [--dir DIR]
@@ -134,6 +135,8 @@ program
   .option('--kpop <host:port>', 'KPOP listener, or "none"', '0.0.0.0:1109')
   .option('--pop3 <host:port>', 'POP3 listener (STLS, AUTH), or "none"', '0.0.0.0:110')
   .option('--pop3s <host:port>', 'POP3S listener (needs --cert/--key; default 0.0.0.0:995 when they are given), or "none"')
+  .option('--imap <host:port>', 'IMAP listener (STARTTLS, AUTHENTICATE GSSAPI for imap/HOST; e.g. 0.0.0.0:143), or "none"', 'none')
+  .option('--imaps <host:port>', 'IMAPS listener (needs --cert/--key; e.g. 0.0.0.0:993), or "none"', 'none')
   .option('--lmtp <host:port>', 'LMTP listener (RFC 2033) for an MTA to deliver, or "none"', 'none')
   .option('--cert <file>', 'PEM certificate (chain) for STLS and POP3S')
   .option('--key <file>', 'PEM private key for the certificate')
@@ -166,6 +169,9 @@ program
     // POP3S on 995 (RFC 8314) by default once there is a certificate.
     const pop3s = o.pop3s ? parseListen(o.pop3s as string, '--pop3s') : o.cert ? { host: '0.0.0.0', port: 995 } : false;
     const lmtp = parseListen(o.lmtp as string, '--lmtp');
+    const imap = parseListen(o.imap as string, '--imap');
+    const imaps = parseListen(o.imaps as string, '--imaps');
+    if (imaps && !o.cert) throw new CliError('--imaps needs --cert and --key (make them with "kpop ca init" and "kpop cert issue")', EX_USAGE);
     if (pop3s && !o.cert) throw new CliError('--pop3s needs --cert and --key (make them with "kpop ca init" and "kpop cert issue")', EX_USAGE);
     const keytabPath = o.keytab ? String(o.keytab) : resolveKeytabName();
     const keytabFile = keytabPath.replace(/^(FILE|WRFILE):/, '');
@@ -182,6 +188,8 @@ program
       kpop,
       pop3,
       pop3s,
+      imap,
+      imaps,
       lmtp,
       ...(o.cert ? { tls: { cert: readFile(String(o.cert), 'certificate'), key: readFile(String(o.key), 'key') } } : {}),
       ...(o.userMap ? { userMapFile: String(o.userMap) } : {}),
@@ -192,10 +200,10 @@ program
       log: serverLog.log,
       tmpMaxAgeMs: parseHours(String(o.tmpMaxAge)),
     }).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'EADDRINUSE' || e.code === 'EACCES') throw new CliError(`cannot listen: ${e.message} (choose another --kpop/--pop3/--pop3s address, or "none")`);
+      if (e.code === 'EADDRINUSE' || e.code === 'EACCES') throw new CliError(`cannot listen: ${e.message} (choose another --kpop/--pop3/--pop3s/--imap/--imaps address, or "none")`);
       throw new CliError(e.message);
     });
-    const where = (['kpop', 'pop3', 'pop3s', 'lmtp'] as const).filter((k) => server[k]).map((k) => `${k}=${server[k]!.address}:${server[k]!.port}`);
+    const where = (['kpop', 'pop3', 'pop3s', 'imap', 'imaps', 'lmtp'] as const).filter((k) => server[k]).map((k) => `${k}=${server[k]!.address}:${server[k]!.port}`);
     serverLog.log({ event: 'start', realm, keytab: haveKeytab ? keytabFile : undefined, maildirRoot: root, listeners: where.join(' ') });
     process.on('SIGHUP', serverLog.reopen);
     const stop = () => void server.close().then(() => {

@@ -38,6 +38,8 @@ export function bannerLines(b: BannerInput): string[] {
   out.push(`  KPOP   127.0.0.1:${ports.kpop} (krb5 sendauth, then POP3)`);
   out.push(`  POP3   127.0.0.1:${ports.pop3} (STLS, AUTH GSSAPI)`);
   out.push(`  POP3S  127.0.0.1:${ports.pop3s} (TLS, AUTH GSSAPI)`);
+  out.push(`  IMAP   127.0.0.1:${ports.imap} (STARTTLS, AUTHENTICATE GSSAPI)`);
+  out.push(`  IMAPS  127.0.0.1:${ports.imaps} (TLS, AUTHENTICATE GSSAPI)`);
   out.push(`  logs   ${p.kdcLog}, ${p.popLog}`);
   if (b.passwords) {
     out.push('');
@@ -60,6 +62,12 @@ export function bannerLines(b: BannerInput): string[] {
   out.push(`      (fetchmail finds KPOP by the name "kpop": add "kpop 1109/tcp" to /etc/services${ports.kpop === 1109 ? '' : ', and serve KPOP on 1109'})`);
   out.push(`  fetchmail -f /dev/null --nodetach --nosyslog -p POP3 -P ${ports.pop3} --auth gssapi -u ${user} --sslproto '' -k -m ${q(`/bin/cat >> ${mbox}`)} localhost`);
   out.push(`  curl --login-options AUTH=GSSAPI -u : --ssl-reqd --cacert ${q(p.caCert)} pop3://localhost:${ports.pop3}/1`);
+  out.push('');
+  out.push('IMAP (imap/localhost): curl, fetchmail, Python imaplib, mbsync and mutt (recipes in the README):');
+  out.push(`  curl --login-options AUTH=GSSAPI -u : --ssl-reqd --cacert ${q(p.caCert)} 'imap://localhost:${ports.imap}/INBOX;UID=1'`);
+  out.push(`  curl --login-options AUTH=GSSAPI -u : --cacert ${q(p.caCert)} 'imaps://localhost:${ports.imaps}/INBOX;UID=1'`);
+  out.push(`  fetchmail -f /dev/null --nodetach --nosyslog -p IMAP -P ${ports.imap} --auth gssapi -u ${user} --sslproto '' -k -m ${q(`/bin/cat >> ${mbox}`)} localhost`);
+  out.push(`  mutt -f imaps://${user}@localhost:${ports.imaps}/INBOX -e 'set imap_authenticators=gssapi certificate_file=${p.caCert}'`);
   out.push('');
   out.push('Ctrl-C stops the lab; the next npm start reuses this realm.');
   return out;

@@ -36,6 +36,8 @@ interface RawOptions {
   pop3Port: string;
   pop3sPort: string;
   workers: string;
+  imapPort: string;
+  imapsPort: string;
   quiet?: boolean;
   maxPerAddress?: string;
   kdcRatePerAddress?: string;
@@ -89,6 +91,8 @@ export function buildLabProgram(): Command {
     .option('--kpop-port <port>', 'KPOP port', String(DEFAULT_LAB_PORTS.kpop))
     .option('--pop3-port <port>', 'POP3 (STLS) port', String(DEFAULT_LAB_PORTS.pop3))
     .option('--pop3s-port <port>', 'POP3S port', String(DEFAULT_LAB_PORTS.pop3s))
+    .option('--imap-port <port>', 'IMAP (STARTTLS) port', String(DEFAULT_LAB_PORTS.imap))
+    .option('--imaps-port <port>', 'IMAPS port', String(DEFAULT_LAB_PORTS.imaps))
     .option('--max-per-address <n>', 'open connections at most from one client address, per service (mail default 50, KDC TCP 32)')
     .option('--kdc-rate-per-address <n>', 'KDC requests per second served to one client address (default 1000; 0 = no limit)')
     .option('--workers <n>', 'KDC worker processes on the KDC port: a number, or auto for one per core', '1')
@@ -116,7 +120,7 @@ export async function startLabFromArgs(argv: string[], io: LabIo): Promise<Runni
     return 2;
   }
   try {
-    const ports: LabPorts = { kdc: port('--kdc-port', o.kdcPort), kpop: port('--kpop-port', o.kpopPort), pop3: port('--pop3-port', o.pop3Port), pop3s: port('--pop3s-port', o.pop3sPort), kpasswd: port('--kpasswd-port', o.kpasswdPort) };
+    const ports: LabPorts = { kdc: port('--kdc-port', o.kdcPort), kpop: port('--kpop-port', o.kpopPort), pop3: port('--pop3-port', o.pop3Port), pop3s: port('--pop3s-port', o.pop3sPort), kpasswd: port('--kpasswd-port', o.kpasswdPort), imap: port('--imap-port', o.imapPort), imaps: port('--imaps-port', o.imapsPort) };
     const perAddress = o.maxPerAddress === undefined ? undefined : count('--max-per-address', o.maxPerAddress, 1);
     const rate = o.kdcRatePerAddress === undefined ? undefined : count('--kdc-rate-per-address', o.kdcRatePerAddress, 0);
     let kdcWorkers: number;

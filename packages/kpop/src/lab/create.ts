@@ -21,6 +21,11 @@ import { welcomeMessage } from './welcome.js';
 /** The service hosts: the names clients put in pop/HOST (fetchmail and curl use what they connect to). */
 export const LAB_SERVICE_HOSTS = ['localhost', '127.0.0.1'];
 
+/** The lab's service principals: pop/HOST and imap/HOST for every host name clients use. */
+export function labServices(): string[] {
+  return ['pop', 'imap'].flatMap((svc) => LAB_SERVICE_HOSTS.map((h) => `${svc}/${h}`));
+}
+
 export interface CreateLabOptions {
   realm: string;
   /** user → password, or undefined for a random one. */
@@ -57,7 +62,7 @@ export async function createLab(p: LabPaths, o: CreateLabOptions): Promise<Creat
         db.addPrincipal(user, { password });
         passwords[user] = password;
       }
-      const services = LAB_SERVICE_HOSTS.map((h) => `pop/${h}`);
+      const services = labServices();
       for (const s of services) db.addPrincipal(s, { randkey: true });
       writeKeytab(p.keytab, { version: KEYTAB_V2, entries: db.keytabEntries(services) });
     } finally {

@@ -6,12 +6,13 @@
  * becomes one LabError naming the port, the service and the flag to change.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { escapeForTerminal, loadKrb5Config, RotatingFile, type ConnectionLimits } from '@kpop/common';
+import { escapeForTerminal, KEYTAB_V2, loadKrb5Config, readKeytab, RotatingFile, writeKeytab, type ConnectionLimits } from '@kpop/common';
 import { batchedFdLogger, ensureChangepwPrincipal, krb5ConfText, openDatabase, startKdcServer, startKpasswdServer, type KdcDatabase, type KpasswdServer, type RequestLimits, type TcpLimits } from '@kpop/kdc';
 import { startPopServer, type PopServer } from '../server.js';
 import { startKdcWorkers, type LabKdc } from './kdc-workers.js';
 import type { LogRecord } from '../pop3/session.js';
 import type { LabPaths } from './layout.js';
+import { labServices } from './create.js';
 
 export const LAB_HOST = '127.0.0.1';
 
@@ -20,17 +21,21 @@ export interface LabPorts {
   kpop: number;
   pop3: number;
   pop3s: number;
+  imap: number;
+  imaps: number;
   /** The kpasswd service (RFC 3244), UDP and TCP; not served when absent. */
   kpasswd?: number;
 }
 
-export const DEFAULT_LAB_PORTS: LabPorts = { kdc: 8888, kpop: 1109, pop3: 1110, pop3s: 1995, kpasswd: 8464 };
+export const DEFAULT_LAB_PORTS: LabPorts = { kdc: 8888, kpop: 1109, pop3: 1110, pop3s: 1995, imap: 1143, imaps: 1993, kpasswd: 8464 };
 
 const SERVICE: Record<keyof LabPorts, { name: string; flag: string }> = {
   kdc: { name: 'the KDC (UDP and TCP)', flag: '--kdc-port' },
   kpop: { name: 'KPOP', flag: '--kpop-port' },
   pop3: { name: 'POP3 with STLS', flag: '--pop3-port' },
   pop3s: { name: 'POP3S', flag: '--pop3s-port' },
+  imap: { name: 'IMAP with STARTTLS', flag: '--imap-port' },
+  imaps: { name: 'IMAPS', flag: '--imaps-port' },
   kpasswd: { name: 'kpasswd (UDP and TCP)', flag: '--kpasswd-port' },
 };
 
@@ -140,6 +145,7 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
       throw portInUse(e, 'kdc', o.ports.kdc) ?? e;
     }
     const kdcPort = kdc.udp[0]!.port;
+    upgradeKeytab(db, p.keytab);
     if (o.ports.kpasswd !== undefined) {
       try {
         kpasswd = await startKpasswdServer({
@@ -168,6 +174,8 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
         pop3: { host: LAB_HOST, port: o.ports.pop3 },
         pop3s: { host: LAB_HOST, port: o.ports.pop3s },
         ...(o.lmtpPort !== undefined ? { lmtp: { host: LAB_HOST, port: o.lmtpPort } } : {}),
+        imap: { host: LAB_HOST, port: o.ports.imap },
+        imaps: { host: LAB_HOST, port: o.ports.imaps },
         tls: { cert: readFileSync(p.serverCert), key: readFileSync(p.serverKey) },
         krb5Config,
         ...(o.limits ? { limits: o.limits } : {}),
@@ -181,7 +189,7 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
       const which = (Object.keys(SERVICE) as (keyof LabPorts)[]).find((k) => k !== 'kdc' && o.ports[k] === err.port && err.port !== 0);
       throw (which && portInUse(e, which, o.ports[which]!)) ?? e;
     }
-    const ports: LabPorts = { kdc: kdcPort, kpop: pop.kpop!.port, pop3: pop.pop3!.port, pop3s: pop.pop3s!.port, ...(kpasswdPort !== undefined ? { kpasswd: kpasswdPort } : {}) };
+    const ports: LabPorts = { kdc: kdcPort, kpop: pop.kpop!.port, pop3: pop.pop3!.port, pop3s: pop.pop3s!.port, imap: pop.imap!.port, imaps: pop.imaps!.port, ...(kpasswdPort !== undefined ? { kpasswd: kpasswdPort } : {}) };
     const theKpasswd = kpasswd;
     const theDb = db;
     const theKdc = kdc;
@@ -222,6 +230,24 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
     popLog.close();
     throw e;
   }
+}
+
+/**
+ * A lab made before IMAP has no imap/HOST principals: add them (random
+ * keys) and write the keytab again with every service's current keys.
+ */
+function upgradeKeytab(db: KdcDatabase, keytab: string): void {
+  const services = labServices();
+  const missing = services.filter((s) => !db.getPrincipal(s));
+  let have: Set<string>;
+  try {
+    have = new Set(readKeytab(keytab).entries.map((e) => e.principal.name.nameString.join('/')));
+  } catch {
+    have = new Set();
+  }
+  if (!missing.length && services.every((s) => have.has(s))) return;
+  for (const s of missing) db.addPrincipal(s, { randkey: true });
+  writeKeytab(keytab, { version: KEYTAB_V2, entries: db.keytabEntries(services) });
 }
 
 /** krb5.conf for MIT tools and ours: no DNS, no reverse lookups, so pop@localhost stays pop/localhost (protocols.md §6). */

@@ -163,12 +163,45 @@ function withFlag(name: string, flag: string): string {
   return name.slice(0, i + 3) + [...flags].sort().join('');
 }
 
+/**
+ * Another reader (IMAP) may have renamed the file since the scan (a flag
+ * change, new/ → cur/): find it again by its base name, which never
+ * changes. Updates msg in place; false when the message is gone.
+ */
+export async function relocate(msg: MaildirMessage): Promise<boolean> {
+  const dir = join(msg.path, '..', '..');
+  const base = baseName(msg.name);
+  for (const folder of ['cur', 'new'] as const) {
+    let names: string[];
+    try {
+      names = await readdir(join(dir, folder));
+    } catch {
+      continue;
+    }
+    const name = names.find((n) => baseName(n) === base);
+    if (name) {
+      msg.path = join(dir, folder, name);
+      msg.name = name;
+      msg.folder = folder;
+      return true;
+    }
+  }
+  return false;
+}
+
 /** Move a retrieved message to cur/ with the S (seen) flag. Updates msg in place. */
 export async function markSeen(dir: string, msg: MaildirMessage): Promise<void> {
-  const name = withFlag(msg.name, 'S');
+  let name = withFlag(msg.name, 'S');
   if (msg.folder === 'cur' && name === msg.name) return;
+  try {
+    await rename(msg.path, join(dir, 'cur', name));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !(await relocate(msg))) throw e;
+    name = withFlag(msg.name, 'S');
+    if (msg.folder === 'cur' && name === msg.name) return;
+    await rename(msg.path, join(dir, 'cur', name));
+  }
   const path = join(dir, 'cur', name);
-  await rename(msg.path, path);
   msg.path = path;
   msg.name = name;
   msg.folder = 'cur';
@@ -180,5 +213,7 @@ export async function removeMessage(msg: MaildirMessage): Promise<void> {
     await unlink(msg.path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    // Renamed by an IMAP flag change since the scan: remove it under its new name.
+    if (await relocate(msg)) await unlink(msg.path).catch(() => {});
   }
 }

@@ -6,7 +6,7 @@
 import { closeSync, constants, openSync, readFileSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { DotStuffer } from './dot-stuff.js';
-import { ensureMaildir, listMessages, markSeen, removeMessage, type MaildirMessage } from '../maildir/maildir.js';
+import { ensureMaildir, listMessages, markSeen, relocate, removeMessage, type MaildirMessage } from '../maildir/maildir.js';
 import { MailboxLock } from '../maildir/lock.js';
 
 export interface MailboxEntry extends MaildirMessage {
@@ -95,6 +95,16 @@ export class Mailbox {
    * status line and body share a segment. bodyLines limits the body for TOP.
    */
   async send(m: MailboxEntry, head: string, write: (b: Buffer) => Promise<void>, bodyLines?: number): Promise<void> {
+    try {
+      return await this.sendOnce(m, head, write, bodyLines);
+    } catch (e) {
+      // Renamed by an IMAP session since the scan (nothing was sent yet): find it by its base name.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !(await relocate(m))) throw e;
+      return this.sendOnce(m, head, write, bodyLines);
+    }
+  }
+
+  private async sendOnce(m: MailboxEntry, head: string, write: (b: Buffer) => Promise<void>, bodyLines: number | undefined): Promise<void> {
     const stuffer = new DotStuffer(bodyLines);
     if (m.fileSize <= SMALL_FILE) {
       await write(stuffer.whole(head, readSmall(m)));

@@ -90,6 +90,8 @@ export class ConnectionGuard {
   commandAt = Infinity;
   idleAt: number;
   private done = false;
+  /** This connection's idle timeout (the limits' unless its protocol asks for another: IMAP's autologout is 30 min). */
+  private idleMs: number;
 
   constructor(
     private readonly owner: Admission,
@@ -101,7 +103,14 @@ export class ConnectionGuard {
   ) {
     const l = owner.limits;
     this.authAt = l.authTimeoutMs > 0 ? now + l.authTimeoutMs : Infinity;
+    this.idleMs = l.idleTimeoutMs;
     this.idleAt = l.idleTimeoutMs > 0 ? now + l.idleTimeoutMs : Infinity;
+  }
+
+  /** Use `ms` as this connection's idle timeout from now on (0: none). */
+  setIdleTimeout(ms: number): void {
+    this.idleMs = ms;
+    this.idleAt = ms > 0 ? this.owner.now() + ms : Infinity;
   }
 
   /** Whether part of a command is buffered: arms the command deadline (once) or disarms it. */
@@ -112,7 +121,7 @@ export class ConnectionGuard {
 
   /** A complete command arrived, or a reply made progress: the idle clock starts again. */
   activity(): void {
-    if (this.owner.limits.idleTimeoutMs > 0) this.idleAt = this.owner.now() + this.owner.limits.idleTimeoutMs;
+    if (this.idleMs > 0) this.idleAt = this.owner.now() + this.idleMs;
   }
 
   /** Logged in: the accept-to-authentication deadline no longer applies. */
