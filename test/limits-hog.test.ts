@@ -3,7 +3,7 @@
  * hog holds (or keeps trying to hold) 1,000 idle and 200 drip-feeding
  * connections (a byte every 5 s) on every port: POP3, POP3S, KPOP and the
  * KDC's TCP. Meanwhile real clients from 127.0.0.1 log in on every port:
- * curl AUTH=GSSAPI on POP3 and POP3S, our `kpop fetch --kpop` on KPOP, and
+ * curl AUTH=GSSAPI on POP3, POP3S, IMAP and IMAPS, our `kpop fetch --kpop` on KPOP, and
  * MIT kinit over TCP (udp_preference_limit = 1) against the KDC. Asserted:
  * each login succeeds while the hog is at it, the hog never holds more than
  * its per-address share, and the refusals are logged once per address and
@@ -82,10 +82,10 @@ beforeAll(async () => {
   tmp = tempDir('kpop-limits-');
   kdc = await startTestKdc({
     realm: 'LIMITS.TEST',
-    principals: { alice: 'alice-pw-1', 'pop/localhost': { randkey: true }, 'pop/127.0.0.1': { randkey: true } },
+    principals: { alice: 'alice-pw-1', 'pop/localhost': { randkey: true }, 'pop/127.0.0.1': { randkey: true }, 'imap/localhost': { randkey: true } },
     log: (r) => kdcLog.push(r),
   });
-  const keytab = kdc.keytab(['pop/localhost', 'pop/127.0.0.1'], join(tmp.dir, 'pop.keytab'));
+  const keytab = kdc.keytab(['pop/localhost', 'pop/127.0.0.1', 'imap/localhost'], join(tmp.dir, 'pop.keytab'));
   const ca = await createCa();
   const cert = await issueServerCert(ca, ['localhost', '127.0.0.1']);
   caPem = join(tmp.dir, 'ca.pem');
@@ -93,6 +93,7 @@ beforeAll(async () => {
   pop = await startPopServer({
     maildirRoot: join(tmp.dir, 'mail'), realm: 'LIMITS.TEST', keytab,
     kpop: { host: '127.0.0.1', port: 0 }, pop3: { host: '127.0.0.1', port: 0 }, pop3s: { host: '127.0.0.1', port: 0 },
+    imap: { host: '127.0.0.1', port: 0 }, imaps: { host: '127.0.0.1', port: 0 },
     tls: { cert: cert.certPem, key: cert.keyPem },
     krb5Config: loadKrb5Config({ KRB5_CONFIG: kdc.krb5ConfPath }),
     log: (r) => popLog.push(r),
@@ -133,11 +134,13 @@ describe.skipIf(!hasKinit || !hasCurl)(`one address cannot lock the others out${
     const quiet = [
       quietPop3,
       await timed(() => curlRetr(`pop3s://localhost:${pop.pop3s!.port}/1`)),
+      await timed(() => curlRetr(`imap://localhost:${pop.imap!.port}/INBOX;UID=1`)),
+      await timed(() => curlRetr(`imaps://localhost:${pop.imaps!.port}/INBOX;UID=1`)),
       await timed(() => kpopFetch(join(tmp.dir, 'quiet.mbox'))),
       await timed(() => run('kinit', ['alice@LIMITS.TEST'], { env: { ...env, KRB5CCNAME: `FILE:${join(tmp.dir, 'cc-quiet')}` }, input: 'alice-pw-1\n' })),
     ];
     const hogStart = performance.now();
-    const hog = await startHog([pop.pop3!.port, pop.pop3s!.port, pop.kpop!.port, kdc.tcpPort]);
+    const hog = await startHog([pop.pop3!.port, pop.pop3s!.port, pop.imap!.port, pop.imaps!.port, pop.kpop!.port, kdc.tcpPort]);
     try {
       // The hog got its share and no more (the server's count; the hog's own
       // view also counts connections still waiting in the listen backlog).
@@ -150,6 +153,12 @@ describe.skipIf(!hasKinit || !hasCurl)(`one address cannot lock the others out${
       const pop3s = await timed(() => curlRetr(`pop3s://localhost:${pop.pop3s!.port}/1`));
       expect(pop3s.value.stderr).toBe('');
       expect(pop3s.value.stdout).toContain('still here');
+      const imap = await timed(() => curlRetr(`imap://localhost:${pop.imap!.port}/INBOX;UID=1`));
+      expect(imap.value.stderr).toBe('');
+      expect(imap.value.stdout).toContain('still here');
+      const imaps = await timed(() => curlRetr(`imaps://localhost:${pop.imaps!.port}/INBOX;UID=1`));
+      expect(imaps.value.stderr).toBe('');
+      expect(imaps.value.stdout).toContain('still here');
       const kpop = await timed(() => kpopFetch(join(tmp.dir, 'out.mbox')));
       expect(kpop.value.err).toBe('');
       expect(kpop.value.code).toBe(0);
@@ -161,12 +170,12 @@ describe.skipIf(!hasKinit || !hasCurl)(`one address cannot lock the others out${
 
       const now = await hog.status();
       console.log(`[limits] hog from ${HOG_ADDRESS}: ${JSON.stringify(now)}`);
-      console.log(`[limits] logins from 127.0.0.1 while it ran: curl POP3 AUTH=GSSAPI ${pop3.ms} ms, curl POP3S AUTH=GSSAPI ${pop3s.ms} ms, kpop fetch --kpop ${kpop.ms} ms, MIT kinit over TCP ${kinit.ms} ms`);
+      console.log(`[limits] logins from 127.0.0.1 while it ran: curl POP3 AUTH=GSSAPI ${pop3.ms} ms, curl POP3S AUTH=GSSAPI ${pop3s.ms} ms, curl IMAP AUTH=GSSAPI ${imap.ms} ms, curl IMAPS AUTH=GSSAPI ${imaps.ms} ms, kpop fetch --kpop ${kpop.ms} ms, MIT kinit over TCP ${kinit.ms} ms`);
       console.log(`[limits] the same without the hog: ${quiet.map((q) => `${q.ms} ms`).join(', ')}`);
       // Still at most its share after all that retrying.
       expect(pop.admission.openFrom(HOG_ADDRESS)).toBeLessThanOrEqual(MAIL_CONNECTION_LIMITS.maxPerAddress);
       const totalAttempts = Object.values(now).reduce((n, s) => n + s.opened, 0);
-      expect(totalAttempts).toBeGreaterThan(4 * 1200 - 100);
+      expect(totalAttempts).toBeGreaterThan(6 * 1200 - 100);
     } finally {
       await hog.stop();
     }
