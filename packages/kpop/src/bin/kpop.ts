@@ -5,6 +5,7 @@
  *   kpop deliver USER [--maildir-root DIR] < message
  *   kpop ca init [--dir DIR]
  *   kpop cert issue --host NAME... [--ca-dir DIR] [--out DIR]
+ *   kpop secrets set|delete|list USER [--stdin] [--file F] [--key-file K]
  * Errors: one line on stderr, non-zero exit, never a stack trace.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { deliver } from '../maildir/deliver.js';
 import { isValidUserName, maildirPath, MaildirError } from '../maildir/maildir.js';
 import { createCa, issueServerCert } from '../tls/ca.js';
 import { fetchCommand } from '../fetch/cli.js';
+import { secretsCommand } from '../secrets/cli.js';
 
 /** sysexits.h, as MTAs expect from a delivery agent. */
 const EX_USAGE = 64;
@@ -171,6 +173,8 @@ cert.command('issue')
 
 // `kpop fetch`: the suite's mail client (src/fetch/); it reports its own errors in one line.
 program.addCommand(fetchCommand({ stdout: process.stdout, stderr: process.stderr }));
+// `kpop secrets`: APOP, CRAM-MD5, SCRAM and NTLM secrets (src/secrets/).
+program.addCommand(secretsCommand());
 
 try {
   await program.parseAsync(process.argv);
