@@ -9,10 +9,9 @@ import { createServer as createNetServer, type AddressInfo, type Server, type So
 import { createSecureContext, createServer as createTlsServer, type SecureContext } from 'node:tls';
 import { KrbError, parsePrincipal, verifyPassword, type Keytab, type Krb5Config, type Principal } from '@kpop/common';
 import { Pop3Session, type ListenerKind, type LogRecord, type Pop3Config } from './pop3/session.js';
-import { SaslError, type PasswordVerifier } from './pop3/sasl.js';
+import { gssapiFactory, plainFactory, SaslError, SaslRegistry, type PasswordVerifier } from './sasl/index.js';
 import { UserMap } from './auth/user-map.js';
 import { KerberosAcceptor, type AcceptorOptions } from './auth/acceptor.js';
-import { GssapiMechanism } from './auth/gssapi.js';
 import { handleKpopConnection } from './kpop/kpop-listener.js';
 import { handleLmtpConnection } from './lmtp/lmtp-session.js';
 import { hostname } from 'node:os';
@@ -119,7 +118,8 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
     secureContext,
     allowPlaintextAuth: opts.allowPlaintextAuth,
     verifyPassword: passwords,
-    gssapi: acceptor ? () => new GssapiMechanism(acceptor) : undefined,
+    sasl: new SaslRegistry([...(acceptor ? [gssapiFactory(acceptor)] : []), ...(passwords ? [plainFactory(passwords)] : [])]),
+    hostname: hostname() || 'localhost',
     mailboxFor: (p: Principal, user: string) => userMap.mailboxFor(p, user),
     localUser: (p: Principal) => userMap.localUser(p),
     log,

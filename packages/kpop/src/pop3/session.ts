@@ -14,7 +14,7 @@ import { TOO_LONG, type Line } from './line-reader.js';
 import { LineConnection } from './connection.js';
 import { multiLine } from './dot-stuff.js';
 import { Mailbox } from './mailbox.js';
-import { decodeBase64, PlainMechanism, SaslError, type PasswordVerifier, type SaslMechanism } from './sasl.js';
+import { decodeBase64, runSaslExchange, SaslError, type PasswordVerifier, type SaslOutcome, type SaslRegistry } from '../sasl/index.js';
 import { isValidUserName, maildirPath, MaildirError } from '../maildir/maildir.js';
 
 export type Pop3State = 'AUTHORIZATION' | 'TRANSACTION' | 'UPDATE';
@@ -27,10 +27,12 @@ export interface Pop3Config {
   secureContext?: SecureContext;
   /** USER/PASS and PLAIN outside TLS (off by default, RFC 2595 §2.3 spirit). */
   allowPlaintextAuth?: boolean;
-  /** Checks a password against the KDC and returns the principal. */
+  /** Checks a password against the KDC and returns the principal (USER/PASS). */
   verifyPassword?: PasswordVerifier;
-  /** A fresh GSSAPI mechanism per AUTH attempt. */
-  gssapi?: () => SaslMechanism;
+  /** This listener's SASL mechanisms (../sasl/): AUTH offers and runs these. */
+  sasl: SaslRegistry;
+  /** Our host name, for mechanisms that put it in a challenge. */
+  hostname?: string;
   /** The mailbox `user` names if this principal may open it (USER, or an authzid), else undefined. */
   mailboxFor: (principal: Principal, user: string) => string | undefined;
   /** The mailbox a principal gets when it names none (empty authzid). */
@@ -138,12 +140,14 @@ export class Pop3Session extends LineConnection {
     return !this.kpop && !!this.config.verifyPassword && (this.tlsActive || !!this.config.allowPlaintextAuth);
   }
 
+  /** SASL mechanisms that expose a password: the same rule as USER/PASS. */
+  private saslPasswordsAllowed(): boolean {
+    return !this.kpop && (this.tlsActive || !!this.config.allowPlaintextAuth);
+  }
+
   private mechanisms(): string[] {
     if (this.kpop) return [];
-    const m: string[] = [];
-    if (this.config.gssapi) m.push('GSSAPI');
-    if (this.passwordAllowed()) m.push('PLAIN');
-    return m;
+    return this.config.sasl.offered(this.saslPasswordsAllowed());
   }
 
   // ---- AUTHORIZATION (§4) ----------------------------------------------------
@@ -205,7 +209,8 @@ export class Pop3Session extends LineConnection {
     if (extra !== undefined || !mechs.includes(mechName)) {
       return this.reply('-ERR [AUTH] Unsupported authentication mechanism.');
     }
-    const mech: SaslMechanism = mechName === 'GSSAPI' ? this.config.gssapi!() : new PlainMechanism(this.config.verifyPassword!);
+    const factory = this.config.sasl.get(mechName, this.saslPasswordsAllowed())!;
+    const mech = factory.create({ tls: this.tlsActive, service: 'pop', hostname: this.config.hostname ?? 'localhost' });
     // RFC 5034 §4: "=" is a present-but-empty initial response.
     let input: Uint8Array | undefined;
     if (ir !== undefined) {
@@ -213,41 +218,32 @@ export class Pop3Session extends LineConnection {
       if (!input) return this.authFailed(mechName, undefined, new SaslError('Invalid base64 in initial response'));
     }
     try {
-      for (;;) {
-        if (input === undefined) {
-          const resp = await this.challenge(new Uint8Array(0));
-          if (resp === undefined) return;
-          input = resp;
-        }
-        const step = await mech.step(input);
-        if ('done' in step) {
-          const { principal, authzid } = step.done;
-          const user = authzid || this.config.localUser(principal);
-          if (!user) return this.authFailed(mechName, undefined, new SaslError(`No mailbox for ${formatPrincipal(principal)}`));
-          return this.authorized(principal, user, mechName);
-        }
-        const resp = await this.challenge(step.challenge);
-        if (resp === undefined) return;
-        input = resp;
-      }
+      const result = await runSaslExchange(mech, input, {
+        // "+ base64" with exactly one space: fetchmail needs it.
+        challenge: (data) => {
+          this.reply('+ ' + Buffer.from(data).toString('base64'));
+          return this.nextLine();
+        },
+      });
+      if (result.status === 'gone') return;
+      if (result.status === 'aborted') return this.reply('-ERR Authentication aborted by client.');
+      return this.saslDone(mechName, result.outcome);
     } catch (e) {
       return this.authFailed(mechName, undefined, e);
     }
   }
 
-  /** Send "+ base64" (exactly one space: fetchmail needs it) and read the answer. */
-  private async challenge(data: Uint8Array): Promise<Uint8Array | undefined> {
-    this.reply('+ ' + Buffer.from(data).toString('base64'));
-    const line = await this.nextLine();
-    if (line === null) return undefined;
-    if (line === TOO_LONG) throw new SaslError('Response too long');
-    if (line.trim() === '*') {
-      this.reply('-ERR Authentication aborted by client.');
-      return undefined;
+  /** The mailbox a SASL identity asked for (its authzid, else its own). */
+  private async saslDone(mechName: string, outcome: SaslOutcome): Promise<void> {
+    const { principal, authzid, authcid } = outcome;
+    if (!principal) {
+      // A user-name identity (mechanisms with local secrets) acts only as itself.
+      if (authzid && authzid !== authcid) return this.authFailed(mechName, authcid, new SaslError(`${authcid} may not act as ${authzid}`));
+      return this.authorizedUser(authcid, mechName);
     }
-    const bytes = decodeBase64(line.trim());
-    if (!bytes) throw new SaslError('Invalid base64 in response');
-    return bytes;
+    const user = authzid || this.config.localUser(principal);
+    if (!user) return this.authFailed(mechName, undefined, new SaslError(`No mailbox for ${formatPrincipal(principal)}`));
+    return this.authorized(principal, user, mechName);
   }
 
   private authFailed(mech: string, user: string | undefined, e: unknown): void {
@@ -269,6 +265,18 @@ export class Pop3Session extends LineConnection {
     if (user === undefined || !isValidUserName(user)) {
       return this.authFailed(mech, requested, new SaslError(`${name} may not access mailbox ${requested}`));
     }
+    return this.openMailbox(user, mech, principal);
+  }
+
+  /** A user-name identity (no Kerberos principal) opens its own mailbox. */
+  private async authorizedUser(user: string, mech: string): Promise<void> {
+    if (!isValidUserName(user)) return this.authFailed(mech, user, new SaslError(`invalid mailbox name ${user}`));
+    return this.openMailbox(user, mech, undefined);
+  }
+
+  /** Lock and scan the mailbox of an authorized identity. */
+  private async openMailbox(user: string, mech: string, principal: Principal | undefined): Promise<void> {
+    const name = principal && formatPrincipal(principal);
     let mailbox: Mailbox | undefined;
     try {
       mailbox = await Mailbox.open(maildirPath(this.config.maildirRoot, user));
