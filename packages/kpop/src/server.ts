@@ -15,6 +15,9 @@ import { KerberosAcceptor, type AcceptorOptions } from './auth/acceptor.js';
 import { handleKpopConnection } from './kpop/kpop-listener.js';
 import { handleLmtpConnection } from './lmtp/lmtp-session.js';
 import { hostname } from 'node:os';
+import { loginFactory } from './sasl/index.js';
+import { SECRET_MECHANISMS, secretMechanismFactories } from './mechs/index.js';
+import { Lockout, mechSecrets, SecretsStore, type LockoutPolicy, type SecretsPaths } from './secrets/store.js';
 
 export interface ListenAddress {
   host: string;
@@ -54,6 +57,19 @@ export interface PopServerOptions {
   maxAuthFailures?: number;
   /** Allowed clock skew in seconds (MIT's default 300). */
   clockSkew?: number;
+  /**
+   * Mechanisms that check secrets of their own (APOP, CRAM-MD5, SCRAM-SHA-1,
+   * SCRAM-SHA-256, NTLM; also LOGIN), off by default: turned on for the POP3
+   * and POP3S listeners, or per listener with listenerMechanisms.
+   */
+  mechanisms?: string[];
+  listenerMechanisms?: Partial<Record<'pop3' | 'pop3s', string[]>>;
+  /** The store those mechanisms read (kpop secrets). */
+  secrets?: SecretsPaths | SecretsStore;
+  /** NTLM: accept NTLMv1 (fetchmail) as well as NTLMv2. */
+  allowNtlmV1?: boolean;
+  /** Lockout for the mechanisms checked here (default 5 failures in 10 min lock 10 min). */
+  lockout?: LockoutPolicy;
   /** Clock for ticket checks (tests pin it to the MIT fixtures' time). */
   now?: () => Date;
 }
@@ -113,6 +129,28 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
     };
   }
 
+  const known = new Set<string>([...SECRET_MECHANISMS, 'LOGIN', 'GSSAPI', 'PLAIN']);
+  for (const n of [...(opts.mechanisms ?? []), ...Object.values(opts.listenerMechanisms ?? {}).flat()]) {
+    if (!known.has(n.toUpperCase())) throw new Error(`unknown mechanism ${n} (known: ${[...known].join(', ')})`);
+  }
+  const wantsSecrets = [...(opts.mechanisms ?? []), ...Object.values(opts.listenerMechanisms ?? {}).flat()]
+    .some((n) => (SECRET_MECHANISMS as readonly string[]).includes(n.toUpperCase()));
+  if (wantsSecrets && !opts.secrets) throw new Error('APOP, CRAM-MD5, SCRAM and NTLM need a secrets store (--secrets FILE, made with "kpop secrets set")');
+  const store = opts.secrets instanceof SecretsStore ? opts.secrets : opts.secrets ? new SecretsStore(opts.secrets) : undefined;
+  if (store) store.reload(); // a damaged store is reported at start, not at the first login
+  const secrets = store ? mechSecrets(store, new Lockout(opts.lockout)) : undefined;
+  /** The listener's extra mechanisms, upper-cased. */
+  const extra = (kind: 'pop3' | 'pop3s') => (opts.listenerMechanisms?.[kind] ?? opts.mechanisms ?? []).map((n) => n.toUpperCase());
+  const registryFor = (kind: 'pop3' | 'pop3s'): SaslRegistry => {
+    const names = extra(kind);
+    return new SaslRegistry([
+      ...(acceptor ? [gssapiFactory(acceptor)] : []),
+      ...(passwords ? [plainFactory(passwords)] : []),
+      ...(passwords && names.includes('LOGIN') ? [loginFactory(passwords)] : []),
+      ...(secrets ? secretMechanismFactories(names, secrets, { allowNtlmV1: opts.allowNtlmV1 }) : []),
+    ]);
+  };
+
   const config: Pop3Config = {
     maildirRoot: opts.maildirRoot,
     secureContext,
@@ -126,6 +164,14 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
     idleTimeoutMs: opts.idleTimeoutMs,
     maxAuthFailures: opts.maxAuthFailures,
   };
+
+  const listenerConfig = (kind: 'pop3' | 'pop3s'): Pop3Config => ({
+    ...config,
+    sasl: registryFor(kind),
+    ...(secrets && extra(kind).includes('APOP') ? { apop: secrets } : {}),
+  });
+  const pop3Config = listenerConfig('pop3');
+  const pop3sConfig = listenerConfig('pop3s');
 
   const sockets = new Set<Socket>();
   const servers: Server[] = [];
@@ -159,7 +205,7 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
     if (opts.pop3) {
       const server = createNetServer((socket) => {
         if (!admit(socket, 'pop3')) return;
-        new Pop3Session(socket, config, { listener: 'pop3', remote: remote(socket) }).start();
+        new Pop3Session(socket, pop3Config, { listener: 'pop3', remote: remote(socket) }).start();
       });
       servers.push(server);
       result.pop3 = await listen(server, opts.pop3);
@@ -168,7 +214,7 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
       if (!secureContext) throw new Error('POP3S needs a certificate and key (--cert, --key)');
       const server = createTlsServer({ cert: opts.tls!.cert, key: opts.tls!.key }, (socket) => {
         if (!admit(socket, 'pop3s')) return;
-        new Pop3Session(socket, config, { listener: 'pop3s', remote: remote(socket) }).start();
+        new Pop3Session(socket, pop3sConfig, { listener: 'pop3s', remote: remote(socket) }).start();
       });
       server.on('tlsClientError', () => {});
       servers.push(server);

@@ -17,7 +17,7 @@ import { deliver } from '../maildir/deliver.js';
 import { isValidUserName, maildirPath, MaildirError } from '../maildir/maildir.js';
 import { createCa, issueServerCert } from '../tls/ca.js';
 import { fetchCommand } from '../fetch/cli.js';
-import { secretsCommand } from '../secrets/cli.js';
+import { secretsCommand, secretsPaths } from '../secrets/cli.js';
 
 /** sysexits.h, as MTAs expect from a delivery agent. */
 const EX_USAGE = 64;
@@ -78,6 +78,12 @@ program
   .option('--key <file>', 'PEM private key for the certificate')
   .option('--user-map <file>', '"PRINCIPAL USER" lines for principals other than USER@REALM')
   .option('--allow-plaintext-auth', 'allow USER/PASS and PLAIN without TLS (not recommended)')
+  .option('--mechanisms <list>', 'turn on more mechanisms for POP3 and POP3S, comma-separated: APOP, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, NTLM, LOGIN')
+  .option('--pop3-mechanisms <list>', 'the same, for the POP3 listener only (overrides --mechanisms there)')
+  .option('--pop3s-mechanisms <list>', 'the same, for the POP3S listener only')
+  .option('--secrets <file>', 'the store "kpop secrets" fills (default $KPOP_SECRETS or /etc/kpop/secrets.json)')
+  .option('--secrets-key <file>', 'its key file (default secrets.key beside the store)')
+  .option('--allow-ntlmv1', 'NTLM: accept NTLMv1 responses too (fetchmail sends them; crackable from a capture)')
   .action(async (o: Record<string, string | boolean | undefined>) => {
     let krb5: Krb5Config | undefined;
     try {
@@ -98,6 +104,16 @@ program
     const keytabFile = keytabPath.replace(/^(FILE|WRFILE):/, '');
     const haveKeytab = existsSync(keytabFile);
     if (!haveKeytab && kpop) throw new CliError(`keytab ${keytabFile} not found: KPOP needs pop/HOST keys (--keytab FILE, or --kpop none)`);
+    const list = (v: unknown) => (typeof v === 'string' ? v.split(/[,\s]+/).filter(Boolean) : undefined);
+    const mechanisms = list(o.mechanisms);
+    const listenerMechanisms = { ...(o.pop3Mechanisms ? { pop3: list(o.pop3Mechanisms)! } : {}), ...(o.pop3sMechanisms ? { pop3s: list(o.pop3sMechanisms)! } : {}) };
+    const anyMechs = [...(mechanisms ?? []), ...Object.values(listenerMechanisms).flat()];
+    const known = ['APOP', 'CRAM-MD5', 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'NTLM', 'LOGIN', 'GSSAPI', 'PLAIN'];
+    const unknown = anyMechs.find((m) => !known.includes(m.toUpperCase()));
+    if (unknown) throw new CliError(`unknown mechanism "${unknown.replace(/[^\x21-\x7e]/g, '?')}" (choose from ${known.join(', ')})`, EX_USAGE);
+    const secrets = anyMechs.some((m) => !['LOGIN', 'GSSAPI', 'PLAIN'].includes(m.toUpperCase()))
+      ? secretsPaths({ file: o.secrets as string | undefined, keyFile: o.secretsKey as string | undefined })
+      : undefined;
     const root = String(o.maildirRoot);
     mkdirSync(root, { recursive: true, mode: 0o700 });
     const server = await startPopServer({
@@ -112,6 +128,10 @@ program
       ...(o.cert ? { tls: { cert: readFile(String(o.cert), 'certificate'), key: readFile(String(o.key), 'key') } } : {}),
       ...(o.userMap ? { userMapFile: String(o.userMap) } : {}),
       allowPlaintextAuth: !!o.allowPlaintextAuth,
+      ...(mechanisms ? { mechanisms } : {}),
+      listenerMechanisms,
+      ...(secrets ? { secrets } : {}),
+      allowNtlmV1: !!o.allowNtlmv1,
       ...(krb5 ? { krb5Config: krb5 } : {}),
       log: jsonLogger(),
     }).catch((e: NodeJS.ErrnoException) => {
