@@ -11,6 +11,7 @@ import { krb5ConfText, openDatabase, startKdcServer, type KdcDatabase, type KdcS
 import { startPopServer, type PopServer } from '../server.js';
 import type { LogRecord } from '../pop3/session.js';
 import type { LabPaths } from './layout.js';
+import { LAB_MECHANISMS, labSecretsPaths } from './secrets.js';
 
 export const LAB_HOST = '127.0.0.1';
 
@@ -107,6 +108,9 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
         pop3s: { host: LAB_HOST, port: o.ports.pop3s },
         tls: { cert: readFileSync(p.serverCert), key: readFileSync(p.serverKey) },
         krb5Config,
+        mechanisms: LAB_MECHANISMS,
+        secrets: labSecretsPaths(p.dir),
+        allowNtlmV1: true,
         log: (r: LogRecord) => {
           popLog.write({ time: new Date().toISOString(), ...r });
           say(`pop  ${Object.entries(r).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`);
