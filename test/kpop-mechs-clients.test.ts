@@ -1,5 +1,5 @@
 /**
- * APOP, CRAM-MD5, SCRAM-SHA-1/-256 and NTLM on POP3 with the real Debian
+ * APOP, CRAM-MD5, SCRAM-SHA-1/-256 and NTLM on POP3 and IMAP with the real Debian
  * clients (facts: /work/shared/docs/mail-clients.md): fetchmail (APOP,
  * CRAM-MD5, NTLMv1), curl (APOP, CRAM-MD5, NTLMv2), mpop (APOP, CRAM-MD5,
  * SCRAM-SHA-1, SCRAM-SHA-256, NTLM) and mutt under tmux (APOP, CRAM-MD5,
@@ -37,7 +37,7 @@ beforeAll(async () => {
     maildirRoot: join(tmp.dir, 'mail'), realm: 'LAB.TEST', kpop: false as const, pop3s: false as const,
     pop3: { host: '127.0.0.1', port: 0 }, secrets: store, log: (r: Record<string, unknown>) => logs.push(r),
   };
-  server = await startPopServer({ ...common, mechanisms: ['APOP', 'CRAM-MD5', 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'NTLM'], allowNtlmV1: true });
+  server = await startPopServer({ ...common, imap: { host: '127.0.0.1', port: 0 }, mechanisms: ['APOP', 'CRAM-MD5', 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'NTLM'], allowNtlmV1: true });
   strict = await startPopServer({ ...common, mechanisms: ['CRAM-MD5', 'NTLM'], lockout: { maxFailures: 3, windowMs: 60_000, durationMs: 60_000 } });
   mkdirSync(join(tmp.dir, 'home', 'Mail'), { recursive: true });
 });
@@ -63,6 +63,15 @@ describe.skipIf(!has('curl'))(`curl 7.88${why('curl')}`, () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(SUBJECT);
     expect(okAuth(mech)).toBe(before + 1);
+  });
+  it.each(['CRAM-MD5', 'NTLM'])('IMAP AUTHENTICATE %s fetches UID 1', async (mech) => {
+    const before = okAuth(mech);
+    const r = await run('curl', ['-sS', '--login-options', `AUTH=${mech}`, '-u', `alice:${PW}`, `imap://127.0.0.1:${server.imap!.port}/INBOX;UID=1`]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(SUBJECT);
+    expect(okAuth(mech)).toBe(before + 1);
+    expect(logs.filter((l) => l.event === 'auth' && l.ok === true && l.mech === mech).at(-1)!.listener).toBe('imap');
   });
   it('curl NTLM is NTLMv2: accepted where NTLMv1 is refused', async () => {
     const r = await run('curl', ['-sS', '--login-options', 'AUTH=NTLM', '-u', `alice:${PW}`, `pop3://127.0.0.1:${strict.pop3!.port}/1`]);
@@ -99,6 +108,14 @@ describe.skipIf(!has('fetchmail'))(`fetchmail 6.4${why('fetchmail')}`, () => {
       expect(Buffer.from(type3!, 'base64').readUInt16LE(20)).toBe(24);
     }
   }, 60_000);
+  it.each([['auth cram-md5', 'CRAM-MD5'], ['auth ntlm', 'NTLM']])('IMAP %s', async (auth, mech) => {
+    const out = join(tmp.dir, `fetchmail-imap-${mech}.mbox`);
+    const before = okAuth(mech);
+    const r = await fetchmail(server.imap!.port, `proto IMAP ${auth}`, out);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(readFileSync(out, 'utf8')).toContain(SUBJECT);
+    expect(okAuth(mech)).toBe(before + 1);
+  }, 60_000);
   it('NTLMv1 is refused where it is not allowed (fetchmail: authentication failed, exit 3)', async () => {
     const r = await fetchmail(strict.pop3!.port, 'proto POP3 auth ntlm', join(tmp.dir, 'fm-v1.mbox'));
     expect(r.code).toBe(3); // PS_AUTHFAIL
@@ -127,16 +144,17 @@ describe.skipIf(!has('mpop'))(`mpop 1.4${why('mpop')}`, () => {
 });
 
 describe.skipIf(!has('mutt') || !has('tmux'))(`mutt 2.2 under tmux${why('mutt')}${why('tmux')}`, () => {
-  it.each(['apop', 'cram-md5', 'scram-sha-256'])('pop_authenticators="%s" opens the mailbox', async (auth) => {
-    const rc = join(tmp.dir, `muttrc-${auth}`);
+  it.each([['pop', 'apop'], ['pop', 'cram-md5'], ['pop', 'scram-sha-256'], ['imap', 'cram-md5'], ['imap', 'scram-sha-256']])('%s_authenticators="%s" opens the mailbox', async (proto, auth) => {
+    const rc = join(tmp.dir, `muttrc-${proto}-${auth}`);
+    const url = proto === 'pop' ? `pop://alice@127.0.0.1:${server.pop3!.port}/` : `imap://alice@127.0.0.1:${server.imap!.port}/INBOX`;
     writeFileSync(rc, [
-      `set pop_pass="${PW}"`, `set pop_authenticators="${auth}"`, 'set pop_auth_try_all=no', 'set ssl_starttls=no', 'set ssl_force_tls=no',
-      'set header_cache=', `set folder=${join(tmp.dir, 'home', 'Mail')}`, `set spoolfile="pop://alice@127.0.0.1:${server.pop3!.port}/"`,
+      `set ${proto}_pass="${PW}"`, `set ${proto}_authenticators="${auth}"`, ...(proto === 'pop' ? ['set pop_auth_try_all=no'] : []), 'set imap_idle=no', 'set ssl_starttls=no', 'set ssl_force_tls=no',
+      'set header_cache=', `set folder=${join(tmp.dir, 'home', 'Mail')}`, `set spoolfile="${url}"`,
       'set pop_delete=no', 'set move=no', 'set mbox=/dev/null', '',
     ].join('\n'));
     const mech = auth.toUpperCase();
     const before = okAuth(mech);
-    const session = `kpop-mechs-${process.pid}-${auth}`;
+    const session = `kpop-mechs-${process.pid}-${proto}-${auth}`;
     const start = await run('tmux', ['new', '-d', '-s', session, '-x', '200', '-y', '30', `HOME=${join(tmp.dir, 'home')} TERM=xterm mutt -n -F ${rc}`]);
     expect(start.code, start.stderr).toBe(0);
     try {

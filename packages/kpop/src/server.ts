@@ -14,6 +14,7 @@ import { UserMap } from './auth/user-map.js';
 import { KerberosAcceptor, type AcceptorOptions } from './auth/acceptor.js';
 import { handleKpopConnection } from './kpop/kpop-listener.js';
 import { handleLmtpConnection } from './lmtp/lmtp-session.js';
+import { ImapSession, type ImapConfig, type ImapListenerKind } from './imap/session.js';
 import { hostname } from 'node:os';
 import { loginFactory } from './sasl/index.js';
 import { SECRET_MECHANISMS, secretMechanismFactories } from './mechs/index.js';
@@ -23,6 +24,9 @@ export interface ListenAddress {
   host: string;
   port: number;
 }
+
+/** The listeners that run SASL (KPOP authenticates by sendauth). */
+export type MechListener = 'pop3' | 'pop3s' | 'imap' | 'imaps';
 
 export interface PopServerOptions {
   /** Mailboxes live in ROOT/USER/{tmp,new,cur}. */
@@ -36,6 +40,11 @@ export interface PopServerOptions {
   kpop?: ListenAddress | false;
   pop3?: ListenAddress | false;
   pop3s?: ListenAddress | false;
+  /** IMAP with STARTTLS (RFC 3501) and IMAPS (RFC 8314), for imap/HOST; off by default. */
+  imap?: ListenAddress | false;
+  imaps?: ListenAddress | false;
+  /** Accept IMAP tickets only for this service ("imap/HOST[@REALM]"); default: any imap/* key in the keytab. */
+  imapService?: string;
   /** LMTP (RFC 2033) for an MTA to deliver into the Maildirs; off by default. */
   lmtp?: ListenAddress | false;
   /** PEM certificate chain and key for STLS and POP3S. */
@@ -59,11 +68,12 @@ export interface PopServerOptions {
   clockSkew?: number;
   /**
    * Mechanisms that check secrets of their own (APOP, CRAM-MD5, SCRAM-SHA-1,
-   * SCRAM-SHA-256, NTLM; also LOGIN), off by default: turned on for the POP3
-   * and POP3S listeners, or per listener with listenerMechanisms.
+   * SCRAM-SHA-256, NTLM; also LOGIN), off by default: turned on for every
+   * SASL listener (POP3, POP3S, IMAP, IMAPS), or per listener with
+   * listenerMechanisms. APOP is POP3 only.
    */
   mechanisms?: string[];
-  listenerMechanisms?: Partial<Record<'pop3' | 'pop3s', string[]>>;
+  listenerMechanisms?: Partial<Record<MechListener, string[]>>;
   /** The store those mechanisms read (kpop secrets). */
   secrets?: SecretsPaths | SecretsStore;
   /** NTLM: accept NTLMv1 (fetchmail) as well as NTLMv2. */
@@ -77,6 +87,8 @@ export interface PopServerOptions {
 export interface PopServer {
   kpop?: AddressInfo;
   lmtp?: AddressInfo;
+  imap?: AddressInfo;
+  imaps?: AddressInfo;
   pop3?: AddressInfo;
   pop3s?: AddressInfo;
   /** Currently open sessions. */
@@ -106,11 +118,23 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
   const acceptorOptions: AcceptorOptions | undefined = opts.keytab
     ? { keytab: opts.keytab, service: opts.service, realm: opts.realm, clockSkew: opts.clockSkew, now: opts.now }
     : undefined;
-  const acceptor = acceptorOptions ? new KerberosAcceptor(acceptorOptions) : undefined;
+  const wantPop = !!(opts.kpop || opts.pop3 || opts.pop3s) || !(opts.imap || opts.imaps);
+  const acceptor = acceptorOptions && wantPop ? new KerberosAcceptor(acceptorOptions) : undefined;
+  // IMAP takes tickets for imap/HOST: its own acceptor over the same keytab.
+  let imapAcceptor: KerberosAcceptor | undefined;
+  if (opts.keytab && (opts.imap || opts.imaps)) {
+    try {
+      imapAcceptor = new KerberosAcceptor({ ...acceptorOptions!, service: opts.imapService, serviceName: 'imap' });
+    } catch (e) {
+      log({ event: 'warning', listener: 'imap', reason: `no GSSAPI for IMAP: ${(e as Error).message}` });
+    }
+  }
+  const passwordAcceptor = acceptor ?? imapAcceptor;
 
   let passwords = opts.verifyPassword;
-  if (!passwords && opts.krb5Config && acceptor) {
+  if (!passwords && opts.krb5Config && passwordAcceptor) {
     const krb5Config = opts.krb5Config;
+    const acceptor = passwordAcceptor;
     passwords = async (user, password) => {
       let client: Principal;
       try {
@@ -140,11 +164,12 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
   if (store) store.reload(); // a damaged store is reported at start, not at the first login
   const secrets = store ? mechSecrets(store, new Lockout(opts.lockout)) : undefined;
   /** The listener's extra mechanisms, upper-cased. */
-  const extra = (kind: 'pop3' | 'pop3s') => (opts.listenerMechanisms?.[kind] ?? opts.mechanisms ?? []).map((n) => n.toUpperCase());
-  const registryFor = (kind: 'pop3' | 'pop3s'): SaslRegistry => {
+  const extra = (kind: MechListener) => (opts.listenerMechanisms?.[kind] ?? opts.mechanisms ?? []).map((n) => n.toUpperCase());
+  const registryFor = (kind: MechListener): SaslRegistry => {
     const names = extra(kind);
+    const gss = kind === 'imap' || kind === 'imaps' ? imapAcceptor : acceptor;
     return new SaslRegistry([
-      ...(acceptor ? [gssapiFactory(acceptor)] : []),
+      ...(gss ? [gssapiFactory(gss)] : []),
       ...(passwords ? [plainFactory(passwords)] : []),
       ...(passwords && names.includes('LOGIN') ? [loginFactory(passwords)] : []),
       ...(secrets ? secretMechanismFactories(names, secrets, { allowNtlmV1: opts.allowNtlmV1 }) : []),
@@ -172,16 +197,31 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
   });
   const pop3Config = listenerConfig('pop3');
   const pop3sConfig = listenerConfig('pop3s');
+  const imapConfig: ImapConfig = {
+    maildirRoot: opts.maildirRoot,
+    secureContext,
+    allowPlaintextAuth: opts.allowPlaintextAuth,
+    verifyPassword: passwords,
+    sasl: registryFor('imap'),
+    hostname: hostname() || 'localhost',
+    mailboxFor: (p: Principal, user: string) => userMap.mailboxFor(p, user),
+    localUser: (p: Principal) => userMap.localUser(p),
+    log,
+    idleTimeoutMs: opts.idleTimeoutMs,
+    maxAuthFailures: opts.maxAuthFailures,
+  };
+  const imapsConfig: ImapConfig = { ...imapConfig, sasl: registryFor('imaps') };
 
   const sockets = new Set<Socket>();
   const servers: Server[] = [];
   const maxConnections = opts.maxConnections ?? 1000;
 
-  const admit = (socket: Socket, kind: ListenerKind): boolean => {
+  const admit = (socket: Socket, kind: ListenerKind | ImapListenerKind): boolean => {
     socket.on('error', () => {});
     if (sockets.size >= maxConnections) {
       log({ event: 'refused', listener: kind, remote: socket.remoteAddress, reason: 'too many connections' });
       if (kind === 'kpop') socket.destroy();
+      else if (kind === 'imap' || kind === 'imaps') socket.end('* BYE [UNAVAILABLE] Too many connections\r\n');
       else socket.end('-ERR [SYS/TEMP] Too many connections\r\n');
       return false;
     }
@@ -230,6 +270,24 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
       });
       servers.push(server);
       result.kpop = await listen(server, opts.kpop);
+    }
+    if (opts.imap) {
+      const server = createNetServer((socket) => {
+        if (!admit(socket, 'imap')) return;
+        new ImapSession(socket, imapConfig, { listener: 'imap', remote: remote(socket) }).start();
+      });
+      servers.push(server);
+      result.imap = await listen(server, opts.imap);
+    }
+    if (opts.imaps) {
+      if (!secureContext) throw new Error('IMAPS needs a certificate and key (--cert, --key)');
+      const server = createTlsServer({ cert: opts.tls!.cert, key: opts.tls!.key }, (socket) => {
+        if (!admit(socket, 'imaps')) return;
+        new ImapSession(socket, imapsConfig, { listener: 'imaps', remote: remote(socket) }).start();
+      });
+      server.on('tlsClientError', () => {});
+      servers.push(server);
+      result.imaps = await listen(server, opts.imaps);
     }
     if (opts.lmtp) {
       const server = createNetServer((socket) => {

@@ -17,8 +17,10 @@ import {
 
 export interface AcceptorOptions {
   keytab: string | Keytab;
-  /** "pop/HOST" or "pop/HOST@REALM": accept only this service; default any pop/* key. */
+  /** "pop/HOST" or "pop/HOST@REALM": accept only this service; default any SERVICENAME/* key. */
   service?: string;
+  /** The service name whose keys we take when no `service` is given: "pop" (default) or "imap". */
+  serviceName?: string;
   realm: string;
   clockSkew?: number;
   now?: () => Date;
@@ -42,7 +44,7 @@ export class KerberosAcceptor {
       this.keytab = opts.keytab;
     }
     if (!this.keytab.entries.some((e) => this.acceptService(e.principal))) {
-      const want = this.service ? parsePrincipalText(this.service) : 'pop/*';
+      const want = this.service ? parsePrincipalText(this.service) : `${opts.serviceName ?? 'pop'}/*`;
       throw new Error(`keytab ${this.path ?? '(in memory)'} holds no key for ${want}`);
     }
   }
@@ -50,7 +52,7 @@ export class KerberosAcceptor {
   /** Tickets for which server principals we take. */
   acceptService(p: Principal): boolean {
     if (this.service) return principalEquals(p, this.service);
-    return p.name.nameString.length === 2 && p.name.nameString[0] === 'pop';
+    return p.name.nameString.length === 2 && p.name.nameString[0] === (this.opts.serviceName ?? 'pop');
   }
 
   /** The principal we speak as in KRB-ERRORs. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { runSaslExchange, SaslError, SaslRegistry, type SaslMechanism, type SaslStep, plainFactory, loginFactory, type Principal } from './index.js';
+import { runSaslExchange, SaslError, SaslRegistry, type SaslMechanism, type SaslStep, plainFactory, loginFactory } from './index.js';
+import type { Principal } from '@kpop/common';
 
 const enc = new TextEncoder();
 const b64 = (s: string) => Buffer.from(s).toString('base64');
