@@ -18,6 +18,7 @@ import { isValidUserName, maildirPath, MaildirError } from '../maildir/maildir.j
 import { createCa, issueServerCert } from '../tls/ca.js';
 import { fetchCommand } from '../fetch/cli.js';
 import { secretsCommand, secretsPaths } from '../secrets/cli.js';
+import { labCommand } from '../compare/cli.js';
 
 /** sysexits.h, as MTAs expect from a delivery agent. */
 const EX_USAGE = 64;
@@ -195,6 +196,8 @@ cert.command('issue')
 program.addCommand(fetchCommand({ stdout: process.stdout, stderr: process.stderr }));
 // `kpop secrets`: APOP, CRAM-MD5, SCRAM and NTLM secrets (src/secrets/).
 program.addCommand(secretsCommand());
+// `kpop lab compare`: every login the lab allows, as an eavesdropper sees it (src/compare/).
+program.addCommand(labCommand({ stdout: process.stdout, stderr: process.stderr }, (code) => { process.exitCode = code; }));
 
 try {
   await program.parseAsync(process.argv);
