@@ -116,6 +116,20 @@ describe('other entry points', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ method: 'APOP', offline_guess: 'found' });
   }, 120_000);
+  it('--clients ours: our own clients log in every way and measure the same', async () => {
+    const r = await run(process.execPath, [bins.kpop, 'lab', 'compare', '--dir', labDir, '--json', '--clients', 'ours', '--words', '200'], { timeoutMs: 300_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/NOT logged in|not run/);
+    const ours = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Row);
+    expect(ours).toHaveLength(11);
+    for (const o of ours) {
+      const real = row(o.method, o.tls)!;
+      const same = (({ password_on_wire, offline_guess, replay_accepted, encrypted }: Row) => ({ password_on_wire, offline_guess, replay_accepted, encrypted }));
+      expect(same(o), `${o.method}${o.tls ? ' TLS' : ''}`).toEqual(same(real));
+    }
+    // Our GSSAPI client (kpop fetch) asks for mutual authentication, unlike curl.
+    expect(ours.find((o) => o.method === 'GSSAPI')!.server_verified).toBe(true);
+  }, 300_000);
   it('without a running lab: one line saying what to do, exit 1', async () => {
     const r = await run(process.execPath, [bins.kpop, 'lab', 'compare', '--dir', join(tmp.dir, 'nolab')]);
     expect(r.code).toBe(1);

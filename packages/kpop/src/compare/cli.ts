@@ -21,6 +21,7 @@ export interface CompareArgs {
   json?: boolean;
   words?: string;
   only?: string;
+  clients?: string;
 }
 
 export async function compareAction(o: CompareArgs, io: CompareIo): Promise<number> {
@@ -29,8 +30,12 @@ export async function compareAction(o: CompareArgs, io: CompareIo): Promise<numb
     io.stderr.write(`kpop lab compare: --words must be a whole number from 1 to 10000000, got "${o.words}"\n`);
     return 2;
   }
+  if (o.clients !== undefined && o.clients !== 'real' && o.clients !== 'ours') {
+    io.stderr.write(`kpop lab compare: --clients is "real" or "ours", got "${o.clients}"\n`);
+    return 2;
+  }
   try {
-    const rows = await runCompare({ dir: o.dir, words, ...(o.only ? { only: o.only.split(',') } : {}), progress: (l) => io.stderr.write(l + '\n') });
+    const rows = await runCompare({ dir: o.dir, words, clients: o.clients === 'ours' ? 'ours' : 'real', ...(o.only ? { only: o.only.split(',') } : {}), progress: (l) => io.stderr.write(l + '\n') });
     io.stdout.write(o.json ? jsonLines(rows) : table(rows));
     const password = new SecretsStore(labSecretsPaths(labPaths(o.dir).dir)).password(rows.length ? 'alice' : 'alice') ?? '';
     const file = writeHtml(labPaths(o.dir).dir, rows, password);
@@ -54,6 +59,7 @@ export function labCommand(io: CompareIo, done: (code: number) => void): Command
     .option('--json', 'one JSON object per line and method instead of the table')
     .option('--words <n>', 'size of the offline-guessing word list (the real password is planted in it)', '10000')
     .option('--only <methods>', 'only these methods, comma-separated (KPOP, GSSAPI, USER/PASS, LOGIN, APOP, CRAM-MD5, SCRAM-SHA-256, NTLMv2, NTLMv1)')
+    .option('--clients <which>', '"real": the Debian clients where installed, ours otherwise (default); "ours": ours only', 'real')
     .action(async (o: CompareArgs) => done(await compareAction(o, io)));
   return lab;
 }

@@ -30,7 +30,8 @@ import {
   apopVerifier, apReqMutual, asReqVerifier, cramVerifier, findApReq, guess, ntlmVerifier, passwordOnWire, plaintextVerifier,
   saslMessages, scramVerifier, seenInClear, transcript, type Guessable, type Line,
 } from './analyze.js';
-import { has, ourBin, poplibScript, runProgram, type RunResult } from './clients.js';
+import { has as hasProgram, ourBin, poplibScript, runProgram, type RunResult } from './clients.js';
+import { ownPop3, type OwnMech } from './own-client.js';
 
 export class CompareError extends Error {
   override name = 'CompareError';
@@ -67,7 +68,13 @@ export interface CompareOptions {
   progress?: (line: string) => void;
   /** Only these methods (names as in the report). */
   only?: string[];
+  /** 'ours': our own clients even where real ones are installed. */
+  clients?: 'real' | 'ours';
 }
+
+/** The real client programs, unless the comparison runs with our own clients only. */
+let ownOnly = false;
+const has = (p: string) => !ownOnly && hasProgram(p);
 
 interface LabPorts { kdc: number; kpop: number; pop3: number; pop3s: number; imap?: number; imaps?: number }
 
@@ -78,6 +85,8 @@ interface Method {
   protocol: 'pop3' | 'imap' | 'kpop';
   tls: boolean;
   kerberos?: boolean;
+  /** Our own client's mechanism, where no real client is installed (or --clients ours). */
+  own?: OwnMech;
   /** Where the client connects (through the relay). */
   target: (ctx: Ctx) => Target;
   client: (ctx: Ctx, port: number, env: NodeJS.ProcessEnv) => { name: string; run: () => Promise<RunResult> } | undefined;
@@ -87,6 +96,8 @@ interface Method {
 }
 
 interface Ctx {
+  /** Only our own clients (--clients ours). */
+  ownOnly: boolean;
   p: LabPaths;
   ports: LabPorts;
   demo: Target;
@@ -154,7 +165,7 @@ function methods(): Method[] {
       verified: kerbVerified,
     },
     ...[false, true].map((tls): Method => ({
-      method: 'USER/PASS', protocol: 'pop3', tls,
+      method: 'USER/PASS', protocol: 'pop3', tls, own: 'USER',
       target: (c) => (tls ? { host: LOCAL, port: c.ports.pop3 } : c.demo),
       client: (c, port, env) => has('python3')
         ? { name: 'python3 poplib', run: () => runProgram('python3', ['-c', poplibScript(tls), LOCAL, String(port), c.user, c.p.caCert], { env, input: c.password + '\n' }) }
@@ -163,28 +174,28 @@ function methods(): Method[] {
       verified: tls ? tlsVerified : none,
     })),
     ...[false, true].map((tls): Method => ({
-      method: 'LOGIN', protocol: 'pop3', tls,
+      method: 'LOGIN', protocol: 'pop3', tls, own: 'LOGIN',
       target: (c) => (tls ? { host: LOCAL, port: c.ports.pop3 } : c.demo),
       client: (c, port, env) => has('curl') ? curl([...(tls ? tlsCurl(c) : []), '--netrc-file', c.netrc, '--login-options', 'AUTH=LOGIN', popUrl(port)], env) : undefined,
       verifier: (m) => plaintextVerifier(m),
       verified: tls ? tlsVerified : none,
     })),
     {
-      method: 'APOP', protocol: 'pop3', tls: false,
+      method: 'APOP', protocol: 'pop3', tls: false, own: 'APOP',
       target: (c) => ({ host: LOCAL, port: c.ports.pop3 }),
       client: (c, port, env) => has('curl') ? curl(['--netrc-file', c.netrc, '--login-options', 'AUTH=+APOP', popUrl(port)], env) : undefined,
       verifier: (m) => apopVerifier(m),
       verified: none,
     },
     {
-      method: 'CRAM-MD5', protocol: 'pop3', tls: false,
+      method: 'CRAM-MD5', protocol: 'pop3', tls: false, own: 'CRAM-MD5',
       target: (c) => ({ host: LOCAL, port: c.ports.pop3 }),
       client: (c, port, env) => has('curl') ? curl(['--netrc-file', c.netrc, '--login-options', 'AUTH=CRAM-MD5', popUrl(port)], env) : undefined,
       verifier: (m) => cramVerifier(m),
       verified: none,
     },
     {
-      method: 'SCRAM-SHA-256', protocol: 'pop3', tls: false,
+      method: 'SCRAM-SHA-256', protocol: 'pop3', tls: false, own: 'SCRAM-SHA-256',
       target: (c) => ({ host: LOCAL, port: c.ports.pop3 }),
       client: (c, port, env) => has('mpop') ? {
         name: 'mpop',
@@ -196,14 +207,14 @@ function methods(): Method[] {
       verified: (m) => !!saslMessages(m, 'SCRAM-SHA-256')?.some((x) => x.from === 's' && x.data.toString().startsWith('v=')),
     },
     {
-      method: 'NTLMv2', protocol: 'pop3', tls: false,
+      method: 'NTLMv2', protocol: 'pop3', tls: false, own: 'NTLMv2',
       target: (c) => ({ host: LOCAL, port: c.ports.pop3 }),
       client: (c, port, env) => has('curl') ? curl(['--netrc-file', c.netrc, '--login-options', 'AUTH=NTLM', popUrl(port)], env) : undefined,
       verifier: (m) => ntlmVerifier(m),
       verified: none,
     },
     {
-      method: 'NTLMv1', protocol: 'pop3', tls: false,
+      method: 'NTLMv1', protocol: 'pop3', tls: false, own: 'NTLMv1',
       target: (c) => ({ host: LOCAL, port: c.ports.pop3 }),
       client: (c, port, env) => has('fetchmail') ? {
         name: 'fetchmail',
@@ -302,7 +313,8 @@ export async function runCompare(o: CompareOptions): Promise<CompareDetail[]> {
     maildirRoot: p.mailRoot, realm: marker.realm, keytab: p.keytab, krb5Config: loadKrb5Config({ KRB5_CONFIG: p.krb5Conf }),
     pop3: { host: LOCAL, port: 0 }, kpop: false, pop3s: false, allowPlaintextAuth: true, mechanisms: ['LOGIN'], log: () => {},
   });
-  const ctx: Ctx = { p, ports, demo: { host: LOCAL, port: demo.pop3!.port }, user, password, tmp, netrc, pwFile };
+  ownOnly = o.clients === 'ours';
+  const ctx: Ctx = { ownOnly, p, ports, demo: { host: LOCAL, port: demo.pop3!.port }, user, password, tmp, netrc, pwFile };
   const { words } = wordList(o.words ?? 10_000, password);
   const rows: CompareDetail[] = [];
   try {
@@ -328,7 +340,11 @@ export async function runCompare(o: CompareOptions): Promise<CompareDetail[]> {
           if (r.code !== 0) notes.push(`kinit failed: ${(r.stderr || r.stdout).trim().split('\n')[0]}`);
           notes.push(`ticket from ${mit ? 'MIT kinit' : 'our kinit'} through the KDC relay`);
         }
-        const client = m.client(ctx, mail.port, env);
+        const own = m.own;
+        const client = m.client(ctx, mail.port, env) ?? (own ? {
+          name: `ours (${own})`,
+          run: () => ownPop3({ host: LOCAL, port: mail.port, mech: own, user, password, ...(m.tls ? { tls: { ca: readFileSync(p.caCert) } } : {}) }),
+        } : undefined);
         if (!client) {
           notes.push('no client installed for this method: not run');
         } else {
