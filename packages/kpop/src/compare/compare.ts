@@ -87,6 +87,8 @@ interface Method {
   kerberos?: boolean;
   /** Our own client's mechanism, where no real client is installed (or --clients ours). */
   own?: OwnMech;
+  /** Only when this holds (IMAP rows: when the lab serves IMAP). */
+  when?: (ctx: Ctx) => boolean;
   /** Where the client connects (through the relay). */
   target: (ctx: Ctx) => Target;
   client: (ctx: Ctx, port: number, env: NodeJS.ProcessEnv) => { name: string; run: () => Promise<RunResult> } | undefined;
@@ -228,6 +230,32 @@ function methods(): Method[] {
       verified: none,
     },
   ];
+  // IMAP, where the lab serves it: AUTHENTICATE through the same SASL layer, with curl.
+  const imapUrl = (port: number) => `imap://${LOCAL}:${port}/INBOX;UID=1`;
+  const imap = (c: Ctx) => c.ports.imap !== undefined;
+  list.push(
+    {
+      method: 'GSSAPI', protocol: 'imap', tls: false, kerberos: true, when: imap,
+      target: (c) => ({ host: LOCAL, port: c.ports.imap! }),
+      client: (_c, port, env) => has('curl') ? curl(['--login-options', 'AUTH=GSSAPI', '-u', ':', imapUrl(port)], env) : undefined,
+      verifier: (_m, kdc) => asReqVerifier(kdc),
+      verified: kerbVerified,
+    },
+    {
+      method: 'CRAM-MD5', protocol: 'imap', tls: false, when: imap,
+      target: (c) => ({ host: LOCAL, port: c.ports.imap! }),
+      client: (c, port, env) => has('curl') ? curl(['--netrc-file', c.netrc, '--login-options', 'AUTH=CRAM-MD5', imapUrl(port)], env) : undefined,
+      verifier: (m) => cramVerifier(m),
+      verified: none,
+    },
+    {
+      method: 'NTLMv2', protocol: 'imap', tls: false, when: imap,
+      target: (c) => ({ host: LOCAL, port: c.ports.imap! }),
+      client: (c, port, env) => has('curl') ? curl(['--netrc-file', c.netrc, '--login-options', 'AUTH=NTLM', imapUrl(port)], env) : undefined,
+      verifier: (m) => ntlmVerifier(m),
+      verified: none,
+    },
+  );
   return list;
 }
 
@@ -320,6 +348,12 @@ export async function runCompare(o: CompareOptions): Promise<CompareDetail[]> {
   try {
     for (const m of methods()) {
       if (o.only && !o.only.includes(m.method)) continue;
+      if (m.when && !m.when(ctx)) continue;
+      // No client at all (neither a real one installed nor ours): nothing measured, no row.
+      if (!m.own && !m.client(ctx, 0, {})) {
+        say(`compare: ${m.method} (${m.protocol}${m.tls ? ', TLS' : ''}): no client for it is installed here; skipped`);
+        continue;
+      }
       const rec = new Recorder();
       const kdc = await kdcRelay({ host: LOCAL, port: ports.kdc }, rec);
       const target = m.target(ctx);
