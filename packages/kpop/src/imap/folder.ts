@@ -232,7 +232,7 @@ export class Folder {
       let list: UidList | undefined = await readUidList(this.dir);
       let dirty = false;
       if (!list) {
-        list = { uidValidity: Math.floor(Date.now() / 1000) || 1, nextUid: 1, uids: new Map(), mtimeMs: 0 };
+        list = { uidValidity: Math.floor(Date.now() / 1000) || 1, nextUid: 1, recentUid: this.recentClaimed, uids: new Map(), mtimeMs: 0 };
         // Keep the UIDs we already handed out (the list was removed under us).
         for (const m of this.messages) list.uids.set(m.base, m.uid);
         list.nextUid = this.nextUid;
@@ -244,6 +244,7 @@ export class Folder {
         this.byBase.clear();
       }
       this.uidValidity = list.uidValidity;
+      if (list.recentUid > this.recentClaimed) this.recentClaimed = list.recentUid;
       // Ours that the list lacks (written by an older process) stay as they are.
       for (const m of this.messages) if (!list.uids.has(m.base)) {
         list.uids.set(m.base, m.uid);
@@ -279,10 +280,23 @@ export class Folder {
     });
   }
 
-  /** RFC 3501 §2.3.2: how many of the highest UIDs are \Recent for a session selecting now. */
-  claimRecent(): number {
+  /**
+   * RFC 3501 §2.3.2: a message is \Recent in the first session that sees
+   * it. Returns the UID above which messages are recent for the caller, and
+   * records (in the uidlist, so it survives restarts) that they are taken.
+   */
+  async claimRecent(): Promise<number> {
     const from = this.recentClaimed;
-    this.recentClaimed = this.nextUid - 1;
+    const top = this.nextUid - 1;
+    if (top <= from) return from;
+    this.recentClaimed = top;
+    await withUidListLock(this.dir, async () => {
+      const list = await readUidList(this.dir);
+      if (!list || list.uidValidity !== this.uidValidity) return;
+      if (list.recentUid >= top) return;
+      list.recentUid = top;
+      this.listMtime = await writeUidList(this.dir, list);
+    }).catch(() => {});
     return from;
   }
 

@@ -86,7 +86,7 @@ export class CommandReader {
       }
       const piece = chunk.subarray(pos, end);
       if (this.size - this.lineStart + piece.length > this.limits.maxLine || this.size + piece.length > this.commandLimit()) {
-        this.discardTag = this.tag(piece);
+        this.discardTag = this.tag(this.parts.length ? Buffer.concat([this.parts[0]!, piece.subarray(0, 80)]) : piece);
         this.parts = [];
         this.size = 0;
         this.discarding = true;

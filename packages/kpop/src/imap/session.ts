@@ -399,7 +399,7 @@ export class ImapSession extends ImapConnection {
     this.deselect();
     if (!(await boxes.exists(this.root!, name))) throw new Reply('NO', '[NONEXISTENT] Mailbox does not exist');
     const folder = await Folder.open(boxes.folderDir(this.root!, name));
-    const from = readOnly ? folder.nextUid - 1 : folder.claimRecent();
+    const from = readOnly ? folder.nextUid - 1 : await folder.claimRecent();
     const view = folder.messages.slice();
     const recent = new Set<number>();
     for (const m of view) if (m.uid > from) recent.add(m.uid);
@@ -429,9 +429,10 @@ export class ImapSession extends ImapConnection {
 
   async cmd_CREATE(c: Command): Promise<void> {
     if (c.args.length !== 1) throw new ParseError('Missing mailbox name');
-    let name = this.mailboxName(c.args[0]);
     // §6.3.3: a trailing delimiter only says the client means to make children.
-    if (name.endsWith(boxes.DELIMITER)) name = name.slice(0, -1);
+    let raw = astring(c.args[0], 'mailbox name');
+    if (raw.endsWith(boxes.DELIMITER)) raw = raw.slice(0, -1);
+    const name = this.mailboxName({ type: 'atom', value: raw });
     if (name === 'INBOX' || (await boxes.exists(this.root!, name))) throw new Reply('NO', '[ALREADYEXISTS] Mailbox exists');
     if (!boxes.validName(name)) throw new Reply('NO', '[CANNOT] Invalid mailbox name');
     // Superior names are created too (§6.3.3), as plain folders.
@@ -931,7 +932,7 @@ export class ImapSession extends ImapConnection {
     const lastUid = sel.view.length ? sel.view[sel.view.length - 1]!.uid : 0;
     const fresh = sel.folder.messages.filter((m) => m.uid > lastUid);
     if (fresh.length) {
-      const from = sel.readOnly ? Infinity : sel.folder.claimRecent();
+      const from = sel.readOnly ? Infinity : await sel.folder.claimRecent();
       for (const m of fresh) {
         sel.view.push(m);
         sel.told.set(m, m.modseq);

@@ -20,6 +20,8 @@ const STALE_LOCK_MS = 10_000;
 export interface UidList {
   uidValidity: number;
   nextUid: number;
+  /** The highest UID some session has seen as \Recent (RFC 3501 §2.3.2); our own header field R. */
+  recentUid: number;
   /** base name → uid */
   uids: Map<string, number>;
   mtimeMs: number;
@@ -31,9 +33,11 @@ export function parseUidList(text: string): Omit<UidList, 'mtimeMs'> | undefined
   if (!head) return undefined;
   let uidValidity = 0;
   let nextUid = 1;
+  let recentUid = 0;
   for (const f of head[1]!.split(' ')) {
     if (f[0] === 'V') uidValidity = Number(f.slice(1));
     else if (f[0] === 'N') nextUid = Number(f.slice(1));
+    else if (f[0] === 'R') recentUid = Number(f.slice(1)) || 0;
   }
   if (!Number.isInteger(uidValidity) || uidValidity <= 0 || uidValidity > 0xffffffff) return undefined;
   if (!Number.isInteger(nextUid) || nextUid < 1) return undefined;
@@ -48,12 +52,12 @@ export function parseUidList(text: string): Omit<UidList, 'mtimeMs'> | undefined
     uids.set(m[2]!, uid);
     if (uid >= nextUid) nextUid = uid + 1;
   }
-  return { uidValidity, nextUid, uids };
+  return { uidValidity, nextUid, recentUid, uids };
 }
 
 export function formatUidList(l: Omit<UidList, 'mtimeMs'>): string {
   const rows = [...l.uids].sort((a, b) => a[1] - b[1]);
-  let out = `3 V${l.uidValidity} N${l.nextUid}\n`;
+  let out = `3 V${l.uidValidity} N${l.nextUid}${l.recentUid ? ` R${l.recentUid}` : ''}\n`;
   for (const [base, uid] of rows) out += `${uid} :${base}\n`;
   return out;
 }
