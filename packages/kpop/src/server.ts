@@ -33,11 +33,17 @@ import { handleLmtpConnection } from './lmtp/lmtp-session.js';
 import { ImapSession, type ImapConfig, type ImapListenerKind } from './imap/session.js';
 import { hostname } from 'node:os';
 import { startTmpCleaner, TMP_MAX_AGE_MS } from './maildir/tmp-clean.js';
+import { loginFactory } from './sasl/index.js';
+import { SECRET_MECHANISMS, secretMechanismFactories } from './mechs/index.js';
+import { Lockout, mechSecrets, SecretsStore, type LockoutPolicy, type SecretsPaths } from './secrets/store.js';
 
 export interface ListenAddress {
   host: string;
   port: number;
 }
+
+/** The listeners that run SASL (KPOP authenticates by sendauth). */
+export type MechListener = 'pop3' | 'pop3s' | 'imap' | 'imaps';
 
 export interface PopServerOptions {
   /** Mailboxes live in ROOT/USER/{tmp,new,cur}. */
@@ -87,6 +93,20 @@ export interface PopServerOptions {
   maxAuthFailures?: number;
   /** Allowed clock skew in seconds (MIT's default 300). */
   clockSkew?: number;
+  /**
+   * Mechanisms that check secrets of their own (APOP, CRAM-MD5, SCRAM-SHA-1,
+   * SCRAM-SHA-256, NTLM; also LOGIN), off by default: turned on for every
+   * SASL listener (POP3, POP3S, IMAP, IMAPS), or per listener with
+   * listenerMechanisms. APOP is POP3 only.
+   */
+  mechanisms?: string[];
+  listenerMechanisms?: Partial<Record<MechListener, string[]>>;
+  /** The store those mechanisms read (kpop secrets). */
+  secrets?: SecretsPaths | SecretsStore;
+  /** NTLM: accept NTLMv1 (fetchmail) as well as NTLMv2. */
+  allowNtlmV1?: boolean;
+  /** Lockout for the mechanisms checked here (default 5 failures in 10 min lock 10 min). */
+  lockout?: LockoutPolicy;
   /** Clock for ticket checks (tests pin it to the MIT fixtures' time). */
   now?: () => Date;
   /** Maildir tmp/ files untouched this long are removed, at start and hourly (default 36 h; 0: never). */
@@ -164,6 +184,29 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
     };
   }
 
+  const known = new Set<string>([...SECRET_MECHANISMS, 'LOGIN', 'GSSAPI', 'PLAIN']);
+  for (const n of [...(opts.mechanisms ?? []), ...Object.values(opts.listenerMechanisms ?? {}).flat()]) {
+    if (!known.has(n.toUpperCase())) throw new Error(`unknown mechanism ${n} (known: ${[...known].join(', ')})`);
+  }
+  const wantsSecrets = [...(opts.mechanisms ?? []), ...Object.values(opts.listenerMechanisms ?? {}).flat()]
+    .some((n) => (SECRET_MECHANISMS as readonly string[]).includes(n.toUpperCase()));
+  if (wantsSecrets && !opts.secrets) throw new Error('APOP, CRAM-MD5, SCRAM and NTLM need a secrets store (--secrets FILE, made with "kpop secrets set")');
+  const store = opts.secrets instanceof SecretsStore ? opts.secrets : opts.secrets ? new SecretsStore(opts.secrets) : undefined;
+  if (store) store.reload(); // a damaged store is reported at start, not at the first login
+  const secrets = store ? mechSecrets(store, new Lockout(opts.lockout)) : undefined;
+  /** The listener's extra mechanisms, upper-cased. */
+  const extra = (kind: MechListener) => (opts.listenerMechanisms?.[kind] ?? opts.mechanisms ?? []).map((n) => n.toUpperCase());
+  const registryFor = (kind: MechListener): SaslRegistry => {
+    const names = extra(kind);
+    const gss = kind === 'imap' || kind === 'imaps' ? imapAcceptor : acceptor;
+    return new SaslRegistry([
+      ...(gss ? [gssapiFactory(gss)] : []),
+      ...(passwords ? [plainFactory(passwords)] : []),
+      ...(passwords && names.includes('LOGIN') ? [loginFactory(passwords)] : []),
+      ...(secrets ? secretMechanismFactories(names, secrets, { allowNtlmV1: opts.allowNtlmV1 }) : []),
+    ]);
+  };
+
   const config: Pop3Config = {
     maildirRoot: opts.maildirRoot,
     secureContext,
@@ -178,12 +221,19 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
     maxAuthFailures: opts.maxAuthFailures,
   };
 
+  const listenerConfig = (kind: 'pop3' | 'pop3s'): Pop3Config => ({
+    ...config,
+    sasl: registryFor(kind),
+    ...(secrets && extra(kind).includes('APOP') ? { apop: secrets } : {}),
+  });
+  const pop3Config = listenerConfig('pop3');
+  const pop3sConfig = listenerConfig('pop3s');
   const imapConfig: ImapConfig = {
     maildirRoot: opts.maildirRoot,
     secureContext,
     allowPlaintextAuth: opts.allowPlaintextAuth,
     verifyPassword: passwords,
-    sasl: new SaslRegistry([...(imapAcceptor ? [gssapiFactory(imapAcceptor)] : []), ...(passwords ? [plainFactory(passwords)] : [])]),
+    sasl: registryFor('imap'),
     hostname: hostname() || 'localhost',
     mailboxFor: (p: Principal, user: string) => userMap.mailboxFor(p, user),
     localUser: (p: Principal) => userMap.localUser(p),
@@ -191,6 +241,7 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
     idleTimeoutMs: opts.idleTimeoutMs,
     maxAuthFailures: opts.maxAuthFailures,
   };
+  const imapsConfig: ImapConfig = { ...imapConfig, sasl: registryFor('imaps') };
 
   const tmpMaxAgeMs = opts.tmpMaxAgeMs ?? TMP_MAX_AGE_MS;
   const tmpCleaner = tmpMaxAgeMs > 0 ? startTmpCleaner(opts.maildirRoot, { maxAgeMs: tmpMaxAgeMs, log, ...(opts.now ? { now: opts.now } : {}) }) : undefined;
@@ -211,14 +262,15 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
 
   /** A POP3 session on `socket` (plain, or TLS over it), its deadlines wired to the guard. */
   const popSession = (socket: Socket, stream: Socket, kind: ListenerKind, hooks: AdmitHooks, guard: NonNullable<ReturnType<Admission['admit']>>, extra: { preauth?: Principal; initialData?: Buffer } = {}) => {
-    const session = new Pop3Session(stream, config, { listener: kind, remote: remote(socket), guard, ...extra });
+    const cfg = kind === 'pop3' ? pop3Config : kind === 'pop3s' ? pop3sConfig : config;
+    const session = new Pop3Session(stream, cfg, { listener: kind, remote: remote(socket), guard, ...extra });
     hooks.expire = (status) => session.expire(status);
     session.start();
   };
 
   /** An IMAP session on `socket` (plain, or TLS over it), its deadlines wired to the guard. */
   const imapSession = (socket: Socket, stream: Socket, kind: ImapListenerKind, hooks: AdmitHooks, guard: NonNullable<ReturnType<Admission['admit']>>) => {
-    const session = new ImapSession(stream, imapConfig, { listener: kind, remote: remote(socket), guard });
+    const session = new ImapSession(stream, kind === 'imaps' ? imapsConfig : imapConfig, { listener: kind, remote: remote(socket), guard });
     hooks.expire = (status) => session.expire(status);
     session.start();
   };

@@ -7,6 +7,7 @@
  *   kpop deliver USER [--maildir-root DIR] < message
  *   kpop ca init [--dir DIR]
  *   kpop cert issue --host NAME... [--ca-dir DIR] [--out DIR]
+ *   kpop secrets set|delete|list USER [--stdin] [--file F] [--key-file K]
  * Errors: one line on stderr, non-zero exit, never a stack trace.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,8 @@ import { deliver } from '../maildir/deliver.js';
 import { isValidUserName, maildirPath, MaildirError } from '../maildir/maildir.js';
 import { createCa, issueServerCert } from '../tls/ca.js';
 import { fetchCommand } from '../fetch/cli.js';
+import { secretsCommand, secretsPaths } from '../secrets/cli.js';
+import { labCommand } from '../compare/cli.js';
 
 /** sysexits.h, as MTAs expect from a delivery agent. */
 const EX_USAGE = 64;
@@ -152,6 +155,12 @@ program
   .option('--log-max-size <size>', 'with --log-file: rotate FILE to FILE.1 … past this size, e.g. 64M (0: never)', '64M')
   .option('--log-keep <n>', 'with --log-file: rotated files kept (FILE.1 … FILE.N)', '5')
   .option('--tmp-max-age <hours>', 'remove Maildir tmp/ files older than this, at start and hourly (the Maildir convention: 36)', '36')
+  .option('--mechanisms <list>', 'turn on more mechanisms for POP3 and POP3S, comma-separated: APOP, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, NTLM, LOGIN')
+  .option('--pop3-mechanisms <list>', 'the same, for the POP3 listener only (overrides --mechanisms there)')
+  .option('--pop3s-mechanisms <list>', 'the same, for the POP3S listener only')
+  .option('--secrets <file>', 'the store "kpop secrets" fills (default $KPOP_SECRETS or /etc/kpop/secrets.json)')
+  .option('--secrets-key <file>', 'its key file (default secrets.key beside the store)')
+  .option('--allow-ntlmv1', 'NTLM: accept NTLMv1 responses too (fetchmail sends them; crackable from a capture)')
   .action(async (o: Record<string, string | boolean | undefined>) => {
     let krb5: Krb5Config | undefined;
     try {
@@ -177,6 +186,16 @@ program
     const keytabFile = keytabPath.replace(/^(FILE|WRFILE):/, '');
     const haveKeytab = existsSync(keytabFile);
     if (!haveKeytab && kpop) throw new CliError(`keytab ${keytabFile} not found: KPOP needs pop/HOST keys (--keytab FILE, or --kpop none)`);
+    const list = (v: unknown) => (typeof v === 'string' ? v.split(/[,\s]+/).filter(Boolean) : undefined);
+    const mechanisms = list(o.mechanisms);
+    const listenerMechanisms = { ...(o.pop3Mechanisms ? { pop3: list(o.pop3Mechanisms)! } : {}), ...(o.pop3sMechanisms ? { pop3s: list(o.pop3sMechanisms)! } : {}) };
+    const anyMechs = [...(mechanisms ?? []), ...Object.values(listenerMechanisms).flat()];
+    const known = ['APOP', 'CRAM-MD5', 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'NTLM', 'LOGIN', 'GSSAPI', 'PLAIN'];
+    const unknown = anyMechs.find((m) => !known.includes(m.toUpperCase()));
+    if (unknown) throw new CliError(`unknown mechanism "${unknown.replace(/[^\x21-\x7e]/g, '?')}" (choose from ${known.join(', ')})`, EX_USAGE);
+    const secrets = anyMechs.some((m) => !['LOGIN', 'GSSAPI', 'PLAIN'].includes(m.toUpperCase()))
+      ? secretsPaths({ file: o.secrets as string | undefined, keyFile: o.secretsKey as string | undefined })
+      : undefined;
     const root = String(o.maildirRoot);
     mkdirSync(root, { recursive: true, mode: 0o700 });
     const serverLog = openServerLog(o);
@@ -196,6 +215,10 @@ program
       allowPlaintextAuth: !!o.allowPlaintextAuth,
       limits,
       ...(logInterval !== undefined ? { limitLogIntervalMs: logInterval } : {}),
+      ...(mechanisms ? { mechanisms } : {}),
+      listenerMechanisms,
+      ...(secrets ? { secrets } : {}),
+      allowNtlmV1: !!o.allowNtlmv1,
       ...(krb5 ? { krb5Config: krb5 } : {}),
       log: serverLog.log,
       tmpMaxAgeMs: parseHours(String(o.tmpMaxAge)),
@@ -262,6 +285,10 @@ cert.command('issue')
 
 // `kpop fetch`: the suite's mail client (src/fetch/); it reports its own errors in one line.
 program.addCommand(fetchCommand({ stdout: process.stdout, stderr: process.stderr }));
+// `kpop secrets`: APOP, CRAM-MD5, SCRAM and NTLM secrets (src/secrets/).
+program.addCommand(secretsCommand());
+// `kpop lab compare`: every login the lab allows, as an eavesdropper sees it (src/compare/).
+program.addCommand(labCommand({ stdout: process.stdout, stderr: process.stderr }, (code) => { process.exitCode = code; }));
 
 try {
   await program.parseAsync(process.argv);

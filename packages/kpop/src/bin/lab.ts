@@ -5,8 +5,13 @@
  * SIGHUP reopens kdc.log and pop.log (for logrotate).
  */
 import { startLabFromArgs } from '../lab/cli.js';
+import { labCommand } from '../compare/cli.js';
 
-const lab = await startLabFromArgs(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() });
+// `npm start -- compare [--dir DIR] [--json]`: the comparison, against the lab already running.
+const argv = process.argv.slice(2);
+const lab = argv[0] === 'compare'
+  ? await labCommand({ stdout: process.stdout, stderr: process.stderr }, (code) => { process.exitCode = code; }).parseAsync(argv, { from: 'user' }).then(() => Number(process.exitCode ?? 0))
+  : await startLabFromArgs(argv, { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() });
 if (typeof lab === 'number') {
   process.exitCode = lab;
 } else {

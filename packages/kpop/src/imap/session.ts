@@ -179,7 +179,10 @@ export class ImapSession extends ImapConnection {
     }
     let cmd: Command;
     try {
-      cmd = parseCommand(e.data);
+      // mutt sends "a0000 AUTHENTICATE CRAM-MD5 " (a trailing space) when it has no initial response.
+      const data = e.data.length > 1 && e.data[e.data.length - 1] === 0x20 && /^\S+ AUTHENTICATE \S+ $/i.test(e.data.toString('latin1'))
+        ? e.data.subarray(0, e.data.length - 1) : e.data;
+      cmd = parseCommand(data);
     } catch (err) {
       const tag = (err as { tag?: string }).tag ?? '*';
       this.send(`${tag} BAD ${(err as Error).message}\r\n`);

@@ -69,6 +69,10 @@ export function bannerLines(b: BannerInput): string[] {
   out.push(`  fetchmail -f /dev/null --nodetach --nosyslog -p IMAP -P ${ports.imap} --auth gssapi -u ${user} --sslproto '' -k -m ${q(`/bin/cat >> ${mbox}`)} localhost`);
   out.push(`  mutt -f imaps://${user}@localhost:${ports.imaps}/INBOX -e 'set imap_authenticators=gssapi certificate_file=${p.caCert}'`);
   out.push('');
+  out.push('The article\'s other answers (APOP, CRAM-MD5, SCRAM, NTLM; side by side: pnpm kpop lab compare):');
+  out.push(`  curl --login-options AUTH=CRAM-MD5 -u ${user}:PASSWORD pop3://localhost:${ports.pop3}/1`);
+  out.push(`  mpop --host=localhost --port=${ports.pop3} --auth=scram-sha-256 --user=${user} --tls=off --delivery=mbox,${q(mbox)} --keep=on`);
+  out.push('');
   out.push('Ctrl-C stops the lab; the next npm start reuses this realm.');
   return out;
 }

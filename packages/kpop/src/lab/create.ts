@@ -17,6 +17,7 @@ import { maildirPath } from '../maildir/maildir.js';
 import { createCa, issueServerCert } from '../tls/ca.js';
 import type { LabMarker, LabPaths } from './layout.js';
 import { welcomeMessage } from './welcome.js';
+import { fillLabSecrets } from './secrets.js';
 
 /** The service hosts: the names clients put in pop/HOST (fetchmail and curl use what they connect to). */
 export const LAB_SERVICE_HOSTS = ['localhost', '127.0.0.1'];
@@ -77,6 +78,9 @@ export async function createLab(p: LabPaths, o: CreateLabOptions): Promise<Creat
     mkdirSync(p.serverCert.replace(/\/[^/]+$/, ''), { recursive: true, mode: 0o700 });
     writeFileSync(p.serverCert, server.certPem, { mode: 0o644 });
     writeSecret(p.serverKey, server.keyPem);
+
+    // APOP, CRAM-MD5, SCRAM and NTLM check their own secrets: the same passwords.
+    fillLabSecrets(p.dir, passwords);
 
     mkdirSync(p.mailRoot, { recursive: true, mode: 0o700 });
     for (const user of Object.keys(o.users)) {

@@ -13,6 +13,7 @@ import { startKdcWorkers, type LabKdc } from './kdc-workers.js';
 import type { LogRecord } from '../pop3/session.js';
 import type { LabPaths } from './layout.js';
 import { labServices } from './create.js';
+import { LAB_MECHANISMS, labSecretsPaths } from './secrets.js';
 
 export const LAB_HOST = '127.0.0.1';
 
@@ -179,6 +180,9 @@ export async function runLab(p: LabPaths, realm: string, o: RunLabOptions): Prom
         tls: { cert: readFileSync(p.serverCert), key: readFileSync(p.serverKey) },
         krb5Config,
         ...(o.limits ? { limits: o.limits } : {}),
+        mechanisms: LAB_MECHANISMS,
+        secrets: labSecretsPaths(p.dir),
+        allowNtlmV1: true,
         log: (r: LogRecord) => {
           popLog.write({ time: new Date().toISOString(), ...r });
           say(`pop  ${Object.entries(r).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`);

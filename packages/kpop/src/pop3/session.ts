@@ -16,6 +16,7 @@ import { multiLine } from './dot-stuff.js';
 import { Mailbox } from './mailbox.js';
 import { decodeBase64, runSaslExchange, SaslError, type PasswordVerifier, type SaslOutcome, type SaslRegistry } from '../sasl/index.js';
 import { isValidUserName, maildirPath, MaildirError } from '../maildir/maildir.js';
+import { apopTimestamp, verifyApop, type MechSecrets } from '../mechs/index.js';
 
 export type Pop3State = 'AUTHORIZATION' | 'TRANSACTION' | 'UPDATE';
 export type ListenerKind = 'pop3' | 'pop3s' | 'kpop';
@@ -33,6 +34,8 @@ export interface Pop3Config {
   sasl: SaslRegistry;
   /** Our host name, for mechanisms that put it in a challenge. */
   hostname?: string;
+  /** APOP (RFC 1939 §7) on this listener: the greeting carries a timestamp; checked with these secrets. */
+  apop?: MechSecrets;
   /** The mailbox `user` names if this principal may open it (USER, or an authzid), else undefined. */
   mailboxFor: (principal: Principal, user: string) => string | undefined;
   /** The mailbox a principal gets when it names none (empty authzid). */
@@ -65,7 +68,7 @@ const MAX_COMMAND = 255; // RFC 2449 §4
 const MAX_UNKNOWN = 20;
 
 const ALLOWED: Record<Pop3State, ReadonlySet<string>> = {
-  AUTHORIZATION: new Set(['USER', 'PASS', 'AUTH', 'CAPA', 'STLS', 'QUIT']),
+  AUTHORIZATION: new Set(['USER', 'PASS', 'APOP', 'AUTH', 'CAPA', 'STLS', 'QUIT']),
   TRANSACTION: new Set(['STAT', 'LIST', 'RETR', 'DELE', 'NOOP', 'RSET', 'QUIT', 'TOP', 'UIDL', 'CAPA']),
   UPDATE: new Set(),
 };
@@ -94,8 +97,12 @@ export class Pop3Session extends LineConnection {
     this.expired(status, EXPIRY_TEXT[status]);
   }
 
+  /** RFC 1939 §7: the APOP timestamp of this session's greeting. */
+  private apopStamp?: string;
+
   start(): void {
-    this.begin('+OK POP3 server ready', this.info.initialData);
+    if (this.config.apop && !this.kpop) this.apopStamp = apopTimestamp(this.config.hostname ?? 'localhost');
+    this.begin(`+OK POP3 server ready${this.apopStamp ? ' ' + this.apopStamp : ''}`, this.info.initialData);
   }
 
   private readonly seenError = (e: Error) => this.config.log({ event: 'error', session: this.id, error: `mark seen: ${e.message}` });
@@ -178,6 +185,23 @@ export class Pop3Session extends LineConnection {
     this.socket.write(multiLine('+OK Capability list follows', caps));
   }
 
+  /** RFC 1939 §7: APOP name digest, against this session's greeting timestamp. */
+  async command_APOP(arg: string): Promise<void> {
+    const secrets = this.config.apop;
+    if (!secrets || !this.apopStamp) {
+      this.reply('-ERR Unknown command: APOP');
+      return this.countUnknown();
+    }
+    this.userArg = undefined;
+    let user: string;
+    try {
+      user = await verifyApop(arg, this.apopStamp, secrets);
+    } catch (e) {
+      return this.authFailed('APOP', /^\S{1,64}/.exec(arg)?.[0], e);
+    }
+    return this.authorizedUser(user, 'APOP');
+  }
+
   command_USER(arg: string): void {
     if (!this.kpop && !this.passwordAllowed()) {
       this.reply(this.config.verifyPassword
@@ -218,7 +242,8 @@ export class Pop3Session extends LineConnection {
       this.socket.write(multiLine('+OK', mechs));
       return;
     }
-    const [name = '', ir, extra] = arg.split(' ');
+    // mutt sends "AUTH CRAM-MD5 " (a trailing space) when it has no initial response.
+    const [name = '', ir, extra] = arg.replace(/ $/, '').split(' ');
     const mechName = name.toUpperCase();
     if (extra !== undefined || !mechs.includes(mechName)) {
       return this.reply('-ERR [AUTH] Unsupported authentication mechanism.');
