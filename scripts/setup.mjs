@@ -67,7 +67,7 @@ function ensureDeps(pnpm) {
 const pnpm = ensurePnpm();
 ensureDeps(pnpm);
 try {
-  execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), ...(quiet ? ['--quiet'] : [])], { stdio: 'inherit', cwd: root });
+  execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), '--lib', ...(quiet ? ['--quiet'] : [])], { stdio: 'inherit', cwd: root });
 } catch {
   fail('build failed (see above).');
 }
