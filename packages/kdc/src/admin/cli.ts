@@ -10,6 +10,7 @@ import { KdcDbError } from '../db/index.js';
 import { cmdAddprinc, cmdCpw, cmdDelprinc, cmdDump, cmdGetprinc, cmdInit, cmdKtadd, cmdListprincs, cmdLoad, cmdModprinc, cmdRealm, DEFAULT_DIR, DIR_ENV, MASTER_PASSWORD_ENV, type CliIo } from './commands.js';
 import { UsageError } from './parse.js';
 import { cmdStart } from './start.js';
+import { cmdTestRealm } from './test-realm.js';
 
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 
@@ -65,6 +66,14 @@ export function buildProgram(io: CliIo): Command {
     .option('-l, --listen <host:port>', 'address to serve, repeatable (default 127.0.0.1:88)', collect)
     .option('--max-udp-reply <bytes>', 'larger UDP replies get RESPONSE_TOO_BIG so that clients retry over TCP (default 1400)')
     .action((o, c: Command) => cmdStart(c.opts(), io));
+
+  program.command('test-realm').description('start a throwaway realm in a temporary folder for a test suite; print one JSON line (realm, kdc, krb5_conf, dir, ccache, principals) when ready; serve until SIGTERM, SIGINT or end of standard input, then remove the folder')
+    .option('-r, --realm <realm>', 'realm name (default KRBTEST.COM)')
+    .option('-p, --principal <name[:password]>', 'a user principal; without a password it gets a random one (repeatable)', collect)
+    .option('-s, --service <name>', 'a service principal with random keys in a keytab, e.g. HTTP/localhost (repeatable)', collect)
+    .option('--port <n>', 'UDP and TCP port on 127.0.0.1 (default: a free port)')
+    .option('-v, --verbose', 'the KDC\'s JSON log lines on standard error')
+    .action((o, c: Command) => cmdTestRealm(c.opts(), io));
 
   lifetimeOptions(program.command('addprinc').description('add a principal (keys in every realm enctype, pre-authentication required)').argument('<name>', 'alice, alice@REALM or pop/host'))
     .addOption(dirOption())
