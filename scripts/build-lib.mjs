@@ -6,7 +6,7 @@
 // sources through the "kpop-source" export condition. A package whose
 // dist/esm is newer than its sources and its dependencies' is skipped.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -58,7 +58,9 @@ export async function buildLibraries({ quiet = false, force = false } = {}) {
       continue;
     }
     const t0 = Date.now();
-    rmSync(outDir, { recursive: true, force: true });
+    // Built beside, then swapped in: a process reading dist/esm meanwhile never sees it half-written.
+    const tmpOut = `${outDir}.${process.pid}.tmp`;
+    rmSync(tmpOut, { recursive: true, force: true });
     const config = join(configDir, `${dir}.tsconfig.json`);
     writeFileSync(config, JSON.stringify({
       extends: join(root, 'tsconfig.json'),
@@ -66,7 +68,7 @@ export async function buildLibraries({ quiet = false, force = false } = {}) {
         noEmit: false,
         noEmitOnError: true,
         declaration: true,
-        outDir,
+        outDir: tmpOut,
         rootDir: join(pkgDir, 'src'),
         // Other @kpop packages through their built .d.ts, as an installing project sees them.
         customConditions: [],
@@ -75,10 +77,17 @@ export async function buildLibraries({ quiet = false, force = false } = {}) {
       include: [],
     }, null, 2));
     const r = spawnSync(process.execPath, [tsc, '-p', config], { cwd: root, stdio: 'inherit' });
-    if (r.status !== 0) throw new Error(`tsc failed for ${name} (see above)`);
+    if (r.status !== 0) {
+      rmSync(tmpOut, { recursive: true, force: true });
+      throw new Error(`tsc failed for ${name} (see above)`);
+    }
     // The package's dist/package.json may say "commonjs" (its CommonJS bins): the library is ESM.
-    writeFileSync(join(outDir, 'package.json'), '{ "type": "module" }\n');
-    writeFileSync(stamp, '');
+    writeFileSync(join(tmpOut, 'package.json'), '{ "type": "module" }\n');
+    writeFileSync(join(tmpOut, '.built'), '');
+    const old = `${outDir}.${process.pid}.old`;
+    if (existsSync(outDir)) renameSync(outDir, old);
+    renameSync(tmpOut, outDir);
+    rmSync(old, { recursive: true, force: true });
     built.set(name, statSync(stamp).mtimeMs);
     if (!quiet) console.error(`[build] ${name}: library (JavaScript and .d.ts) in ${Date.now() - t0} ms`);
   }
