@@ -33,10 +33,30 @@ const manifest = (pkg: string) => JSON.parse(readFileSync(join(root, 'packages',
   name: string; version: string; bin?: Record<string, string>; dependencies?: Record<string, string>;
 };
 
+/** Like runAsync, in the project's folder (never the workspace's). */
+function inProject(cmd: string, args: string[], e: NodeJS.ProcessEnv, input = '', timeoutMs = 120_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: project, env: e, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
+    child.stdin.on('error', () => {});
+    child.stdin.end(input);
+  });
+}
+
+/** What npm needs from this environment, without what `npx vitest` and the workspace add (npm_package_*, npm_config_local_prefix, …). */
+const NPM_KEEP = new Set(['npm_config_nodedir', 'npm_config_registry', 'npm_config_cache', 'npm_config_userconfig', 'npm_config_globalconfig', 'npm_config_cafile']);
+
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'kpop-pack-'));
-  const { NODE_OPTIONS, ...rest } = process.env;
-  const nodeOptions = (NODE_OPTIONS ?? '').replace(/--conditions=kpop-source/g, '').trim();
+  const rest = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) || NPM_KEEP.has(k.toLowerCase())));
+  const nodeOptions = (process.env.NODE_OPTIONS ?? '').replace(/--conditions=kpop-source/g, '').trim();
+  delete rest.NODE_OPTIONS;
   // This node first on PATH: npm, npx and the bins' shims run with it (CI's second run uses another Node).
   env = { ...rest, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
   const tarballs = join(work, 'tarballs');
@@ -50,7 +70,7 @@ beforeAll(async () => {
   const files = readdirSync(tarballs).map((f) => join(tarballs, f));
   expect(files).toHaveLength(PACKAGES.length);
   // Plain npm, as a user: better-sqlite3 compiles here (with the npm_config_nodedir of the Node under test).
-  const r = await runAsync('npm', ['install', ...files], env, '', 900_000);
+  const r = await inProject('npm', ['install', ...files], env, '', 900_000);
   if (r.status !== 0) throw new Error(`npm install of the packed tarballs failed:\n${r.stderr.slice(-3000)}`);
 }, 960_000);
 
@@ -130,7 +150,7 @@ describe('npm pack → npm install in a fresh project', () => {
       '',
     ].join('\n'));
     const tsc = join(root, 'node_modules/typescript/bin/tsc');
-    const r = await runAsync(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022',
+    const r = await inProject(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022',
       '--types', 'node', '--typeRoots', join(root, 'node_modules/@types'), join(project, 'use.ts')], env, '', 300_000);
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -139,7 +159,7 @@ describe('npm pack → npm install in a fresh project', () => {
   it('npx runs every bin: --help prints usage without any banner', async () => {
     for (const pkg of PACKAGES) {
       for (const name of Object.keys(manifest(pkg).bin ?? {})) {
-        const r = await runAsync('npx', ['--no-install', name, '--help'], { ...env, HOME: work }, '', 120_000);
+        const r = await inProject('npx', ['--no-install', name, '--help'], env);
         expect(r.status, `npx ${name} --help: ${r.stderr}`).toBe(0);
         expect(r.stdout).toMatch(/^Usage: /);
       }
@@ -155,9 +175,9 @@ describe('npm pack → npm install in a fresh project', () => {
         child.on('close', (code) => reject(new Error(`npx kdc test-realm exited ${code}`)));
       });
       const kenv = { ...env, KRB5_CONFIG: info.krb5_conf, KRB5CCNAME: `FILE:${join(work, 'ours.cc')}`, XDG_CACHE_HOME: join(work, 'xdg') };
-      const ours = await runAsync('npx', ['--no-install', 'kinit', 'alice'], { ...kenv }, 'alice-pw-2\n', 120_000);
+      const ours = await inProject('npx', ['--no-install', 'kinit', 'alice'], kenv, 'alice-pw-2\n');
       expect(ours).toMatchObject({ status: 0, stdout: `Password for alice@${info.realm}: \n` });
-      const klist = await runAsync('npx', ['--no-install', 'klist'], kenv, '', 120_000);
+      const klist = await inProject('npx', ['--no-install', 'klist'], kenv);
       expect(klist.stdout).toContain(`krbtgt/${info.realm}@${info.realm}`);
       if (hasMitClients) {
         const mitEnv = { ...kenv, KRB5CCNAME: `FILE:${join(work, 'mit.cc')}` };

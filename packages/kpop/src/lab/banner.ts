@@ -40,16 +40,16 @@ export function bannerLines(b: BannerInput): string[] {
   out.push(`  logs   ${p.kdcLog}, ${p.popLog}`);
   if (b.passwords) {
     out.push('');
-    out.push('Passwords (shown this once; change one with: pnpm kdc cpw USER --dir ' + q(p.kdcDir) + '):');
+    out.push('Passwords (shown this once; change one with: npx kdc cpw USER --dir ' + q(p.kdcDir) + '):');
     for (const [u, pw] of Object.entries(b.passwords)) out.push(`  ${u.padEnd(8)} ${pw}`);
   }
   out.push('');
   out.push('In another terminal, from this folder:');
   out.push(`  export KRB5_CONFIG=${q(p.krb5Conf)} KRB5CCNAME=FILE:${q(p.ccache)}`);
-  out.push(`  pnpm kinit ${user}`);
-  out.push('  pnpm klist');
-  out.push(`  pnpm kpop fetch --kpop --host localhost --port ${ports.kpop} --out ${q(`${user}-mail`)}`);
-  out.push(`  pnpm kpop fetch --gssapi --tls --cafile ${q(p.caCert)} --host localhost --port ${ports.pop3} --keep --out ${q(mbox)}`);
+  out.push(`  npx kinit ${user}`);
+  out.push('  npx klist');
+  out.push(`  npx kpop fetch --kpop --host localhost --port ${ports.kpop} --out ${q(`${user}-mail`)}`);
+  out.push(`  npx kpop fetch --gssapi --tls --cafile ${q(p.caCert)} --host localhost --port ${ports.pop3} --keep --out ${q(mbox)}`);
   out.push('');
   out.push("The same with MIT's tools (krb5-user), fetchmail and curl:");
   out.push(`  kinit ${user}`);
