@@ -14,6 +14,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PACKAGES = ['common', 'kdc', 'kinit-cli', 'kpop'];
 /** What scripts/build.mjs leaves outside the bundles (native addons): a package whose programs bundle code that loads one must list it. */
 const BUNDLE_EXTERNALS = ['better-sqlite3'];
+/** Dependencies that ship no types of their own: a package whose library (src/index.ts) imports one lists its @types package too, since its .d.ts files import it. */
+const TYPES_FROM_DEFINITELY_TYPED = ['better-sqlite3'];
 
 interface Manifest {
   name: string; version: string; private?: boolean; type?: string; files?: string[];
@@ -78,6 +80,7 @@ describe('package manifests', () => {
       it('list exactly what the code imports (and bundled programs load)', () => {
         const used = reachedPackages([join(srcOf(pkg), 'index.ts'), ...binSources(pkg).map((f) => join(srcOf(pkg), 'bin', f))]);
         for (const ext of bundledExternals(pkg)) used.add(ext);
+        for (const dep of reachedPackages([join(srcOf(pkg), 'index.ts')])) if (TYPES_FROM_DEFINITELY_TYPED.includes(dep)) used.add(`@types/${dep}`);
         expect(Object.keys(m.dependencies ?? {}).sort()).toEqual([...used].sort());
       });
 
