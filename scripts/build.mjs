@@ -22,6 +22,9 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quiet = process.argv.includes('--quiet');
 const force = process.argv.includes('--force');
+// --lib: also build each package's library (dist/esm: JavaScript and .d.ts)
+// for `npm pack` (the packages' prepack script); see scripts/build-lib.mjs.
+const lib = process.argv.includes('--lib');
 
 function walk(dir, out = []) {
   if (!existsSync(dir)) return out;
@@ -55,6 +58,7 @@ for (const pkg of packages) {
   }
 }
 const distTypeFile = (pkg) => join(root, 'packages', pkg, 'dist', 'package.json');
+syncBinEntries();
 
 // This script and the packages' manifests (binFormat) count as sources too.
 const sources = [fileURLToPath(import.meta.url), ...packages.map((p) => join(root, 'packages', p, 'package.json')).filter(existsSync), ...packages.flatMap((p) => walk(join(root, 'packages', p, 'src')))];
@@ -64,6 +68,10 @@ const stale = force || !existsSync(stamp) || statSync(stamp).mtimeMs < newestSou
   entries.some((e) => !existsSync(join(root, 'packages', e.pkg, 'dist', 'bin', `${e.name}.js`)) ||
     (e.format === 'cjs' && !existsSync(join(root, 'packages', e.pkg, 'dist', 'lib', `${e.name}.cjs`)))) ||
   [...cjsPackages].some((pkg) => !existsSync(distTypeFile(pkg)));
+if (lib) {
+  const { buildLibraries } = await import('./build-lib.mjs');
+  await buildLibraries({ quiet, force });
+}
 if (!stale || entries.length === 0) process.exit(0);
 
 const { build } = await import('esbuild');
@@ -87,6 +95,8 @@ await Promise.all(entries.map(async (e) => {
     platform: 'node',
     target: 'node20',
     format: e.format,
+    // The workspace's packages are bundled from their sources.
+    conditions: ['kpop-source'],
     // Native addons stay outside the bundle.
     external: ['better-sqlite3'],
     // CommonJS dependencies bundled into ESM still call require().
@@ -106,6 +116,34 @@ for (const pkg of cjsPackages) writeAtomic(distTypeFile(pkg), '{ "type": "common
 mkdirSync(dirname(stamp), { recursive: true });
 writeFileSync(stamp, String(Date.now()));
 if (!quiet) console.error(`[build] ${entries.length} programs in ${Date.now() - t0} ms: ${entries.map((e) => relative(root, e.src)).join(', ')}`);
+
+/**
+ * Every program in src/bin is a `bin` of its package: src/bin/<name>.ts gets
+ * "<name>": "./dist/bin/<name>.js" in package.json unless an entry already
+ * names that file under another name (kpop's lab is `kpop-lab`); entries
+ * whose source is gone are dropped. So a new program needs no change here,
+ * and `npm pack` ships it. The manifest is rewritten only when it changes.
+ */
+function syncBinEntries() {
+  for (const pkg of packages) {
+    const manifestFile = join(root, 'packages', pkg, 'package.json');
+    if (!existsSync(manifestFile)) continue;
+    const text = readFileSync(manifestFile, 'utf8');
+    const manifest = JSON.parse(text);
+    const names = entries.filter((e) => e.pkg === pkg).map((e) => e.name).sort();
+    const target = (name) => `./dist/bin/${name}.js`;
+    const bin = {};
+    for (const [cmd, file] of Object.entries(manifest.bin ?? {})) {
+      if (names.some((n) => target(n) === file)) bin[cmd] = file;
+    }
+    for (const n of names) if (!Object.values(bin).includes(target(n))) bin[n] = target(n);
+    if (JSON.stringify(bin) === JSON.stringify(manifest.bin ?? {})) continue;
+    if (Object.keys(bin).length) manifest.bin = bin;
+    else delete manifest.bin;
+    writeAtomic(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+    if (!quiet) console.error(`[build] packages/${pkg}/package.json: bin is now ${JSON.stringify(bin)}`);
+  }
+}
 
 /**
  * dist/bin/<name>.js of a CommonJS package: runs dist/lib/<name>.cjs through

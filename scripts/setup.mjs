@@ -4,7 +4,7 @@
 // dependencies, and builds what users run. Each step is skipped when its
 // result is already there, so a second run takes well under a second.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -57,11 +57,38 @@ function ensureDeps(pnpm) {
   const manifests = ['package.json', 'pnpm-lock.yaml', 'pnpm-workspace.yaml', ...['common', 'kdc', 'kpop', 'kinit-cli'].map((p) => `packages/${p}/package.json`), 'test/package.json', 'bench/package.json'];
   const newest = Math.max(...manifests.map((m) => mtime(join(root, m))));
   if (existsSync(stamp) && mtime(stamp) >= newest) return;
+  placeholderBins();
   log('installing dependencies with pnpm');
   const args = ['install', existsSync(join(root, 'pnpm-lock.yaml')) ? '--frozen-lockfile' : '--no-frozen-lockfile'];
   const r = spawnSync(pnpm, args, { cwd: root, stdio: quiet ? 'ignore' : 'inherit', env: process.env });
   if (r.status !== 0) fail('pnpm install failed (see above).');
   writeFileSync(stamp, readFileSync(stamp)); // touch: newer than every manifest
+}
+
+/**
+ * pnpm links each package's `bin` into node_modules/.bin only if the file is
+ * there, and on a fresh clone dist/ is built after the install: so a
+ * placeholder stands in for every bin not built yet (the build replaces it),
+ * and `npx kinit` works from the checkout once set-up is done.
+ */
+function placeholderBins() {
+  const dir = join(root, 'packages');
+  for (const pkg of readdirSync(dir)) {
+    let bin;
+    try {
+      bin = JSON.parse(readFileSync(join(dir, pkg, 'package.json'), 'utf8')).bin;
+    } catch {
+      continue;
+    }
+    for (const [name, file] of Object.entries(bin ?? {})) {
+      const target = join(dir, pkg, file);
+      if (existsSync(target)) continue;
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, `#!/usr/bin/env node\nconsole.error('${name}: not built yet: run node scripts/setup.mjs');\nprocess.exit(1);\n`, { mode: 0o755 });
+      // The build must replace it even where its stamp says dist/ is current.
+      rmSync(join(root, 'node_modules', '.kpop-build-stamp'), { force: true });
+    }
+  }
 }
 
 const pnpm = ensurePnpm();

@@ -15,7 +15,7 @@ if (existsSync(lab)) {
   const built = [];
   for (const pkg of readdirSync(join(root, 'packages'))) {
     const d = join(root, 'packages', pkg, 'dist', 'bin');
-    if (existsSync(d)) for (const f of readdirSync(d)) built.push(`pnpm ${f.replace(/\.js$/, '')}`);
+    if (existsSync(d)) for (const f of readdirSync(d)) built.push(`npx ${f.replace(/\.js$/, '')}`);
   }
   console.log('kpop-suite: a Kerberos KDC, MIT-compatible kinit tools and a KPOP/POP3 server.');
   console.log('The lab realm (KDC on 127.0.0.1:8888, KPOP on 1109, POP3 on 1110, POP3S on 1995) is not built yet.');

@@ -52,7 +52,7 @@ export function buildBins(): Promise<Bins> {
     const cache = join(ROOT, 'packages/kpop/node_modules/.cache');
     mkdirSync(cache, { recursive: true });
     const dir = mkdtempSync(join(cache, 'lab-test-'));
-    const common = { bundle: true, platform: 'node' as const, target: 'node20', format: 'esm' as const, external: ['better-sqlite3'], banner: { js: BANNER }, logLevel: 'error' as const };
+    const common = { bundle: true, platform: 'node' as const, target: 'node20', format: 'esm' as const, conditions: ['kpop-source'], external: ['better-sqlite3'], banner: { js: BANNER }, logLevel: 'error' as const };
     await Promise.all([
       build({ ...common, entryPoints: [join(ROOT, 'packages/kpop/src/bin/lab.ts')], outfile: join(dir, 'lab.mjs') }),
       build({ ...common, entryPoints: [join(ROOT, 'packages/kinit-cli/src/bin/kinit.ts')], outfile: join(dir, 'kinit.mjs') }),

@@ -55,8 +55,8 @@ describe('a new lab', () => {
     expect(out).toContain(`KPOP   127.0.0.1:${ports.kpop}`);
     expect(out).toMatch(/alice +alice-pw-1\n/);
     expect(out).toContain(`export KRB5_CONFIG=${join(labDir, 'krb5.conf')} KRB5CCNAME=FILE:${join(labDir, 'ccache')}`);
-    expect(out).toContain('pnpm kinit alice');
-    expect(out).toContain(`pnpm kpop fetch --kpop --host localhost --port ${ports.kpop}`);
+    expect(out).toContain('npx kinit alice');
+    expect(out).toContain(`npx kpop fetch --kpop --host localhost --port ${ports.kpop}`);
     expect(out).toContain("fetchmail -f /dev/null --nodetach --nosyslog -p KPOP --auth kerberos_v5");
     expect(lab.errors()).toBe('');
   });

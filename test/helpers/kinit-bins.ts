@@ -29,6 +29,8 @@ export function buildKinitBins(): Promise<string> {
       platform: 'node',
       target: 'node20',
       format: 'esm',
+      // The workspace's packages from their sources, as scripts/build.mjs bundles them.
+      conditions: ['kpop-source'],
       banner: { js: "import { createRequire as __kpopCreateRequire } from 'node:module';\nconst require = __kpopCreateRequire(import.meta.url);" },
       logLevel: 'error',
       outExtension: { '.js': '.mjs' },

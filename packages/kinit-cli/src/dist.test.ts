@@ -1,5 +1,5 @@
 /**
- * The programs as `pnpm kinit` runs them: dist/bin/<name>.js built by
+ * The programs as the `kinit` bin runs them: dist/bin/<name>.js built by
  * scripts/build.mjs (a loader with a V8 code cache in front of the CommonJS
  * bundle dist/lib/<name>.cjs). The other CLI tests build their own ESM
  * bundles; these check the shipped build: that it runs, that the code cache

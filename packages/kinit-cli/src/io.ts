@@ -5,8 +5,7 @@
  * standard input), and the outer wrapper that turns any failure into one
  * line on stderr and an exit status — never a stack trace.
  */
-import { readSync } from 'node:fs';
-import { isatty } from 'node:tty';
+import { fstatSync, readSync, writeSync } from 'node:fs';
 import { UsageError } from './getopt.js';
 import { errorText } from './messages.js';
 
@@ -118,21 +117,49 @@ function readLineFromTty(): Promise<string> {
   });
 }
 
+/**
+ * Write to fd 1 or 2 with write(2), as MIT's programs do, instead of through
+ * process.stdout/stderr: creating those streams loads node:tty, node:net
+ * and the stream modules (about 3 ms of a kinit's start-up). A non-blocking
+ * fd (EAGAIN) goes through the stream, from the first byte not yet written;
+ * a closed reader (EPIPE) loses the text, as it would anyway.
+ */
+function writeFd(fd: 1 | 2, text: string): void {
+  const data = Buffer.from(text, 'utf8');
+  let off = 0;
+  try {
+    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') return;
+    (fd === 1 ? process.stdout : process.stderr).write(data.subarray(off));
+  }
+}
+
+/** isatty(0) without loading node:tty (and node:net behind it) unless fd 0 is a character device. */
+function stdinIsTty(): boolean {
+  try {
+    if (!fstatSync(0).isCharacterDevice()) return false;
+  } catch {
+    return false;
+  }
+  return process.getBuiltinModule('node:tty').isatty(0);
+}
+
 export function processIo(): CliIo {
   return {
     argv: process.argv.slice(2),
     env: process.env,
-    out: (t) => process.stdout.write(t),
-    err: (t) => process.stderr.write(t),
+    out: (t) => writeFd(1, t),
+    err: (t) => writeFd(2, t),
     readPassword: async (prompt) => {
-      process.stdout.write(prompt);
-      // isatty(0), not process.stdin.isTTY: the latter creates the stdin stream.
-      if (isatty(0)) return readLineFromTty();
+      writeFd(1, prompt);
+      // Not process.stdin.isTTY: that creates the stdin stream.
+      if (stdinIsTty()) return readLineFromTty();
       try {
         return await readLineFromStdin();
       } finally {
         // MIT ends the prompt line itself, since nothing was echoed (also when nothing could be read).
-        process.stdout.write('\n');
+        writeFd(1, '\n');
       }
     },
   };

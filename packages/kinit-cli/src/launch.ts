@@ -4,7 +4,19 @@
 // loaded only on the other path. No top-level await: the build makes each
 // bin a CommonJS bundle (see scripts/build.mjs), where the modules loaded
 // here are initialised, and node's built-ins required, only when called.
+import { writeSync } from 'node:fs';
 import type { CliIo } from './io.js';
+
+/** Usage to fd 1 with write(2): process.stdout would load node:tty or node:net first (node:fs is loaded already). */
+function writeUsage(text: string): void {
+  const data = Buffer.from(text, 'utf8');
+  let off = 0;
+  try {
+    while (off < data.length) off += writeSync(1, data, off, data.length - off);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EAGAIN') process.stdout.write(data.subarray(off));
+  }
+}
 
 /**
  * Run `prog`: print `usage` for --help, else load io.js and the program's
@@ -13,7 +25,7 @@ import type { CliIo } from './io.js';
  */
 export function launch(prog: string, usage: string, usageStatus: number, loadMain: () => Promise<(io: CliIo) => Promise<number>>): void {
   if (process.argv.slice(2).includes('--help')) {
-    process.stdout.write(usage);
+    writeUsage(usage);
     return;
   }
   void Promise.all([import('./io.js'), loadMain()]).then(([{ startProgram }, main]) =>

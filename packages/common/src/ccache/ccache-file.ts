@@ -20,7 +20,8 @@ export function readCcache(path: string): Ccache {
 
 /** Replace the ccache at `path` with `c` (atomic, mode 0600). */
 export function writeCcache(path: string, c: Ccache): void {
-  writeFileAtomic(path, serializeCcache(c), 'credentials cache');
+  // No fsync, as MIT's kinit (see writeFileAtomic).
+  writeFileAtomic(path, serializeCcache(c), 'credentials cache', { fsync: false });
 }
 
 /** Remove a ccache, as kdestroy does; false when there was none. */

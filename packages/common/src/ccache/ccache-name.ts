@@ -93,7 +93,7 @@ export function setPrimaryCcache(dir: string, file: string): void {
   if (!isCacheFileName(name) || path.resolve(path.dirname(file)) !== path.resolve(dir)) {
     throw new KrbError(ErrorCode.KRB_ERR_GENERIC, `'${file}' is not a cache file of the collection '${dir}'`);
   }
-  writeFileAtomic(path.join(dir, PRIMARY), new TextEncoder().encode(name + '\n'), 'primary cache file');
+  writeFileAtomic(path.join(dir, PRIMARY), new TextEncoder().encode(name + '\n'), 'primary cache file', { fsync: false });
 }
 
 /**

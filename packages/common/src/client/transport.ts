@@ -15,7 +15,7 @@
  * answer is taken even after the next one was asked.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { connect, isIP, type Socket as TcpSocket } from 'node:net';
+import type { Socket as TcpSocket } from 'node:net';
 import { ErrorCode } from '../krb5/errors.js';
 import { decodeMessage } from '../krb5/index.js';
 import { frameMessage, LengthPrefixedReader } from '../net/index.js';
@@ -63,8 +63,22 @@ function errorCodeOf(reply: Uint8Array): number | undefined {
   }
 }
 
+const IPV4_RE = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+/**
+ * 4 or 6 for an address literal, 0 for a host name. Not node:net's isIP:
+ * node:net (and the stream modules behind it) is loaded only when a request
+ * goes over TCP, which a kinit over UDP never does (about 2 ms of start-up).
+ * A host name never contains ':', so anything with one is taken as IPv6
+ * (an invalid one then fails to connect, as it would to resolve).
+ */
+function ipFamily(host: string): 0 | 4 | 6 {
+  if (IPV4_RE.test(host)) return 4;
+  return host.includes(':') ? 6 : 0;
+}
+
 async function resolve(kdc: KdcAddress): Promise<{ address: string; family: 4 | 6 }[]> {
-  const fam = isIP(kdc.host);
+  const fam = ipFamily(kdc.host);
   if (fam) return [{ address: kdc.host, family: fam as 4 | 6 }];
   try {
     // Loaded only for a KDC named by host name: node:dns sets up c-ares
@@ -153,7 +167,8 @@ class Exchange {
     if (a.state === 'sent') return false; // TCP is sent once; its connection stays open.
     this.trace?.(`Initiating TCP connection to stream ${a.host}:${a.port}`);
     const reader = new LengthPrefixedReader({ maxFrame: MAX_TCP_REPLY });
-    const s = connect({ host: a.host, port: a.port, family: a.family });
+    // node:net only now (see ipFamily); getBuiltinModule stays a plain call in every bundle format.
+    const s = process.getBuiltinModule('node:net').connect({ host: a.host, port: a.port, family: a.family });
     a.tcp = s;
     s.setNoDelay(true);
     s.on('connect', () => s.write(frameMessage(this.request)));

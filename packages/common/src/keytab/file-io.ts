@@ -48,8 +48,15 @@ export function readParsed<T>(file: string, what: string, parse: (bytes: Uint8Ar
  * Write `data` to `file` atomically with mode 0600 (keys and tickets are
  * secrets). A symbolic link at `file` is followed, so the link survives and
  * its target is what gets replaced, as with MIT's in-place writes.
+ *
+ * `fsync: false` skips flushing the data to disk before the rename: the
+ * rename still makes the write atomic for readers, and only a machine crash
+ * can leave an empty file. Credential caches are written that way, as MIT's
+ * kinit writes them (temporary file and rename, no fsync: a lost cache costs
+ * one kinit), since an fsync can take longer than the whole kinit on a busy
+ * disk; keytabs (long-lived keys) keep the default.
  */
-export function writeFileAtomic(file: string, data: Uint8Array, what: string): void {
+export function writeFileAtomic(file: string, data: Uint8Array, what: string, opts: { fsync?: boolean } = {}): void {
   let target = file;
   try {
     target = fs.realpathSync(file);
@@ -65,7 +72,7 @@ export function writeFileAtomic(file: string, data: Uint8Array, what: string): v
     fs.fchmodSync(fd, 0o600); // the umask may have cleared bits we want; 0600 exactly
     let off = 0;
     while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
-    fs.fsyncSync(fd);
+    if (opts.fsync !== false) fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = undefined;
     fs.renameSync(tmp, target);

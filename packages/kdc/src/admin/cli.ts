@@ -11,6 +11,7 @@ import { cmdAddprinc, cmdCpw, cmdDelprinc, cmdDump, cmdGetprinc, cmdInit, cmdKta
 import { UsageError } from './parse.js';
 import { cmdStart } from './start.js';
 import { cmdAddpol, cmdDelpol, cmdGetpol, cmdListpols, cmdModpol, policyOptions } from './policy-commands.js';
+import { cmdTestRealm } from './test-realm.js';
 
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 
@@ -162,6 +163,14 @@ export function buildProgram(io: CliIo): Command {
     .addOption(dirOption())
     .option('--update', 'add and overwrite the dumped principals, keep the others')
     .action((file: string, o, c: Command) => cmdLoad(file, c.opts(), io));
+
+  program.command('test-realm').description('start a throwaway realm in a temporary folder for a test suite; print one JSON line (realm, kdc, krb5_conf, dir, ccache, principals) when ready; serve until SIGTERM, SIGINT or end of standard input, then remove the folder')
+    .option('-r, --realm <realm>', 'realm name (default KRBTEST.COM)')
+    .option('-p, --principal <name[:password]>', 'a user principal; without a password it gets a random one (repeatable)', collect)
+    .option('-s, --service <name>', 'a service principal with random keys in a keytab, e.g. HTTP/localhost (repeatable)', collect)
+    .option('--port <n>', 'UDP and TCP port on 127.0.0.1 (default: a free port)')
+    .option('-v, --verbose', 'the KDC\'s JSON log lines on standard error')
+    .action((o, c: Command) => cmdTestRealm(c.opts(), io));
 
   return program;
 }

@@ -36,6 +36,8 @@ export interface TestKdcOptions {
   server?: Partial<Pick<KdcServerOptions, 'lookaside' | 'tcp' | 'enctypes'>>;
   /** Also run the kpasswd service (RFC 3244) on a free port, with kadmin/changepw, and name it in krb5.conf. */
   kpasswd?: boolean | { admins?: string[] };
+  /** UDP and TCP port on 127.0.0.1 (default 0: a free port, the same for both). */
+  port?: number;
 }
 
 export interface TestKdc {
@@ -114,7 +116,7 @@ export async function startTestKdc(opts: TestKdcOptions = {}): Promise<TestKdc> 
     for (const [name, spec] of Object.entries(opts.principals ?? {})) db.addPrincipal(name, specToOptions(spec));
     server = await startKdcServer({
       store: db,
-      listen: [{ host: '127.0.0.1', port: 0 }],
+      listen: [{ host: '127.0.0.1', port: opts.port ?? 0 }],
       log: opts.log ?? (() => {}),
       ...(opts.now ? { now: opts.now } : {}),
       ...(opts.maxUdpReply !== undefined ? { maxUdpReply: opts.maxUdpReply } : {}),

@@ -55,7 +55,7 @@ export async function serviceCredential(o: ServiceCredentialOptions): Promise<Se
   } catch (e) {
     const where = loc ? loc.path : (o.ccache ?? env.KRB5CCNAME ?? 'the default ccache');
     const missing = e instanceof FileNotFoundError;
-    throw new FetchError('credentials', missing ? `no credentials cache ${where}: run kinit first (e.g. pnpm kinit alice)` : `cannot read the credentials cache ${where}: ${(e as Error).message}`, { cause: e });
+    throw new FetchError('credentials', missing ? `no credentials cache ${where}: run kinit first (e.g. npx kinit alice)` : `cannot read the credentials cache ${where}: ${(e as Error).message}`, { cause: e });
   }
   const client = cc.defaultPrincipal;
   const kdcOffsetSeconds = cc.kdcOffset?.seconds ?? 0;

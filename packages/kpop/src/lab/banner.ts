@@ -43,16 +43,16 @@ export function bannerLines(b: BannerInput): string[] {
   out.push(`  logs   ${p.kdcLog}, ${p.popLog}`);
   if (b.passwords) {
     out.push('');
-    out.push('Passwords (shown this once; change one with: pnpm kdc cpw USER --dir ' + q(p.kdcDir) + '):');
+    out.push('Passwords (shown this once; change one with: npx kdc cpw USER --dir ' + q(p.kdcDir) + '):');
     for (const [u, pw] of Object.entries(b.passwords)) out.push(`  ${u.padEnd(8)} ${pw}`);
   }
   out.push('');
   out.push('In another terminal, from this folder:');
   out.push(`  export KRB5_CONFIG=${q(p.krb5Conf)} KRB5CCNAME=FILE:${q(p.ccache)}`);
-  out.push(`  pnpm kinit ${user}`);
-  out.push('  pnpm klist');
-  out.push(`  pnpm kpop fetch --kpop --host localhost --port ${ports.kpop} --out ${q(`${user}-mail`)}`);
-  out.push(`  pnpm kpop fetch --gssapi --tls --cafile ${q(p.caCert)} --host localhost --port ${ports.pop3} --keep --out ${q(mbox)}`);
+  out.push(`  npx kinit ${user}`);
+  out.push('  npx klist');
+  out.push(`  npx kpop fetch --kpop --host localhost --port ${ports.kpop} --out ${q(`${user}-mail`)}`);
+  out.push(`  npx kpop fetch --gssapi --tls --cafile ${q(p.caCert)} --host localhost --port ${ports.pop3} --keep --out ${q(mbox)}`);
   out.push('');
   out.push("The same with MIT's tools (krb5-user), fetchmail and curl:");
   out.push(`  kinit ${user}`);
@@ -69,7 +69,7 @@ export function bannerLines(b: BannerInput): string[] {
   out.push(`  fetchmail -f /dev/null --nodetach --nosyslog -p IMAP -P ${ports.imap} --auth gssapi -u ${user} --sslproto '' -k -m ${q(`/bin/cat >> ${mbox}`)} localhost`);
   out.push(`  mutt -f imaps://${user}@localhost:${ports.imaps}/INBOX -e 'set imap_authenticators=gssapi certificate_file=${p.caCert}'`);
   out.push('');
-  out.push('The article\'s other answers (APOP, CRAM-MD5, SCRAM, NTLM; side by side: pnpm kpop lab compare):');
+  out.push('The article\'s other answers (APOP, CRAM-MD5, SCRAM, NTLM; side by side: npx kpop lab compare):');
   out.push(`  curl --login-options AUTH=CRAM-MD5 -u ${user}:PASSWORD pop3://localhost:${ports.pop3}/1`);
   out.push(`  mpop --host=localhost --port=${ports.pop3} --auth=scram-sha-256 --user=${user} --tls=off --delivery=mbox,${q(mbox)} --keep=on`);
   out.push('');

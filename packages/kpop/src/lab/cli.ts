@@ -154,7 +154,7 @@ export async function startLabFromArgs(argv: string[], io: LabIo): Promise<Runni
       io.stdout.write(`kpop lab: making realm ${o.realm} in ${p.dir} …\n`);
       ({ passwords } = await createLab(p, { realm: o.realm, users: { alice: o.alicePassword, bob: o.bobPassword } }));
     } else if (o.alicePassword !== undefined || o.bobPassword !== undefined) {
-      io.stderr.write('lab: the realm exists, so the password flags are ignored (use --reset, or pnpm kdc cpw)\n');
+      io.stderr.write('lab: the realm exists, so the password flags are ignored (use --reset, or npx kdc cpw)\n');
     }
     lock ??= await lockLab(p.dir);
     const marker = readMarker(p);
