@@ -7,7 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { startTestKdc, type TestKdc } from '@kpop/kdc';
+import { connect, type Socket } from 'node:net';
+import { DEFAULT_TCP_LIMITS, startTestKdc, type TestKdc } from '@kpop/kdc';
 import { hasMitClients } from './helpers/mit-realm.js';
 import { runMitAsync as runMit } from './helpers/kinit-bins.js';
 
@@ -79,5 +80,25 @@ describe.skipIf(!hasMitClients)(`MIT kpasswd and kinit against our kpasswd servi
     expect(await runMit('kpasswd', ['tcp'], e, 'Tcp-pw-1\nTcp-pw-2\nTcp-pw-2\n')).toMatchObject({ status: 0, stdout: expect.stringContaining('Password changed.\n') });
     expect(records.slice(before).filter((r) => r.msg === 'KPASSWD')).toEqual([expect.objectContaining({ transport: 'tcp', status: 'CHANGED', cname: 'tcp@KPW.TEST' })]);
     expect((await runMit('kinit', ['tcp'], e, 'Tcp-pw-2\n')).status).toBe(0);
+  });
+
+  it('one address holding more than its TCP share (idle connections from 127.0.0.2) does not keep MIT kpasswd out', async () => {
+    const port = kdc.kpasswd!.tcp[0]!.port;
+    const hog: Socket[] = [];
+    try {
+      for (let i = 0; i < DEFAULT_TCP_LIMITS.maxPerAddress + 20; i++) {
+        const s = connect({ host: '127.0.0.1', port, localAddress: '127.0.0.2' });
+        s.on('error', () => {});
+        hog.push(s);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      // The shared admission layer kept the hog to its share; the rest were closed at once.
+      expect(kdc.kpasswd!.admission.openFrom('127.0.0.2')).toBe(DEFAULT_TCP_LIMITS.maxPerAddress);
+      const conf = kdc.writeKrb5Conf('tcp-krb5-hog.conf', { libdefaults: { udp_preference_limit: '1' } });
+      const e = { ...env('tcp'), KRB5_CONFIG: conf };
+      expect(await runMit('kpasswd', ['tcp'], e, 'Tcp-pw-2\nTcp-pw-3\nTcp-pw-3\n')).toMatchObject({ status: 0, stdout: expect.stringContaining('Password changed.\n') });
+    } finally {
+      for (const s of hog) s.destroy();
+    }
   });
 });

@@ -1,17 +1,20 @@
 /**
  * startKpasswdServer: the kpasswd service (RFC 3244) on UDP and TCP, port
  * 464 by default. TCP uses the KDC's framing (a 4-byte length before each
- * message, as MIT's kadmind and client do); the same per-connection limits
- * as the KDC's listener apply.
+ * message, as MIT's kadmind and client do). The KDC's limits apply: TCP
+ * connections are admitted through the shared admission layer (global cap,
+ * per-address share, frame and idle deadlines), and requests over both
+ * transports pass a per-address budget (RequestGate) before any decoding.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { FramingError, LengthPrefixedReader, ReplayCache, frameMessage } from '@kpop/common';
+import { Admission, FramingError, LengthPrefixedReader, ReplayCache, frameMessage, type ConnectionGuard } from '@kpop/common';
 import type { KdcDatabase } from '../db/index.js';
 import type { KdcLogger } from '../exchange/log.js';
 import { processKpasswd, type KpasswdContext } from '../kpasswd/service.js';
 import type { ListenAddress } from './kdc-server.js';
-import { DEFAULT_TCP_LIMITS, type TcpLimits } from './tcp.js';
+import { DEFAULT_TCP_LIMITS, tcpConnectionLimits, type TcpLimits } from './tcp.js';
+import { DEFAULT_REQUEST_LIMITS, RequestGate, type RequestLimits } from './rate-limit.js';
 
 export interface KpasswdServerOptions {
   db: KdcDatabase;
@@ -21,12 +24,16 @@ export interface KpasswdServerOptions {
   /** Principals (globs) allowed to set other principals' passwords. */
   admins?: readonly string[];
   tcp?: Partial<TcpLimits>;
+  /** Per-address request budget and log caps (UDP and TCP), as the KDC's; false turns them off. */
+  requests?: Partial<RequestLimits> | false;
 }
 
 export interface KpasswdServer {
   readonly udp: ListenAddress[];
   readonly tcp: ListenAddress[];
   readonly context: KpasswdContext;
+  /** The TCP listeners' admission layer. */
+  readonly admission: Admission;
   close(): Promise<void>;
 }
 
@@ -38,14 +45,13 @@ export function ensureChangepwPrincipal(db: KdcDatabase): boolean {
   return true;
 }
 
-function serveTcp(sock: net.Socket, ctx: KpasswdContext, limits: TcpLimits): void {
+/** One admitted connection: its guard runs the frame and idle deadlines (complete requests reset the idle clock). */
+function serveTcp(sock: net.Socket, ctx: KpasswdContext, limits: TcpLimits, guard: ConnectionGuard, gate: RequestGate | undefined): void {
   const reader = new LengthPrefixedReader({ maxFrame: limits.maxFrame });
   const origin = { transport: 'tcp' as const, address: sock.remoteAddress ?? '?', port: sock.remotePort ?? 0, localAddress: sock.localAddress ?? '127.0.0.1' };
-  let frameTimer: NodeJS.Timeout | undefined;
   sock.setNoDelay(true);
-  sock.setTimeout(limits.idleTimeoutMs, () => sock.destroy());
+  guard.authenticated();
   sock.on('error', () => sock.destroy());
-  sock.on('close', () => frameTimer && clearTimeout(frameTimer));
   sock.on('data', (chunk: Buffer) => {
     let frames: Uint8Array[];
     try {
@@ -55,7 +61,11 @@ function serveTcp(sock: net.Socket, ctx: KpasswdContext, limits: TcpLimits): voi
       sock.destroy();
       return;
     }
+    if (frames.length) guard.activity();
+    guard.partial(reader.pending > 0);
     for (const f of frames) {
+      // Over its budget, the address gets silence: the connection closes as a UDP datagram would go unanswered.
+      if (gate && !gate.admit(origin.address, 'tcp')) return void sock.end();
       const out = processKpasswd(f, ctx, origin);
       if (out.reply === null) {
         sock.end();
@@ -64,11 +74,6 @@ function serveTcp(sock: net.Socket, ctx: KpasswdContext, limits: TcpLimits): voi
       sock.write(frameMessage(out.reply));
     }
     if (sock.writableLength > limits.maxPendingWrite) return void sock.destroy();
-    if (reader.pending > 0) frameTimer ??= setTimeout(() => sock.destroy(), limits.frameTimeoutMs);
-    else if (frameTimer) {
-      clearTimeout(frameTimer);
-      frameTimer = undefined;
-    }
   });
 }
 
@@ -81,24 +86,30 @@ export async function startKpasswdServer(opts: KpasswdServerOptions): Promise<Kp
     ...(opts.log ? { log: opts.log } : {}),
   };
   const limits: TcpLimits = { ...DEFAULT_TCP_LIMITS, ...opts.tcp };
+  const baseLog: KdcLogger = opts.log ?? (() => {});
+  const gate = opts.requests === false ? undefined : new RequestGate({ ...DEFAULT_REQUEST_LIMITS, ...opts.requests }, baseLog);
+  // Refusals just close (RFC 3244 has no "busy" answer); one log line per address and interval.
+  const admission = new Admission({
+    limits: tcpConnectionLimits(limits),
+    log: (r) => baseLog({ time: new Date().toISOString(), from: r.remote, transport: 'tcp', msg: r.event === 'refused' ? 'KPASSWD_CONNECTION_REFUSED' : 'KPASSWD_CONNECTION_CLOSED', ...r }),
+    ...(gate ? { logIntervalMs: gate.limits.logIntervalMs } : {}),
+  });
   const servers: net.Server[] = [];
   const sockets: dgram.Socket[] = [];
-  const conns = new Set<net.Socket>();
   const udp: ListenAddress[] = [];
   const tcp: ListenAddress[] = [];
   const closeAll = async () => {
-    for (const c of conns) c.destroy();
+    admission.close();
+    gate?.close();
     await Promise.all([...servers.map((s) => new Promise<void>((r) => s.close(() => r()))), ...sockets.map((u) => new Promise<void>((r) => u.close(() => r())))]);
   };
   try {
     for (const a of opts.listen) {
       for (let attempt = 0; ; attempt++) {
         const server = net.createServer({ noDelay: true }, (sock) => {
-          conns.add(sock);
-          sock.on('close', () => conns.delete(sock));
-          serveTcp(sock, context, limits);
+          const guard = admission.admit(sock, 'kpasswd-tcp');
+          if (guard) serveTcp(sock, context, limits, guard, gate);
         });
-        server.maxConnections = limits.maxConnections;
         server.on('error', () => {});
         const port = await new Promise<number>((resolve, reject) => {
           server.once('error', reject);
@@ -121,6 +132,7 @@ export async function startKpasswdServer(opts: KpasswdServerOptions): Promise<Kp
         sock.on('error', () => {});
         const local = sock.address().address;
         sock.on('message', (msg, rinfo) => {
+          if (gate && !gate.admit(rinfo.address, 'udp')) return;
           try {
             const out = processKpasswd(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), context, { transport: 'udp', address: rinfo.address, port: rinfo.port, localAddress: local === '0.0.0.0' || local === '::' ? '127.0.0.1' : local } as never);
             if (out.reply) sock.send(out.reply, rinfo.port, rinfo.address);
@@ -138,5 +150,5 @@ export async function startKpasswdServer(opts: KpasswdServerOptions): Promise<Kp
     throw e;
   }
   let closing: Promise<void> | undefined;
-  return { udp, tcp, context, close: () => (closing ??= closeAll()) };
+  return { udp, tcp, context, admission, close: () => (closing ??= closeAll()) };
 }
