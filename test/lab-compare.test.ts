@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { buildBins, hasProgram, run, startLab, type Bins, type LabProcess } from './lab-helpers.js';
 import { tempDir } from './kpop-helpers.js';
 
-const FREE = ['--kdc-port', '0', '--kpop-port', '0', '--pop3-port', '0', '--pop3s-port', '0'];
+const FREE = ['--kdc-port', '0', '--kpasswd-port', '0', '--kpop-port', '0', '--pop3-port', '0', '--pop3s-port', '0', '--imap-port', '0', '--imaps-port', '0'];
 const PW = 'compare-Alice-9';
 const FIELDS = ['method', 'protocol', 'tls', 'password_on_wire', 'offline_guess', 'guess_seconds', 'replay_accepted', 'server_verified', 'encrypted'];
 const tmp = tempDir('kpop-compare-');
@@ -40,10 +40,16 @@ const ran = (method: string, tls = false) => !new RegExp(`${method.replace('/', 
 
 describe('kpop lab compare --json', () => {
   it('one object per method, with exactly the documented fields and types', () => {
-    // IMAP rows come too once the lab serves IMAP; the POP3 and KPOP ones are always these.
+    // The POP3 and KPOP rows, then the IMAP ones (the lab serves IMAP: curl's AUTHENTICATE, or ours).
     expect(rows.filter((r) => r.protocol !== 'imap').map((r) => `${r.method}${r.tls ? '+TLS' : ''}`)).toEqual([
       'KPOP', 'GSSAPI', 'USER/PASS', 'USER/PASS+TLS', 'LOGIN', 'LOGIN+TLS', 'APOP', 'CRAM-MD5', 'SCRAM-SHA-256', 'NTLMv2', 'NTLMv1',
     ]);
+    expect(rows.filter((r) => r.protocol === 'imap').map((r) => r.method)).toEqual(['GSSAPI', 'CRAM-MD5', 'NTLMv2']);
+    // What IMAP's challenge-response logins give an eavesdropper is what POP3's give.
+    for (const m of ['CRAM-MD5', 'NTLMv2']) {
+      const imap = rows.find((r) => r.protocol === 'imap' && r.method === m)!;
+      expect(imap, m).toMatchObject({ password_on_wire: false, offline_guess: 'found', replay_accepted: false, encrypted: false });
+    }
     for (const r of rows) {
       expect(Object.keys(r)).toEqual(FIELDS);
       expect(['pop3', 'imap', 'kpop']).toContain(r.protocol);

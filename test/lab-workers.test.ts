@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBins, hasProgram, ROOT, run, startLab, type Bins, type LabProcess } from './lab-helpers.js';
 import { tempDir } from './fetch-helpers.js';
 
-const FREE = ['--kdc-port', '0', '--kpasswd-port', '0', '--kpop-port', '0', '--pop3-port', '0', '--pop3s-port', '0'];
+const FREE = ['--kdc-port', '0', '--kpasswd-port', '0', '--kpop-port', '0', '--pop3-port', '0', '--pop3s-port', '0', '--imap-port', '0', '--imaps-port', '0'];
 let bins: Bins;
 let tmp: ReturnType<typeof tempDir>;
 let lab: LabProcess;

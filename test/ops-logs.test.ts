@@ -158,7 +158,7 @@ describe('the lab: --log-max-size, --log-keep, SIGHUP, --lmtp-port', () => {
 
   it.skipIf(!hasMitKinit)('kdc.log and pop.log rotate, SIGHUP reopens them, LMTP delivers' + skip, async () => {
     const dir = join(tmp, 'lab');
-    lab = await startLab(bins, ['--dir', dir, '--alice-password', 'alice-pw-1', '--bob-password', 'bob-pw-1', '--quiet', '--kdc-port', '0', '--kpop-port', '0', '--pop3-port', '0', '--pop3s-port', '0', '--lmtp-port', '0', '--log-max-size', '2K', '--log-keep', '2']);
+    lab = await startLab(bins, ['--dir', dir, '--alice-password', 'alice-pw-1', '--bob-password', 'bob-pw-1', '--quiet', '--kdc-port', '0', '--kpasswd-port', '0', '--kpop-port', '0', '--pop3-port', '0', '--pop3s-port', '0', '--imap-port', '0', '--imaps-port', '0', '--lmtp-port', '0', '--log-max-size', '2K', '--log-keep', '2']);
     const ports = JSON.parse(readFileSync(join(dir, 'ports.json'), 'utf8')) as { lmtp: number };
     expect(ports.lmtp).toBeGreaterThan(0);
     // LMTP (RFC 2033): one message for alice.

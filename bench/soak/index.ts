@@ -73,7 +73,7 @@ let stopping = false;
 // ---- the lab --------------------------------------------------------------
 const work = mkdtempSync(join(tmpdir(), 'kpop-soak-'));
 const labDir = join(work, 'lab');
-const lab = spawn(process.execPath, [LAB, '--dir', labDir, '--quiet', '--alice-password', 'alice-soak-pw', '--bob-password', 'bob-soak-pw', '--kdc-port', '0', '--kpop-port', '0', '--pop3-port', '0', '--pop3s-port', '0', '--lmtp-port', '0', '--log-max-size', LOG_MAX, '--log-keep', LOG_KEEP], { stdio: ['ignore', 'pipe', 'pipe'] });
+const lab = spawn(process.execPath, [LAB, '--dir', labDir, '--quiet', '--alice-password', 'alice-soak-pw', '--bob-password', 'bob-soak-pw', '--kdc-port', '0', '--kpasswd-port', '0', '--kpop-port', '0', '--pop3-port', '0', '--pop3s-port', '0', '--imap-port', '0', '--imaps-port', '0', '--lmtp-port', '0', '--log-max-size', LOG_MAX, '--log-keep', LOG_KEEP], { stdio: ['ignore', 'pipe', 'pipe'] });
 let labOut = '';
 lab.stdout!.on('data', (d: Buffer) => (labOut += d.toString()).length > 1e6 && (labOut = labOut.slice(-1e5)));
 lab.stderr!.on('data', (d: Buffer) => (labOut += d.toString()));
