@@ -7,7 +7,7 @@
 //    message mailbox: seconds per SELECT + FETCH and µs per message.
 // Best of IMAP_ROUNDS (3), the two servers alternating; CPU per message from
 // /proc (../pop3/cpu.ts), steadier than msg/s on a shared machine. Dovecot
-// runs as a throwaway instance (./dovecot.ts) when installed and root.
+// runs as a throwaway instance (../dovecot.ts) when installed and root.
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
@@ -18,7 +18,7 @@ import {
 import { startTestKdc } from '@kpop/kdc';
 import { deliver, startPopServer } from '@kpop/kpop';
 import { threadCpuSeconds, treeCpuSeconds } from '../pop3/cpu.js';
-import { dovecotAvailable, makeDovecot } from './dovecot.js';
+import { dovecotAvailable, makeDovecot } from '../dovecot.js';
 
 const N = Number(process.env.IMAP_SESSIONS ?? 8);
 const M = Number(process.env.IMAP_MESSAGES ?? 1000);
@@ -103,7 +103,7 @@ async function ourRun(mode: 'bodies' | 'flags'): Promise<void> {
   ours[mode].push({ ...r, loop: threadCpuSeconds() - l0 });
 }
 
-const why = dovecotAvailable();
+const why = dovecotAvailable('imap');
 if (why) {
   console.log(`Dovecot: ${why}; no side-by-side run`);
   for (const mode of ['bodies', 'flags'] as const) {
@@ -111,7 +111,7 @@ if (why) {
     print('kpop', ours[mode], mode);
   }
 } else {
-  const dovecot = await makeDovecot({ realm: REALM, keytab, krb5Conf: kdc.krb5ConfPath, users: all });
+  const dovecot = await makeDovecot({ protocol: 'imap', realm: REALM, keytab, krb5Conf: kdc.krb5ConfPath, users: all });
   try {
     await fill((u) => dovecot.maildir(u));
     await dovecot.start();

@@ -16,7 +16,7 @@ import {
 import { startTestKdc } from '@kpop/kdc';
 import { deliver, startPopServer } from '@kpop/kpop';
 import { threadCpuSeconds, treeCpuSeconds } from './cpu.js';
-import { dovecotAvailable, makeDovecot } from './dovecot.js';
+import { dovecotAvailable, makeDovecot } from '../dovecot.js';
 
 const N = Number(process.env.POP3_SESSIONS ?? 8);
 const M = Number(process.env.POP3_MESSAGES ?? 1000);
@@ -103,13 +103,13 @@ async function ourRun(): Promise<void> {
   ourRuns.push({ ...r, loop: threadCpuSeconds() - l0 });
 }
 
-const why = dovecotAvailable();
+const why = dovecotAvailable('pop3');
 if (why) {
   console.log(`Dovecot: ${why}; no side-by-side run`);
   for (let i = 0; i < ROUNDS; i++) await ourRun();
   print('kpop (AUTH GSSAPI, RETR)', ourRuns);
 } else {
-  const dovecot = await makeDovecot({ realm: REALM, keytab, krb5Conf: kdc.krb5ConfPath, users });
+  const dovecot = await makeDovecot({ protocol: 'pop3', realm: REALM, keytab, krb5Conf: kdc.krb5ConfPath, users });
   try {
     for (const u of users) for (let i = 0; i < M; i++) await deliver(dovecot.maildir(u), body);
     await dovecot.start();

@@ -1,17 +1,20 @@
-// Dovecot 2.3 as the side-by-side reference for bench/pop3, from a private
-// configuration (protocols.md §7): GSSAPI from our keytab, Maildir under a
-// scratch directory, listening on 127.0.0.1 only. Runs only when the
-// `dovecot` binary is installed and we are root (Dovecot drops privileges).
+// Dovecot 2.3 as the side-by-side reference for bench/pop3 and bench/imap,
+// from a private configuration (protocols.md §7): one protocol (pop3 or imap),
+// GSSAPI from our keytab, Maildir under a scratch directory, listening on
+// 127.0.0.1 only. Runs only when the `dovecot` binary is installed and we are
+// root (Dovecot drops privileges).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export function dovecotAvailable(): string | undefined {
+export type DovecotProtocol = 'pop3' | 'imap';
+
+export function dovecotAvailable(protocol: DovecotProtocol): string | undefined {
   if (process.getuid?.() !== 0) return 'not root (Dovecot must start as root to drop privileges)';
   const r = spawnSync('dovecot', ['--version'], { encoding: 'utf8' });
-  if (r.status !== 0) return 'not installed (apt-get install dovecot-core dovecot-pop3d dovecot-gssapi)';
+  if (r.status !== 0) return `not installed (apt-get install dovecot-core dovecot-${protocol}d dovecot-gssapi)`;
   return undefined;
 }
 
@@ -38,11 +41,12 @@ export interface Dovecot {
   stop(): void;
 }
 
-export async function makeDovecot(opts: { realm: string; keytab: string; krb5Conf: string; users: string[] }): Promise<Dovecot> {
+export async function makeDovecot(opts: { protocol: DovecotProtocol; realm: string; keytab: string; krb5Conf: string; users: string[] }): Promise<Dovecot> {
+  const proto = opts.protocol;
   const dir = mkdtempSync(join(tmpdir(), 'kpop-dovecot-'));
   chmodSync(dir, 0o755);
   const port = await freePort();
-  const keytab = join(dir, 'pop.keytab');
+  const keytab = join(dir, `${proto}.keytab`);
   copyFileSync(opts.keytab, keytab);
   chmodSync(keytab, 0o644); // read by the unprivileged auth process; a bench-only copy
   const krb5Conf = join(dir, 'krb5.conf');
@@ -52,11 +56,11 @@ export async function makeDovecot(opts: { realm: string; keytab: string; krb5Con
   writeFileSync(join(dir, 'users'), opts.users.map((u) => `${u}:{PLAIN}unused-pw:${nobody}:${nobody}::${join(dir, 'home', u)}::\n`).join(''));
   for (const u of opts.users) mkdirSync(join(dir, 'home', u, 'Maildir'), { recursive: true });
   const conf = join(dir, 'dovecot.conf');
-  writeFileSync(conf, `protocols = pop3
+  writeFileSync(conf, `protocols = ${proto}
 listen = 127.0.0.1
 base_dir = ${dir}/base
 state_dir = ${dir}/state
-instance_name = kpopbench${port}
+instance_name = kpop${proto}bench${port}
 log_path = ${dir}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
@@ -69,8 +73,7 @@ auth_default_realm = ${opts.realm}
 auth_username_format = %Ln
 first_valid_uid = 1
 mail_location = maildir:~/Maildir
-pop3_uidl_format = %08Xu%08Xv
-passdb {
+${proto === 'pop3' ? 'pop3_uidl_format = %08Xu%08Xv\n' : ''}passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%n ${dir}/users
 }
@@ -78,12 +81,12 @@ userdb {
   driver = passwd-file
   args = username_format=%n ${dir}/users
 }
-service pop3-login {
-  inet_listener pop3 {
+service ${proto}-login {
+  inet_listener ${proto} {
     address = 127.0.0.1
     port = ${port}
   }
-  inet_listener pop3s {
+  inet_listener ${proto}s {
     port = 0
   }
 }
