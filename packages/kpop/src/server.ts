@@ -19,6 +19,7 @@ import {
   parsePrincipal,
   verifyPassword,
   type AdmitHooks,
+  type ConnectionGuard,
   type ConnectionLimits,
   type Keytab,
   type Krb5Config,
@@ -261,7 +262,7 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
   const remote = (s: Socket) => `${s.remoteAddress}:${s.remotePort}`;
 
   /** A POP3 session on `socket` (plain, or TLS over it), its deadlines wired to the guard. */
-  const popSession = (socket: Socket, stream: Socket, kind: ListenerKind, hooks: AdmitHooks, guard: NonNullable<ReturnType<Admission['admit']>>, extra: { preauth?: Principal; initialData?: Buffer } = {}) => {
+  const popSession = (socket: Socket, stream: Socket, kind: ListenerKind, hooks: AdmitHooks, guard: ConnectionGuard, extra: { preauth?: Principal; initialData?: Buffer } = {}) => {
     const cfg = kind === 'pop3' ? pop3Config : kind === 'pop3s' ? pop3sConfig : config;
     const session = new Pop3Session(stream, cfg, { listener: kind, remote: remote(socket), guard, ...extra });
     hooks.expire = (status) => session.expire(status);
@@ -269,7 +270,7 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
   };
 
   /** An IMAP session on `socket` (plain, or TLS over it), its deadlines wired to the guard. */
-  const imapSession = (socket: Socket, stream: Socket, kind: ImapListenerKind, hooks: AdmitHooks, guard: NonNullable<ReturnType<Admission['admit']>>) => {
+  const imapSession = (socket: Socket, stream: Socket, kind: ImapListenerKind, hooks: AdmitHooks, guard: ConnectionGuard) => {
     const session = new ImapSession(stream, kind === 'imaps' ? imapsConfig : imapConfig, { listener: kind, remote: remote(socket), guard });
     hooks.expire = (status) => session.expire(status);
     session.start();
@@ -287,73 +288,48 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
     },
   };
 
+  /**
+   * One listener: every connection is admitted first (refused with `refuse`'s
+   * answer, or just closed); on the implicit-TLS ports it is admitted before
+   * the handshake, so a handshake that never ends holds a counted slot and
+   * runs against the login deadline. Then `serve` gets the socket, the stream
+   * to speak on (the TLS one, or the socket) and its guard.
+   */
+  const listenOn = (kind: string, address: ListenAddress, o: { refuse?: (s: Socket) => void; implicitTls?: boolean }, serve: (socket: Socket, stream: Socket, hooks: AdmitHooks, guard: ConnectionGuard) => void): Promise<AddressInfo> => {
+    const server = createNetServer((socket) => {
+      const hooks: AdmitHooks = o.refuse ? { refuse: o.refuse } : {};
+      const guard = admission.admit(socket, kind, hooks);
+      if (!guard) return;
+      if (!o.implicitTls) return serve(socket, socket, hooks, guard);
+      const secure = new TLSSocket(socket, { isServer: true, secureContext: secureContext! });
+      secure.on('error', () => socket.destroy());
+      serve(socket, secure, hooks, guard);
+    });
+    servers.push(server);
+    return listen(server, address);
+  };
+
   try {
-    if (opts.pop3) {
-      const server = createNetServer((socket) => {
-        const hooks: AdmitHooks = { refuse: refusePop3 };
-        const guard = admission.admit(socket, 'pop3', hooks);
-        if (guard) popSession(socket, socket, 'pop3', hooks, guard);
-      });
-      servers.push(server);
-      result.pop3 = await listen(server, opts.pop3);
-    }
+    if (opts.pop3) result.pop3 = await listenOn('pop3', opts.pop3, { refuse: refusePop3 }, (s, stream, h, g) => popSession(s, stream, 'pop3', h, g));
     if (opts.pop3s) {
       if (!secureContext) throw new Error('POP3S needs a certificate and key (--cert, --key)');
-      // Admitted at TCP accept, before the handshake: a handshake that never
-      // ends holds a counted slot and runs against the login deadline.
-      const server = createNetServer((socket) => {
-        const hooks: AdmitHooks = {};
-        const guard = admission.admit(socket, 'pop3s', hooks);
-        if (!guard) return;
-        const secure = new TLSSocket(socket, { isServer: true, secureContext });
-        secure.on('error', () => socket.destroy());
-        popSession(socket, secure, 'pop3s', hooks, guard);
-      });
-      servers.push(server);
-      result.pop3s = await listen(server, opts.pop3s);
+      result.pop3s = await listenOn('pop3s', opts.pop3s, { implicitTls: true }, (s, stream, h, g) => popSession(s, stream, 'pop3s', h, g));
     }
     if (opts.kpop) {
       if (!acceptor) throw new Error('KPOP needs a keytab with pop/* keys (--keytab or KRB5_KTNAME)');
-      const server = createNetServer((socket) => {
-        const hooks: AdmitHooks = {};
-        const guard = admission.admit(socket, 'kpop', hooks);
-        if (!guard) return;
-        handleKpopConnection(socket, acceptor, log, (principal, rest) => popSession(socket, socket, 'kpop', hooks, guard, { preauth: principal, initialData: rest }), guard);
-      });
-      servers.push(server);
-      result.kpop = await listen(server, opts.kpop);
+      result.kpop = await listenOn('kpop', opts.kpop, {}, (s, _stream, h, g) =>
+        handleKpopConnection(s, acceptor, log, (principal, rest) => popSession(s, s, 'kpop', h, g, { preauth: principal, initialData: rest }), g),
+      );
     }
-    if (opts.imap) {
-      const server = createNetServer((socket) => {
-        const hooks: AdmitHooks = { refuse: refuseImap };
-        const guard = admission.admit(socket, 'imap', hooks);
-        if (guard) imapSession(socket, socket, 'imap', hooks, guard);
-      });
-      servers.push(server);
-      result.imap = await listen(server, opts.imap);
-    }
+    if (opts.imap) result.imap = await listenOn('imap', opts.imap, { refuse: refuseImap }, (s, stream, h, g) => imapSession(s, stream, 'imap', h, g));
     if (opts.imaps) {
       if (!secureContext) throw new Error('IMAPS needs a certificate and key (--cert, --key)');
-      // As POP3S: admitted at TCP accept, the handshake inside the login deadline.
-      const server = createNetServer((socket) => {
-        const hooks: AdmitHooks = {};
-        const guard = admission.admit(socket, 'imaps', hooks);
-        if (!guard) return;
-        const secure = new TLSSocket(socket, { isServer: true, secureContext });
-        secure.on('error', () => socket.destroy());
-        imapSession(socket, secure, 'imaps', hooks, guard);
-      });
-      servers.push(server);
-      result.imaps = await listen(server, opts.imaps);
+      result.imaps = await listenOn('imaps', opts.imaps, { implicitTls: true }, (s, stream, h, g) => imapSession(s, stream, 'imaps', h, g));
     }
     if (opts.lmtp) {
-      const server = createNetServer((socket) => {
-        const hooks: AdmitHooks = { refuse: refuseLmtp };
-        const guard = admission.admit(socket, 'lmtp', hooks);
-        if (guard) handleLmtpConnection(socket, { maildirRoot: opts.maildirRoot, hostname: hostname() || 'localhost', log }, guard, hooks);
-      });
-      servers.push(server);
-      result.lmtp = await listen(server, opts.lmtp);
+      result.lmtp = await listenOn('lmtp', opts.lmtp, { refuse: refuseLmtp }, (s, _stream, h, g) =>
+        handleLmtpConnection(s, { maildirRoot: opts.maildirRoot, hostname: hostname() || 'localhost', log }, g, h),
+      );
     }
   } catch (e) {
     await result.close();
