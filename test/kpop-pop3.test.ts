@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decodeContextToken, encodeContextToken, makeWrapToken, readWrapToken, TokId } from '@kpop/common';
 import { deliver, startPopServer, type PopServer } from '@kpop/kpop';
+import { compareDelivery } from '../packages/kpop/src/maildir/maildir.js';
 import { buildApReq, mitPopKeytab, MIT_NOW } from '../packages/common/src/gss/testing/initiator.js';
 import { PopClient, tempDir } from './kpop-helpers.js';
 
@@ -195,7 +196,7 @@ describe('TRANSACTION and UPDATE on a Maildir', () => {
   it('a message removed behind our back gets -ERR [SYS/TEMP], and the session goes on', async () => {
     const c = await connect();
     await gssLogin(c);
-    const name = readdirSync(join(box(), 'new')).sort()[0]!;
+    const name = readdirSync(join(box(), 'new')).sort(compareDelivery)[0]!; // message 1: the first delivered
     unlinkSync(join(box(), 'new', name));
     expect(await c.cmd('RETR 1')).toBe('-ERR [SYS/TEMP] Message cannot be read now');
     expect(await c.cmd('NOOP')).toBe('+OK');

@@ -11,7 +11,7 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, watch, type FSWatcher } from 'node:fs';
 import { link, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { baseName, ensureMaildir } from '../maildir/maildir.js';
+import { baseName, compareDelivery, ensureMaildir, sizeHint } from '../maildir/maildir.js';
 import { uniqueName } from '../maildir/deliver.js';
 import { crlfSize } from '../maildir/crlf.js';
 import { readUidList, uidListMtime, withUidListLock, writeUidList, type UidList } from './uidlist.js';
@@ -43,18 +43,6 @@ export class FolderError extends Error {
     super(message);
     this.name = 'FolderError';
   }
-}
-
-function sizeHint(name: string, key: 'S' | 'W'): number | undefined {
-  const colon = name.indexOf(':');
-  const b = colon === -1 ? name : name.slice(0, colon);
-  const m = (key === 'S' ? /,S=(\d+)(?:,|$)/ : /,W=(\d+)(?:,|$)/).exec(b);
-  return m ? Number(m[1]) : undefined;
-}
-
-function orderKey(name: string): [number, number] {
-  const m = /^(\d+)\.(?:M(\d+))?/.exec(name);
-  return m ? [Number(m[1]), m[2] ? Number(m[2]) : 0] : [Number.MAX_SAFE_INTEGER, 0];
 }
 
 /** Normalise line ends to CRLF exactly as ../maildir/crlf.ts counts them (a last line gets CRLF). */
@@ -239,11 +227,7 @@ export class Folder {
 
   /** Give new files their UIDs (from the list if another process already did), in delivery order. */
   private async assignUids(fresh: { base: string; name: string; sub: 'new' | 'cur' }[]): Promise<void> {
-    fresh.sort((a, b) => {
-      const ka = orderKey(a.name);
-      const kb = orderKey(b.name);
-      return ka[0] - kb[0] || ka[1] - kb[1] || (a.base < b.base ? -1 : a.base > b.base ? 1 : 0);
-    });
+    fresh.sort((a, b) => compareDelivery(a.name, b.name));
     await withUidListLock(this.dir, async () => {
       let list: UidList | undefined = await readUidList(this.dir);
       let dirty = false;

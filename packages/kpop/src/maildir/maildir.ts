@@ -77,7 +77,7 @@ export function uidFromName(name: string): string {
 }
 
 /** A size hint in a name: `S=` (file size) or `W=` (CRLF size), if present. */
-function sizeHint(name: string, key: 'S' | 'W'): number | undefined {
+export function sizeHint(name: string, key: 'S' | 'W'): number | undefined {
   const colon = name.indexOf(':');
   const b = colon === -1 ? name : name.slice(0, colon);
   const m = (key === 'S' ? /,S=(\d+)(?:,|$)/ : /,W=(\d+)(?:,|$)/).exec(b);
@@ -88,6 +88,16 @@ function sizeHint(name: string, key: 'S' | 'W'): number | undefined {
 function orderKey(name: string): [number, number] {
   const m = /^(\d+)\.(?:M(\d+))?/.exec(name);
   return m ? [Number(m[1]), m[2] ? Number(m[2]) : 0] : [Number.MAX_SAFE_INTEGER, 0];
+}
+
+/**
+ * Compare two Maildir file names in delivery order. Names do not sort by
+ * themselves: the `M<usec>` part has no fixed width.
+ */
+export function compareDelivery(a: string, b: string): number {
+  const ka = orderKey(a);
+  const kb = orderKey(b);
+  return ka[0] - kb[0] || ka[1] - kb[1] || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 // Sizes of files without a W= hint, by path, size and mtime: scanning a big
@@ -145,9 +155,7 @@ export async function listMessages(dir: string): Promise<MaildirMessage[]> {
   } catch (e) {
     throw new MaildirError(`cannot read Maildir ${dir}: ${(e as Error).message}`, true, e);
   }
-  const keyed = out.map((m) => ({ m, k: orderKey(m.name) }));
-  keyed.sort((a, b) => a.k[0] - b.k[0] || a.k[1] - b.k[1] || (a.m.name < b.m.name ? -1 : a.m.name > b.m.name ? 1 : 0));
-  return keyed.map((x) => x.m);
+  return out.sort((a, b) => compareDelivery(a.name, b.name));
 }
 
 /** Flags of a cur/ name (`:2,FS`), sorted as Maildir requires. */
