@@ -18,10 +18,21 @@ function safeHost(): string {
   return (hostname() || 'localhost').replace(/[^A-Za-z0-9.-]/g, '_').slice(0, 40);
 }
 
-/** `sec.MusecPpidQnRrand.host`: unique per process, per call and per host. */
+/** The last name's time in microseconds: names from one process never go back or repeat a time. */
+let lastMicros = 0;
+
+/**
+ * `sec.MusecPpidQnRrand.host`: unique per process, per call and per host.
+ * The time part orders deliveries (POP3 and IMAP number messages by it): the
+ * clock has milliseconds, so deliveries in one millisecond get successive
+ * microseconds rather than random ones, which put them out of order.
+ */
 export function uniqueName(now = Date.now()): string {
-  const sec = Math.floor(now / 1000);
-  const usec = (now % 1000) * 1000 + Math.floor(Math.random() * 1000);
+  let micros = now * 1000;
+  if (micros <= lastMicros && lastMicros - micros < 1_000_000) micros = lastMicros + 1;
+  lastMicros = micros;
+  const sec = Math.floor(micros / 1_000_000);
+  const usec = micros % 1_000_000;
   counter = (counter + 1) % 1_000_000;
   return `${sec}.M${usec}P${process.pid}Q${counter}R${randomBytes(4).toString('hex')}.${safeHost()}`;
 }
