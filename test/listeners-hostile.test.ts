@@ -23,3 +23,14 @@ describe('mail listeners under hostile input', () => {
     expect(res.secretHits).toEqual([]);
   }, 180_000);
 });
+
+describe('kill -9 of the POP3 server during QUIT', () => {
+  it('loses nothing: every message is still in the Maildir whole or was fetched whole', async () => {
+    const { quitCrashTrials } = await import('./quit-crash.js');
+    const res = await quitCrashTrials(Number(process.env.QUIT_CRASH_TRIALS ?? 3), 0x5eed1234);
+    console.log(res);
+    expect(res.fetched).toBeGreaterThan(0);
+    expect(res.lost).toBe(0);
+    expect(res.partial).toBe(0);
+  }, 120_000);
+});
