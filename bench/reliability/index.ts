@@ -15,11 +15,16 @@ import { frameMessage } from '@kpop/common';
 import { buildAsReq, derMutator, initRealm, openAsRep, openDatabase, processRequest, rng, startKdcServer, type HandlerContext } from '@kpop/kdc';
 import { startPopServer } from '@kpop/kpop';
 import { mitPopKeytab, MIT_NOW } from '../../packages/common/src/gss/testing/initiator.js';
+import { fuzzMailListeners } from '../../test/listeners-fuzz.js';
+import { quitCrashTrials } from '../../test/quit-crash.js';
 import { CAPTURE_TIME, MIT_KEYS, fixture, mitFixtureRealm } from '../../test/kdc-helpers.js';
 
 const N = Number(process.env.RELIABILITY_N ?? 100_000);
 const TRIALS = Number(process.env.RELIABILITY_TRIALS ?? 20);
 const SEED = Number(process.env.RELIABILITY_SEED ?? 0x5eed1234);
+// RELIABILITY_ONLY=a,b runs some parts: kdc, pop3, db, delivery, listeners, quit, secrets (default: all).
+const ONLY = process.env.RELIABILITY_ONLY?.split(',');
+const want = (part: string): boolean => !ONLY || ONLY.includes(part);
 const here = import.meta.dirname;
 // better-sqlite3 is the KDC package's dependency; the crash trials open the file with it directly.
 type RawDb = { pragma(p: string, o: { simple: true }): unknown; close(): void };
@@ -45,7 +50,7 @@ const served = (reply: Uint8Array | null | undefined): string => {
 };
 
 // 1. The KDC's request handler (what both sockets call).
-{
+if (want('kdc')) {
   const ctx: HandlerContext = { store: realm.db, now: () => CAPTURE_TIME, enctypes: [18, 17, 20, 19] };
   const r = rng(SEED);
   const counts = { error: 0, reply: 0, silence: 0, thrown: 0 };
@@ -67,6 +72,7 @@ const served = (reply: Uint8Array | null | undefined): string => {
 }
 
 // 2 and 3. The same over real UDP and TCP sockets.
+if (want('kdc')) {
 const kdc = await startKdcServer({ store: realm.db, listen: [{ host: '127.0.0.1', port: 0 }], log: () => {}, now: () => CAPTURE_TIME, lookaside: false, tcp: { frameTimeoutMs: 300, idleTimeoutMs: 1000 } });
 const port = kdc.udp[0]!.port;
 async function udpValid(): Promise<string> {
@@ -133,9 +139,10 @@ async function udpValid(): Promise<string> {
   sock.close();
 }
 await kdc.close();
+}
 
 // 4 and 5. POP3 command lines and KPOP sendauth frames.
-{
+if (want('pop3')) {
   const tmp = mkdtempSync(join(tmpdir(), 'bench-reliability-'));
   const pop = await startPopServer({ maildirRoot: join(tmp, 'mail'), realm: 'LAB.TEST', keytab: mitPopKeytab(), now: () => MIT_NOW, pop3: { host: '127.0.0.1', port: 0 }, kpop: { host: '127.0.0.1', port: 0 }, log: () => {}, idleTimeoutMs: 2000 });
   const r = rng(SEED + 3);
@@ -193,7 +200,7 @@ await kdc.close();
 }
 
 // 6. kill -9 during database writes: every principal the writer reported committed is there, and the file is sound.
-{
+if (want('db')) {
   const t0 = performance.now();
   let lost = 0;
   let unsound = 0;
@@ -226,7 +233,7 @@ await kdc.close();
 }
 
 // 7. kill -9 during delivery: every message deliver() returned is in new/, whole; nothing partial is in new/ or cur/.
-{
+if (want('delivery')) {
   const t0 = performance.now();
   let delivered = 0;
   let missing = 0;
@@ -260,6 +267,20 @@ await kdc.close();
     rmSync(root, { recursive: true, force: true });
   }
   row('kill -9 during delivery', TRIALS, `${delivered} messages reported delivered, ${missing} missing, ${partial} partial in new/ or cur/, ${leftInTmp} left in tmp/`, 'every Maildir readable', secs(t0));
+}
+
+// 8. SASL GSSAPI tokens, TLS handshakes, LMTP sessions (test/listeners-fuzz.ts), then the secrets grep over that run's logs and spool.
+if (want('listeners')) {
+  const res = await fuzzMailListeners({ n: N, seed: SEED, onRow: (r) => row(r.input, r.count, r.outcome, r.afterwards, r.seconds) });
+  row('secrets grep (logs and spool of the listeners run)', res.secretsSearched, `${res.secretHits.length} hits in ${res.logLines} log lines and ${res.filesSearched} files; ${res.uncaught.length} uncaught errors; ${res.connectionsLeft} connections left open`, 'keys (hex, base64), password, TLS private keys', 0);
+  for (const h of res.secretHits) console.log(`SECRET FOUND: ${h}`);
+}
+
+// 9. kill -9 of the POP3 server during QUIT (test/quit-crash.ts).
+if (want('quit')) {
+  const t0 = performance.now();
+  const q = await quitCrashTrials(TRIALS, SEED + 6);
+  row('kill -9 during QUIT (60 messages a box, RETR+DELE all)', TRIALS, `${q.messages} messages, ${q.fetched} fetched whole, ${q.leftInBox} still in the Maildir, ${q.lost} lost, ${q.partial} partial; ${q.quitAnswered} QUITs answered before the kill`, 'every message in the box or fetched', secs(t0));
 }
 
 realm.cleanup();

@@ -261,6 +261,23 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
   const refuseImap = (socket: Socket): void => answerAndClose(socket, '* BYE [UNAVAILABLE] Too many connections\r\n');
   const remote = (s: Socket) => `${s.remoteAddress}:${s.remotePort}`;
 
+  /**
+   * Implicit TLS over an admitted socket. A peer that hangs up before the
+   * handshake is done can never finish it: end the connection at once (the
+   * greeting already queued on the TLS socket would otherwise keep end()
+   * waiting, and the slot held, until the login deadline).
+   */
+  const implicitTls = (socket: Socket, context: SecureContext): TLSSocket => {
+    const secure = new TLSSocket(socket, { isServer: true, secureContext: context });
+    let handshaken = false;
+    secure.once('secure', () => (handshaken = true));
+    secure.on('error', () => socket.destroy());
+    secure.once('end', () => {
+      if (!handshaken) socket.destroy();
+    });
+    return secure;
+  };
+
   /** A POP3 session on `socket` (plain, or TLS over it), its deadlines wired to the guard. */
   const popSession = (socket: Socket, stream: Socket, kind: ListenerKind, hooks: AdmitHooks, guard: ConnectionGuard, extra: { preauth?: Principal; initialData?: Buffer } = {}) => {
     const cfg = kind === 'pop3' ? pop3Config : kind === 'pop3s' ? pop3sConfig : config;
@@ -301,9 +318,7 @@ export async function startPopServer(opts: PopServerOptions): Promise<PopServer>
       const guard = admission.admit(socket, kind, hooks);
       if (!guard) return;
       if (!o.implicitTls) return serve(socket, socket, hooks, guard);
-      const secure = new TLSSocket(socket, { isServer: true, secureContext: secureContext! });
-      secure.on('error', () => socket.destroy());
-      serve(socket, secure, hooks, guard);
+      serve(socket, implicitTls(socket, secureContext!), hooks, guard);
     });
     servers.push(server);
     return listen(server, address);
