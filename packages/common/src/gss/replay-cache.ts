@@ -61,19 +61,7 @@ export class ReplayCache {
 
   private push(tag: string, expiresAt: number): void {
     const cap = this.tags.length;
-    if (this.tail - this.head >= cap) {
-      const n = Math.max(1024, cap * 2);
-      const tags: (string | undefined)[] = new Array(n);
-      const exp = new Float64Array(n);
-      for (let s = this.head, i = 0; s < this.tail; s++, i++) {
-        tags[i] = this.tags[s % cap];
-        exp[i] = this.expiries[s % cap]!;
-      }
-      this.tail -= this.head;
-      this.head = 0;
-      this.tags = tags;
-      this.expiries = exp;
-    }
+    if (this.tail - this.head >= cap) this.resize(Math.max(1024, cap * 2));
     const i = this.tail++ % this.tags.length;
     this.tags[i] = tag;
     this.expiries[i] = expiresAt;
@@ -88,7 +76,7 @@ export class ReplayCache {
       this.forget(i);
     }
     // Keep the ring from holding many times the live entries after a burst.
-    if (cap > 4096 && this.tail - this.head < cap / 8) this.shrink();
+    if (cap > 4096 && this.tail - this.head < cap / 8) this.resize(Math.max(1024, cap >> 1));
   }
 
   private dropOldest(now: number): void {
@@ -105,9 +93,9 @@ export class ReplayCache {
     this.head++;
   }
 
-  private shrink(): void {
+  /** Copies the live entries, oldest first, into a ring of n slots (grow when full, shrink after a burst). */
+  private resize(n: number): void {
     const cap = this.tags.length;
-    const n = Math.max(1024, cap >> 1);
     const tags: (string | undefined)[] = new Array(n);
     const exp = new Float64Array(n);
     for (let s = this.head, i = 0; s < this.tail; s++, i++) {
