@@ -106,10 +106,13 @@ await Promise.all(entries.map(async (e) => {
     logLevel: 'error',
     legalComments: 'none',
   });
-  for (const o of r.outputFiles) writeAtomic(o.path, o.contents);
   if (e.format === 'cjs') {
-    const hash = createHash('sha256').update(r.outputFiles[0].contents).digest('hex').slice(0, 16);
+    const code = lazyBuiltins(r.outputFiles[0].text);
+    writeAtomic(r.outputFiles[0].path, code);
+    const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
     writeAtomic(join(distDir(e.pkg), 'bin', `${e.name}.js`), cachedLoader(e.name, hash));
+  } else {
+    for (const o of r.outputFiles) writeAtomic(o.path, o.contents);
   }
 }));
 for (const pkg of cjsPackages) writeAtomic(distTypeFile(pkg), '{ "type": "commonjs" }\n');
@@ -143,6 +146,45 @@ function syncBinEntries() {
     writeAtomic(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
     if (!quiet) console.error(`[build] packages/${pkg}/package.json: bin is now ${JSON.stringify(bin)}`);
   }
+}
+
+/**
+ * In a CommonJS bin, node's built-in modules are loaded when first used, not
+ * when the module naming them is initialised. esbuild turns
+ * `import { pbkdf2 } from 'node:crypto'` into `import_node_crypto =
+ * require("node:crypto")` in the importing module's lazy init and every use
+ * into `(0, import_node_crypto.pbkdf2)(…)`, a property read at call time; so
+ * each such require() becomes a stand-in whose first property read loads
+ * the module. Why: node:crypto costs 2.5-4 ms to load (it brings the stream
+ * modules), node:dgram and node:os more; a kinit needs node:crypto only
+ * after its first request is on its way (client/as.ts loads it while the
+ * KDC answers) and `kinit --help` never. `__toESM(require(…))` (a namespace
+ * or default import, which copies the exports at once) is left alone.
+ */
+export function lazyBuiltins(code) {
+  let n = 0;
+  const out = code.replace(/(?<!__toESM\()\brequire\("(node:[a-z_/]+)"\)/g, (_, id) => {
+    n++;
+    return `__kpopLazyBuiltin(${JSON.stringify(id)})`;
+  });
+  if (n === 0) return code;
+  const helper = `function __kpopLazyBuiltin(id) {
+  let m;
+  const load = () => (m ??= require(id));
+  return new Proxy({}, {
+    get: (_, k) => load()[k],
+    has: (_, k) => k in load(),
+    ownKeys: () => Reflect.ownKeys(load()),
+    getOwnPropertyDescriptor: (_, k) => {
+      const d = Reflect.getOwnPropertyDescriptor(load(), k);
+      return d && { ...d, configurable: true };
+    },
+  });
+}
+`;
+  // After the "use strict" directive, which must stay first.
+  const strict = /^"use strict";\n/.exec(out);
+  return strict ? strict[0] + helper + out.slice(strict[0].length) : helper + out;
 }
 
 /**
