@@ -230,8 +230,14 @@ if (!process.env.NODE_DISABLE_COMPILE_CACHE && !process.argv.slice(2).includes('
     const home = process.env.XDG_CACHE_HOME || (process.env.HOME ? path.join(process.env.HOME, '.cache') : '');
     if (path.isAbsolute(home)) {
       const dir = path.join(home, 'kpop-compile-cache');
-      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const st = fs.lstatSync(dir);
+      // Made on first use only (mkdirSync on every start costs more than the lstat).
+      let st;
+      try {
+        st = fs.lstatSync(dir);
+      } catch {
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        st = fs.lstatSync(dir);
+      }
       if (st.isDirectory() && st.uid === process.getuid() && (st.mode & 0o022) === 0) {
         cacheFile = path.join(dir, ${JSON.stringify(`${name}-${hash}-`)} + process.version + '-' + process.arch + '.v8');
         try {
