@@ -106,10 +106,13 @@ await Promise.all(entries.map(async (e) => {
     logLevel: 'error',
     legalComments: 'none',
   });
-  for (const o of r.outputFiles) writeAtomic(o.path, o.contents);
   if (e.format === 'cjs') {
-    const hash = createHash('sha256').update(r.outputFiles[0].contents).digest('hex').slice(0, 16);
+    const code = lazyBuiltins(r.outputFiles[0].text);
+    writeAtomic(r.outputFiles[0].path, code);
+    const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
     writeAtomic(join(distDir(e.pkg), 'bin', `${e.name}.js`), cachedLoader(e.name, hash));
+  } else {
+    for (const o of r.outputFiles) writeAtomic(o.path, o.contents);
   }
 }));
 for (const pkg of cjsPackages) writeAtomic(distTypeFile(pkg), '{ "type": "commonjs" }\n');
@@ -143,6 +146,48 @@ function syncBinEntries() {
     writeAtomic(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
     if (!quiet) console.error(`[build] packages/${pkg}/package.json: bin is now ${JSON.stringify(bin)}`);
   }
+}
+
+/**
+ * In a CommonJS bin, node's built-in modules are loaded when first used, not
+ * when the module naming them is initialised. esbuild turns
+ * `import { pbkdf2 } from 'node:crypto'` into `import_node_crypto =
+ * require("node:crypto")` in the importing module's lazy init and every use
+ * into `(0, import_node_crypto.pbkdf2)(…)`, a property read at call time; so
+ * each such require() becomes a stand-in whose first property read loads
+ * the module. Why: node:crypto costs 2.5-4 ms to load (it brings the stream
+ * modules), node:dgram and node:os more; a kinit needs node:crypto only
+ * after its first request is on its way (client/as.ts loads it while the
+ * KDC answers) and `kinit --help` never. A namespace or default import
+ * (`import * as fs`, which esbuild wraps in __toESM, copying every export
+ * at once: 0.1-0.3 ms each) gets the same stand-in, answering "default"
+ * with the module itself as __toESM would.
+ */
+export function lazyBuiltins(code) {
+  let n = 0;
+  const out = code.replace(/__toESM\(require\("(node:[a-z_/]+)"\)(?:, 1)?\)|\brequire\("(node:[a-z_/]+)"\)/g, (_, ns, id) => {
+    n++;
+    return `__kpopLazyBuiltin(${JSON.stringify(ns ?? id)})`;
+  });
+  if (n === 0) return code;
+  const helper = `function __kpopLazyBuiltin(id) {
+  let m;
+  const load = () => (m ??= require(id));
+  return new Proxy({}, {
+    // A namespace or default import (esbuild's __toESM) reads the module itself as "default".
+    get: (_, k) => (k === 'default' && !('default' in load()) ? load() : load()[k]),
+    has: (_, k) => k in load(),
+    ownKeys: () => Reflect.ownKeys(load()),
+    getOwnPropertyDescriptor: (_, k) => {
+      const d = Reflect.getOwnPropertyDescriptor(load(), k);
+      return d && { ...d, configurable: true };
+    },
+  });
+}
+`;
+  // After the "use strict" directive, which must stay first.
+  const strict = /^"use strict";\n/.exec(out);
+  return strict ? strict[0] + helper + out.slice(strict[0].length) : helper + out;
 }
 
 /**
@@ -185,8 +230,14 @@ if (!process.env.NODE_DISABLE_COMPILE_CACHE && !process.argv.slice(2).includes('
     const home = process.env.XDG_CACHE_HOME || (process.env.HOME ? path.join(process.env.HOME, '.cache') : '');
     if (path.isAbsolute(home)) {
       const dir = path.join(home, 'kpop-compile-cache');
-      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const st = fs.lstatSync(dir);
+      // Made on first use only (mkdirSync on every start costs more than the lstat).
+      let st;
+      try {
+        st = fs.lstatSync(dir);
+      } catch {
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        st = fs.lstatSync(dir);
+      }
       if (st.isDirectory() && st.uid === process.getuid() && (st.mode & 0o022) === 0) {
         cacheFile = path.join(dir, ${JSON.stringify(`${name}-${hash}-`)} + process.version + '-' + process.arch + '.v8');
         try {

@@ -19,9 +19,16 @@ import { join } from 'node:path';
 
 const SBIN = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin'];
 
-/** The full path of a program, or undefined when it is not installed. */
+/**
+ * The full path of a program, or undefined when it is not installed. PATH
+ * entries in node_modules are skipped: `pnpm run` and `pnpm exec` put
+ * node_modules/.bin first, where our own kinit, klist, kvno… are, so
+ * findProgram('kinit') found our kinit instead of MIT's there (bench/kinit
+ * compared ours with ours, and the tests run that way compared with
+ * ourselves). `npm run` puts node's own directory first, which hid it.
+ */
 export function findProgram(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(':'), ...SBIN];
+  const dirs = [...(process.env.PATH ?? '').split(':').filter((d) => !/(^|\/)node_modules(\/|$)/.test(d)), ...SBIN];
   for (const d of dirs) if (d && existsSync(join(d, name))) return join(d, name);
   return undefined;
 }

@@ -115,6 +115,21 @@ describe('dist/bin programs (scripts/build.mjs)', () => {
     expect(cacheFiles(off)).toEqual([]);
   });
 
+  it('loads node:crypto only after the first AS-REQ is sent, node:dns not at all for a KDC named by address, and no built-in for --help', async () => {
+    // A preload that prints, at exit, the order in which the built-ins of interest were loaded.
+    const probe = join(work, 'probe.cjs');
+    writeFileSync(probe, `process.on('exit', () => require('fs').writeSync(2, 'LOADED ' + process.moduleLoadList.filter((m) => /^NativeModule (crypto|dgram|dns|cluster)$/.test(m)).map((m) => m.slice(13)).join(' ') + '\\n'));`);
+    const loaded = (stderr: string) => /LOADED (.*)\n/.exec(stderr)?.[1];
+    const env = envFor('order');
+    const pw = await runAsync(process.execPath, ['-r', probe, bin('kinit'), 'alice'], env, 'alice-pw-1\n');
+    expect(pw.status).toBe(0);
+    // dgram's bind loads node:cluster: the datagram is out before node:crypto is.
+    expect(loaded(pw.stderr)).toBe('dgram cluster crypto');
+    const help = await runAsync(process.execPath, ['-r', probe, bin('kinit'), '--help'], env);
+    expect(help.status).toBe(0);
+    expect(loaded(help.stderr)).toBe('');
+  });
+
   it('reads the password from a pipe up to the newline only: what follows stays for the next reader', async () => {
     const env = envFor('pipe');
     // The shell hands the same pipe to kinit, then to cat.

@@ -158,11 +158,15 @@ export async function kinitMain(io: CliIo, now: () => Date = () => new Date()): 
   const o = parseKinitArgs(io.argv, now());
   const config = loadKrb5Config(io.env);
   let choice: CacheChoice = chooseCacheFor(o.cache, io.env, config);
+  // The cache's default principal names the client only when none is given
+  // (MIT's kinit.c does the same lookup); reading it otherwise is wasted start-up.
   let existing: Ccache | undefined;
-  try {
-    existing = readCcache(choice.path);
-  } catch {
-    existing = undefined;
+  if (o.principal === undefined && !o.renew && !o.validate) {
+    try {
+      existing = readCcache(choice.path);
+    } catch {
+      existing = undefined;
+    }
   }
   const verbose = (line: string) => o.verbose && io.err(line + '\n');
 

@@ -13,10 +13,9 @@
  * order and are read (and written on request) in this host's order. There is
  * no credential count: credentials run to the end of the file.
  */
-import { endianness } from 'node:os';
 import { NameType } from '../krb5/principal.js';
 import type { AuthorizationDataEntry, EncryptionKey, HostAddress, Principal } from '../krb5/types.js';
-import { ByteReader, ByteWriter, FileFormatError, checkUint, encodeUtf8, toU16 } from '../keytab/binary.js';
+import { ByteReader, ByteWriter, FileFormatError, NATIVE_LITTLE_ENDIAN, checkUint, encodeUtf8, toU16 } from '../keytab/binary.js';
 
 export interface Credential {
   client: Principal;
@@ -59,8 +58,7 @@ export interface Ccache {
 /** Header tag 1 (ccache_file_format.rst "Header format"). */
 export const HEADER_KDC_OFFSET = 1;
 
-const nativeLittle = endianness() === 'LE';
-const littleEndianFor = (version: number): boolean => version <= 2 && nativeLittle;
+const littleEndianFor = (version: number): boolean => version <= 2 && NATIVE_LITTLE_ENDIAN;
 
 function checkVersion(version: number, file: string): void {
   if (!Number.isInteger(version) || version < 1 || version > 4) throw new FileFormatError(file, 0, `unsupported credentials cache version ${version}`);

@@ -17,6 +17,7 @@
  * unnoticed.
  */
 import { randomInt } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { Credential } from '../ccache/index.js';
 import { decryptData, encryptData, enctypesFromList, verifyChecksum, getEnctype, isSupportedEnctype, defaultSalt, stringToKey } from '../crypto/index.js';
 import type { Keytab } from '../keytab/index.js';
@@ -88,9 +89,38 @@ export function requestEnctypes(config: Krb5Config, kind: 'tkt' | 'tgs', explici
   return out;
 }
 
-/** A fresh 31-bit nonce (MIT keeps nonces positive: some KDCs mishandle negative INTEGERs). */
+/**
+ * A fresh 31-bit nonce (MIT keeps nonces positive: some KDCs mishandle
+ * negative INTEGERs), from the kernel's generator (/dev/urandom, what
+ * node:crypto's randomInt draws on as well), so that the first AS-REQ can
+ * go out before node:crypto is loaded (see getInitialCredentials); where
+ * that device cannot be read, from randomInt.
+ */
 export function makeNonce(): number {
+  const b = Buffer.alloc(4);
+  let fd = -1;
+  try {
+    fd = openSync('/dev/urandom', 'r');
+    if (readSync(fd, b, 0, 4, null) === 4) return b.readUInt32BE(0) >>> 1;
+  } catch {
+    // fall through to node:crypto
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
   return randomInt(0, 0x7fffffff);
+}
+
+/**
+ * Load node:crypto now, while a request is on its way: the bins are
+ * CommonJS bundles in which node:crypto loads at its first use (see
+ * lazyBuiltins in scripts/build.mjs), 2.5-4 ms that would otherwise come
+ * after the KDC's answer. Called from setImmediate, which runs once the
+ * datagram is sent (socket set-up and send run in process.nextTick
+ * callbacks before it). Elsewhere (ESM, tests) node:crypto is loaded
+ * already and this costs nothing.
+ */
+function loadCryptoMeanwhile(): void {
+  process.getBuiltinModule('node:crypto');
 }
 
 /** KerberosTime has whole seconds; the microseconds travel separately. */
@@ -191,7 +221,9 @@ export async function getInitialCredentials(opts: InitialCredentialsOptions): Pr
     if (renewLifetime > 0) body.rtime = wholeSeconds(new Date(start.getTime() + renewLifetime * 1000));
     if (opts.addresses?.length) body.addresses = opts.addresses;
     const request = encodeAsReq({ pvno: 5, msgType: MsgType.AS_REQ, padata: [...padata, REQ_ENC_PA_REP], reqBody: body });
-    const replyBytes = await send(realm, request);
+    const pending = send(realm, request);
+    if (round === 0) setImmediate(loadCryptoMeanwhile);
+    const replyBytes = await pending;
     const reply = decodeReply(replyBytes);
 
     if (reply.msgType === MsgType.KRB_ERROR) {

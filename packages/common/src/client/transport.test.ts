@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { frameMessage, LengthPrefixedReader } from '../net/index.js';
 import { parseKrb5Config } from './config.js';
-import { sendToKdc } from './transport.js';
+import { literalLookup, sendToKdc } from './transport.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../../../../test/fixtures/mit');
 const hex = (f: string) => new Uint8Array(Buffer.from(readFileSync(join(fixtures, f), 'utf8').trim(), 'hex'));
@@ -163,5 +163,27 @@ describe('sendToKdc', () => {
     const main = await udpServer(() => asRep);
     const cfg = parseKrb5Config(`[realms]\n LAB.TEST = {\n  kdc = 127.0.0.1:1\n  primary_kdc = 127.0.0.1:${main.port}\n }\n`);
     expect(await sendToKdc(cfg, 'LAB.TEST', asReq, { primaryOnly: true })).toEqual(asRep);
+  });
+});
+
+describe('literalLookup (the UDP sockets\' address lookup)', () => {
+  const look = (host: string, opts: unknown) =>
+    new Promise<{ err: Error | null; address: string; family: number }>((resolve) => literalLookup(host, opts, (err, address, family) => resolve({ err, address, family })));
+
+  it('answers address literals itself, with their family, in either calling form', async () => {
+    expect(await look('127.0.0.1', 4)).toEqual({ err: null, address: '127.0.0.1', family: 4 });
+    expect(await look('0.0.0.0', {})).toEqual({ err: null, address: '0.0.0.0', family: 4 });
+    expect(await look('::1', 6)).toEqual({ err: null, address: '::1', family: 6 });
+    const two = await new Promise<unknown[]>((resolve) => literalLookup('10.1.2.3', (...a: unknown[]) => resolve(a)));
+    expect(two).toEqual([null, '10.1.2.3', 4]);
+  });
+
+  it('hands a host name to dns.lookup', async () => {
+    const r = await look('localhost', { family: 4 });
+    expect(r.err).toBeNull();
+    expect(r.family).toBe(4);
+    expect(r.address).toMatch(/^127\./);
+    const bad = await look('no-such-host.invalid', {});
+    expect(bad.err).toBeInstanceOf(Error);
   });
 });

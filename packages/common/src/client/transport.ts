@@ -77,6 +77,25 @@ function ipFamily(host: string): 0 | 4 | 6 {
   return host.includes(':') ? 6 : 0;
 }
 
+/**
+ * dgram's address lookup for our sockets. Every address a socket here binds
+ * or connects to is a literal (resolve() below turned host names into
+ * addresses), so it is answered at once; without this, createSocket()
+ * would load node:dns, whose c-ares set-up reads resolv.conf and
+ * nsswitch.conf (about 0.5 ms of a kinit's start-up). Anything else still
+ * goes to dns.lookup.
+ */
+export function literalLookup(host: string, opts: unknown, cb?: (err: Error | null, address: string, family: number) => void): void {
+  const callback = (typeof opts === 'function' ? opts : cb) as (err: Error | null, address: string, family: number) => void;
+  const fam = ipFamily(host);
+  if (fam) {
+    process.nextTick(callback, null, host, fam);
+    return;
+  }
+  const options = typeof opts === 'function' ? {} : opts;
+  (process.getBuiltinModule('node:dns').lookup as (h: string, o: unknown, c: typeof callback) => void)(host, options, callback);
+}
+
 async function resolve(kdc: KdcAddress): Promise<{ address: string; family: 4 | 6 }[]> {
   const fam = ipFamily(kdc.host);
   if (fam) return [{ address: kdc.host, family: fam as 4 | 6 }];
@@ -144,7 +163,7 @@ class Exchange {
     if (a.state === 'failed') return false;
     if (a.transport === 'udp') {
       if (!a.udp) {
-        const s = createSocket(a.family === 6 ? 'udp6' : 'udp4');
+        const s = createSocket({ type: a.family === 6 ? 'udp6' : 'udp4', lookup: literalLookup });
         a.udp = s;
         s.on('message', (msg) => this.accept(a, new Uint8Array(msg.buffer, msg.byteOffset, msg.length)));
         // On a connected socket an ICMP port-unreachable surfaces here as ECONNREFUSED.

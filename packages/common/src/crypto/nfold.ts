@@ -5,7 +5,7 @@
  * the n-bit pieces with one's-complement (end-around carry) addition.
  *
  * Only used on the short usage constants and "kerberos" during key
- * derivation, so it works bit by bit for clarity and memoises its results.
+ * derivation; results are memoised.
  */
 import { BoundedCache } from './key-cache.js';
 
@@ -31,18 +31,26 @@ export function nfold(input: Uint8Array, outBytes: number): Uint8Array {
 
 function computeNfold(input: Uint8Array, outBytes: number): Uint8Array {
   if (input.length === 0 || outBytes <= 0) throw new RangeError('n-fold needs a non-empty input and a positive output length');
-  const inBits = input.length * 8;
+  const inLen = input.length;
+  const inBits = inLen * 8;
   const outBits = outBytes * 8;
   const total = (inBits / gcd(inBits, outBits)) * outBits;
-  const bitOf = (i: number): number => (input[i >>> 3]! >>> (7 - (i & 7))) & 1;
 
-  // The replicated string, as bytes: copy j is the input rotated right by 13·j bits.
+  // The replicated string: copy j is the input rotated right by 13·j bits,
+  // built a byte at a time (bit by bit, this ran in V8's interpreter for
+  // 0.2-0.3 ms per constant, paid by every kinit for the five or six
+  // constants it needs). Output byte k of a rotation by r bits takes the
+  // low bits of input byte k - r/8 and the high ones of the byte before it.
   const rep = new Uint8Array(total / 8);
-  for (let pos = 0; pos < total; pos++) {
-    const j = Math.floor(pos / inBits);
-    const i = pos % inBits;
-    const src = (((i - 13 * j) % inBits) + inBits) % inBits;
-    if (bitOf(src)) rep[pos >>> 3]! |= 0x80 >>> (pos & 7);
+  for (let j = 0, base = 0; base < rep.length; j++, base += inLen) {
+    const r = (13 * j) % inBits;
+    const byteShift = r >>> 3;
+    const bitShift = r & 7;
+    for (let k = 0; k < inLen; k++) {
+      const hi = input[(k - byteShift + inLen) % inLen]!;
+      const lo = input[(k - byteShift - 1 + 2 * inLen) % inLen]!;
+      rep[base + k] = ((hi >>> bitShift) | (lo << (8 - bitShift))) & 0xff;
+    }
   }
 
   // One's-complement sum of the outBytes-sized pieces, big-endian.

@@ -58,6 +58,13 @@ function decodeUtf8(b: Uint8Array, start: number, end: number): string {
   return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
 }
 
+/**
+ * Whether this machine stores integers little-endian: the byte order of the
+ * oldest keytab and ccache versions (0x0501, and ccache 1 and 2), which
+ * wrote native integers. os.endianness() would load node:os for it.
+ */
+export const NATIVE_LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
 export class ByteReader {
   private readonly view: DataView;
   offset = 0;

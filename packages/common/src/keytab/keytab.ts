@@ -13,10 +13,9 @@
  * many bytes), skipped on reading. A record may be longer than its entry when
  * the entry was written into a larger hole; the slack is ignored.
  */
-import { endianness } from 'node:os';
 import { NameType, principalEquals } from '../krb5/principal.js';
 import type { EncryptionKey, Principal } from '../krb5/types.js';
-import { ByteReader, ByteWriter, FileFormatError, checkUint, encodeUtf8, toU16 } from './binary.js';
+import { ByteReader, ByteWriter, FileFormatError, NATIVE_LITTLE_ENDIAN, checkUint, encodeUtf8, toU16 } from './binary.js';
 
 export const KEYTAB_V1 = 0x0501;
 export const KEYTAB_V2 = 0x0502;
@@ -36,7 +35,6 @@ export interface Keytab {
   entries: KeytabEntry[];
 }
 
-const nativeLittle = endianness() === 'LE';
 
 function readPrincipal(r: ByteReader, version: number): Principal {
   const start = r.offset;
@@ -75,7 +73,7 @@ export function parseKeytab(bytes: Uint8Array, file = 'keytab'): Keytab {
   if (version !== KEYTAB_V1 && version !== KEYTAB_V2) {
     throw new FileFormatError(file, 0, `not a keytab: unsupported version 0x${version.toString(16).padStart(4, '0')}`);
   }
-  const r = new ByteReader(bytes, version === KEYTAB_V1 ? nativeLittle : false, file);
+  const r = new ByteReader(bytes, version === KEYTAB_V1 ? NATIVE_LITTLE_ENDIAN : false, file);
   r.offset = 2;
   const entries: KeytabEntry[] = [];
   // A file may end without the 0 terminator; MIT also treats a 1–3 byte tail
@@ -126,7 +124,7 @@ export function serializeKeytab(kt: Keytab): Uint8Array {
   if (version !== KEYTAB_V1 && version !== KEYTAB_V2) {
     throw new FileFormatError('keytab', 0, `cannot write keytab version 0x${version.toString(16)}`);
   }
-  const w = new ByteWriter(version === KEYTAB_V1 ? nativeLittle : false);
+  const w = new ByteWriter(version === KEYTAB_V1 ? NATIVE_LITTLE_ENDIAN : false);
   // The leading 0x05 and version byte are single bytes, so byte order does not matter.
   w.u8(0x05);
   w.u8(version & 0xff);
