@@ -20,6 +20,7 @@ import { acceptApReq, decodeApReq, decodeContextToken, ErrorCode, KrbError, read
 import { startTestKdc, type TestKdc } from '@kpop/kdc';
 import { deliver, startPopServer, type PopServer } from '@kpop/kpop';
 import { has, PopClient, run, tempDir } from './kpop-helpers.js';
+import { faketimeCommand } from './helpers/mit-clock.js';
 
 const PY = '/usr/bin/python3';
 const CLIENTS = join(import.meta.dirname, 'fixtures', 'clients');
@@ -46,7 +47,7 @@ function ccache(): string {
 
 /** Runs an MIT program (or a python one on libkrb5) with its clock frozen at T. */
 function frozen(program: string, args: string[], cc: string, input?: string) {
-  return run('faketime', ['-f', FROZEN, program, ...args], {
+  return run(...faketimeCommand(FROZEN, program, args), {
     env: { ...kdc.env, KRB5CCNAME: `FILE:${cc}`, TZ: 'UTC', FAKETIME_DONT_FAKE_MONOTONIC: '1' },
     ...(input !== undefined ? { input } : {}),
     timeoutMs: 60_000,
