@@ -531,6 +531,17 @@ export class Folder {
   }
 }
 
+/** A message's flags as FETCH FLAGS lists them, kept until its flag set is replaced (sets are never changed in place). */
+const flagTexts = new WeakMap<Set<string>, string>();
+export function flagText(m: ImapMessage): string {
+  let t = flagTexts.get(m.flags);
+  if (t === undefined) {
+    t = [...m.flags].join(' ');
+    flagTexts.set(m.flags, t);
+  }
+  return t;
+}
+
 function sameFlags(a: Set<string>, b: Set<string>): boolean {
   if (a.size !== b.size) return false;
   for (const f of a) if (!b.has(f)) return false;

@@ -16,7 +16,7 @@ import { formatPrincipal, type ConnectionGuard, type ExpiryStatus, type Principa
 import { decodeBase64, runSaslExchange, SaslError, type PasswordVerifier, type SaslOutcome, type SaslRegistry } from '../sasl/index.js';
 import { ensureMaildir, isValidUserName, maildirPath, MaildirError } from '../maildir/maildir.js';
 import { ImapConnection } from './connection.js';
-import { Folder, FolderError, SYSTEM_FLAGS, type ImapMessage } from './folder.js';
+import { flagText, Folder, FolderError, SYSTEM_FLAGS, type ImapMessage } from './folder.js';
 import * as boxes from './mailboxes.js';
 import { formatInternalDate, LoadedMessage, needsBody, parseDateTime, parseFetchItems, partial, setsSeen, type FetchItem } from './fetch.js';
 import { astring, isAtom, list, mailboxOut, nstring, parseCommand, ParseError, quote, type Command, type Token } from './parser.js';
@@ -60,6 +60,8 @@ const EXPIRY_TEXT: Record<ExpiryStatus, string> = {
 };
 
 const MAX_BAD = 20;
+/** FETCH responses are written in batches of about this many bytes. */
+const FETCH_BATCH = 128 * 1024;
 const SYNC_INTERVAL_MS = 1000;
 const IDLE_POLL_MS = 500;
 
@@ -739,31 +741,70 @@ export class ImapSession extends ImapConnection {
     const body = needsBody(items);
     const seen = setsSeen(items) && !sel.readOnly;
     let missing = 0;
-    // Responses are gathered and written in batches: one write per message
-    // costs more than the message for FETCH 1:* (UID FLAGS).
+    // Responses are gathered and written in batches of about 128 KiB: one
+    // write (and one Buffer) per message costs more than the message for
+    // FETCH 1:* (UID FLAGS). Items known without the file (UID, FLAGS, a
+    // size from the name's W=) are formatted synchronously into one string.
+    const quick = items.every((it) => it.kind === 'UID' || it.kind === 'FLAGS' || it.kind === 'RFC822.SIZE');
     const out: Buffer[] = [];
     let pending = 0;
+    let text = '';
+    const view = sel.view;
     for (const i of idx) {
-      const m = sel.view[i]!;
-      const r = await this.fetchOne(i + 1, m, items, body, seen);
-      if (!r) {
-        missing++;
-        continue;
+      const m = view[i]!;
+      if (quick && m.size >= 0) {
+        if (m.expunged) {
+          missing++;
+          continue;
+        }
+        text += this.quickFetch(i + 1, m, items);
+        if (text.length < FETCH_BATCH) continue;
+        out.push(Buffer.from(text, 'latin1'));
+        pending += text.length;
+        text = '';
+      } else {
+        const r = await this.fetchOne(i + 1, m, items, body, seen);
+        if (!r) {
+          missing++;
+          continue;
+        }
+        if (text) {
+          out.push(Buffer.from(text, 'latin1'));
+          pending += text.length;
+          text = '';
+        }
+        for (const b of r) {
+          out.push(b);
+          pending += b.length;
+        }
       }
-      for (const b of r) {
-        out.push(b);
-        pending += b.length;
-      }
-      if (pending >= 128 * 1024) {
+      if (pending >= FETCH_BATCH) {
         await this.writeAll(out);
         out.length = 0;
         pending = 0;
+        if (this.closed) return;
       }
-      if (this.closed) return;
     }
-    if (pending) await this.writeAll(out);
+    if (text) out.push(Buffer.from(text, 'latin1'));
+    if (out.length) await this.writeAll(out);
     if (missing) throw new Reply('NO', '[EXPUNGEISSUED] Some of the requested messages no longer exist');
     this.ok('Fetch completed.');
+  }
+
+  /** A FETCH response of items known without the file (UID, FLAGS, RFC822.SIZE from W=), in the order asked. */
+  private quickFetch(seq: number, m: ImapMessage, items: FetchItem[]): string {
+    let line = `* ${seq} FETCH (`;
+    for (let k = 0; k < items.length; k++) {
+      const kind = items[k]!.kind;
+      if (k) line += ' ';
+      if (kind === 'UID') line += `UID ${m.uid}`;
+      else if (kind === 'FLAGS') {
+        line += `FLAGS (${this.flagList(m)})`;
+        this.sel!.told.set(m, m.modseq);
+      } else line += `RFC822.SIZE ${m.size}`;
+    }
+    this.fetched++;
+    return line + ')\r\n';
   }
 
   /** Several buffers in one go (corked: one segment where they fit), then backpressure. */
@@ -847,9 +888,9 @@ export class ImapSession extends ImapConnection {
   }
 
   private flagList(m: ImapMessage): string {
-    const f = [...m.flags];
-    if (this.sel!.recent.has(m.uid)) f.push('\\Recent');
-    return f.join(' ');
+    const text = flagText(m);
+    if (!this.sel!.recent.has(m.uid)) return text;
+    return text ? `${text} \\Recent` : '\\Recent';
   }
 
   private parseFlags(items: Token[]): Set<string> {
