@@ -9,11 +9,11 @@
  * and sessions learn what changed from the folder's change counter.
  */
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, watch, type FSWatcher } from 'node:fs';
-import { link, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { link, open, readdir, readFile, rename, stat, unlink, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { baseName, compareDelivery, ensureMaildir, sizeHint } from '../maildir/maildir.js';
 import { uniqueName } from '../maildir/deliver.js';
-import { crlfSize } from '../maildir/crlf.js';
+import { CrlfEncoder, CrlfSizeCounter, crlfSize } from '../maildir/crlf.js';
 import { readUidList, uidListMtime, withUidListLock, writeUidList, type UidList } from './uidlist.js';
 
 export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'] as const;
@@ -36,6 +36,13 @@ export interface ImapMessage {
   /** Bumped on every flag change (untagged FETCH FLAGS for other sessions). */
   modseq: number;
   expunged: boolean;
+  /**
+   * Where the CRLF form of a file with bare LFs stands at points of the
+   * file, found while it was read from the start (flat triples: file
+   * offset, CRLF offset, the octet before): a partial FETCH starts reading
+   * at the nearest one instead of at the start of the file.
+   */
+  crlfMarks?: number[];
 }
 
 export class FolderError extends Error {
@@ -449,6 +456,55 @@ export class Folder {
     return undefined;
   }
 
+  /**
+   * The message file opened for a FETCH that sends it as it is read
+   * (MessageStream, below), or undefined when it is gone or
+   * no longer the size its name (S=) or our first look said: Maildir
+   * messages never change, so one that did was edited behind our back and
+   * gets a NO rather than a wrong body. RFC822.SIZE comes from W=, or from
+   * one counting pass over the file.
+   */
+  async openStream(m: ImapMessage): Promise<MessageStream | undefined> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let fh: FileHandle;
+      try {
+        fh = await open(this.filePath(m), O_READ);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        await this.sync(true);
+        if (m.expunged) return undefined;
+        continue;
+      }
+      try {
+        const fileSize = (await fh.stat()).size;
+        if (m.fileSize >= 0 && fileSize !== m.fileSize) {
+          await fh.close();
+          return undefined;
+        }
+        m.fileSize = fileSize;
+        if (m.size < 0) {
+          const counter = new CrlfSizeCounter();
+          const marks: number[] = [];
+          const buf = Buffer.allocUnsafe(STREAM_CHUNK);
+          for (let pos = 0; pos < fileSize; ) {
+            const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, fileSize - pos), pos);
+            if (bytesRead === 0) break;
+            counter.push(buf.subarray(0, bytesRead));
+            pos += bytesRead;
+            if (pos % MARK_EVERY === 0) marks.push(pos, counter.converted, counter.lastByte);
+          }
+          m.size = counter.size;
+          m.crlfMarks = marks;
+        }
+        return new MessageStream(fh, fileSize, m.size, (m.crlfMarks ??= []));
+      } catch (e) {
+        await fh.close().catch(() => {});
+        throw e;
+      }
+    }
+    return undefined;
+  }
+
   /** RFC822.SIZE without reading the body when the name carries W=. */
   async sizeOf(m: ImapMessage): Promise<number | undefined> {
     if (m.size >= 0) return m.size;
@@ -540,6 +596,87 @@ export function flagText(m: ImapMessage): string {
     flagTexts.set(m.flags, t);
   }
   return t;
+}
+
+/** How much of a streamed message is read (and written) at a time. */
+export const STREAM_CHUNK = 64 * 1024;
+/** A CRLF mark (ImapMessage.crlfMarks) every this many octets of file; a multiple of STREAM_CHUNK. */
+const MARK_EVERY = 16 * STREAM_CHUNK;
+
+/** The file changed while it was being sent: the literal already announced cannot be finished truthfully. */
+export class MessageChangedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MessageChangedError';
+  }
+}
+
+/**
+ * An open message file sent in chunks of STREAM_CHUNK with CRLF line ends
+ * (../maildir/crlf.ts's CrlfEncoder), so that a FETCH of a 50 MiB message
+ * holds one chunk at a time instead of the message (twice, with its CRLF
+ * copy). `size` is the CRLF size announced as the literal's length; a file
+ * that gives other bytes than that (truncated or grown under us) throws
+ * MessageChangedError, and the caller must drop the connection: the
+ * client was promised `size` octets.
+ */
+export class MessageStream {
+  /** The file offset, as far as sequential read()s moved it (they do; positioned ones don't). */
+  private offset = 0;
+
+  constructor(private readonly fh: FileHandle, readonly fileSize: number, readonly size: number, private readonly marks: number[]) {}
+
+  /**
+   * The octets [start, start + length) of the message in its CRLF form. A
+   * file already in CRLF form (its size equals the CRLF size) is read from
+   * `start` directly; one with bare LFs is converted from the nearest mark
+   * (ImapMessage.crlfMarks) before `start`, what comes before `start` read
+   * and dropped, not kept.
+   */
+  async *range(start: number, length: number): AsyncGenerator<Buffer> {
+    const end = Math.min(this.size, start + length);
+    if (start >= end) return;
+    const direct = this.fileSize === this.size;
+    let filePos = direct ? start : 0;
+    let outPos = direct ? start : 0;
+    let before = -1;
+    if (!direct) {
+      const marks = this.marks;
+      for (let k = 0; k + 2 < marks.length && marks[k + 1]! <= start; k += 3) {
+        filePos = marks[k]!;
+        outPos = marks[k + 1]!;
+        before = marks[k + 2]!;
+      }
+    }
+    const enc = new CrlfEncoder(before);
+    while (outPos < end) {
+      let chunk: Buffer;
+      if (filePos < this.fileSize) {
+        const buf = Buffer.allocUnsafe(Math.min(STREAM_CHUNK, this.fileSize - filePos));
+        // Sequential reads where the offset already is, so that it tells how far the read has got (/proc/PID/fdinfo).
+        const { bytesRead } = await this.fh.read(buf, 0, buf.length, filePos === this.offset ? null : filePos);
+        if (bytesRead === 0) throw new MessageChangedError(`message file shrank to ${filePos} of ${this.fileSize} octets while being sent`);
+        if (filePos === this.offset) this.offset += bytesRead;
+        filePos += bytesRead;
+        chunk = direct ? buf.subarray(0, bytesRead) : enc.push(buf.subarray(0, bytesRead));
+        const lastMark = this.marks.length ? this.marks[this.marks.length - 3]! : 0;
+        if (!direct && filePos % MARK_EVERY === 0 && filePos > lastMark) this.marks.push(filePos, outPos + chunk.length, buf[bytesRead - 1]!);
+      } else if (!direct && filePos === this.fileSize) {
+        chunk = enc.end();
+        filePos++;
+      } else throw new MessageChangedError(`message file gave ${outPos} of ${this.size} octets`);
+      const from = outPos;
+      outPos += chunk.length;
+      if (outPos <= start) continue;
+      yield chunk.subarray(Math.max(0, start - from), Math.min(chunk.length, end - from));
+    }
+    // A file that grew (or was rewritten to another size) meanwhile: what went out may be a mix.
+    if ((await this.fh.stat()).size !== this.fileSize) throw new MessageChangedError('message file changed size while being sent');
+  }
+
+  close(): Promise<void> {
+    return this.fh.close().catch(() => {});
+  }
 }
 
 function sameFlags(a: Set<string>, b: Set<string>): boolean {

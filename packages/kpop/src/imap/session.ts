@@ -16,7 +16,7 @@ import { formatPrincipal, type ConnectionGuard, type ExpiryStatus, type Principa
 import { decodeBase64, runSaslExchange, SaslError, type PasswordVerifier, type SaslOutcome, type SaslRegistry } from '../sasl/index.js';
 import { ensureMaildir, isValidUserName, maildirPath, MaildirError } from '../maildir/maildir.js';
 import { ImapConnection } from './connection.js';
-import { flagText, Folder, FolderError, SYSTEM_FLAGS, type ImapMessage } from './folder.js';
+import { flagText, Folder, FolderError, MessageChangedError, SYSTEM_FLAGS, type ImapMessage, type MessageStream } from './folder.js';
 import * as boxes from './mailboxes.js';
 import { formatInternalDate, LoadedMessage, needsBody, parseDateTime, parseFetchItems, partial, setsSeen, type FetchItem } from './fetch.js';
 import { astring, isAtom, list, mailboxOut, nstring, parseCommand, ParseError, quote, type Command, type Token } from './parser.js';
@@ -78,6 +78,29 @@ const ALLOWED: Record<string, ReadonlySet<ImapState>> = {
   COPY: SELECTED, MOVE: SELECTED,
 };
 const UID_COMMANDS = new Set(['FETCH', 'SEARCH', 'STORE', 'COPY', 'MOVE', 'EXPUNGE']);
+
+/** Messages up to this size (known from S=) are read whole for FETCH; larger ones are streamed. */
+const STREAM_MIN = 256 * 1024;
+
+/** A literal sent from the file as it is read. */
+interface StreamPiece {
+  stream: MessageStream;
+  start: number;
+  length: number;
+}
+/** A piece of a FETCH response: bytes, a streamed literal, or the end of a response's stream. */
+type FetchPiece = Buffer | StreamPiece | { close: MessageStream };
+
+/** Items a streamed message can answer: none needs it parsed. */
+function streamable(it: FetchItem): boolean {
+  if (it.kind === 'BODY[]') return !it.section.path.length && !it.section.text;
+  return it.kind === 'UID' || it.kind === 'FLAGS' || it.kind === 'INTERNALDATE' || it.kind === 'RFC822.SIZE' || it.kind === 'RFC822';
+}
+
+/** Close the stream of a response that will not be finished. */
+async function closeRest(pieces: FetchPiece[]): Promise<void> {
+  for (const p of pieces) if (!Buffer.isBuffer(p) && 'close' in p) await p.close.close();
+}
 
 /** Replies with a tagged status; thrown by handlers. */
 class Reply extends Error {
@@ -752,7 +775,7 @@ export class ImapSession extends ImapConnection {
     const view = sel.view;
     for (const i of idx) {
       const m = view[i]!;
-      if (quick && m.size >= 0) {
+      if (quick && (m.size >= 0 || !items.some((it) => it.kind === 'RFC822.SIZE'))) {
         if (m.expunged) {
           missing++;
           continue;
@@ -774,8 +797,20 @@ export class ImapSession extends ImapConnection {
           text = '';
         }
         for (const b of r) {
-          out.push(b);
-          pending += b.length;
+          if (Buffer.isBuffer(b)) {
+            out.push(b);
+            pending += b.length;
+            continue;
+          }
+          // A literal read from the file: what is gathered goes first.
+          if (out.length) await this.writeAll(out);
+          out.length = 0;
+          pending = 0;
+          if ('close' in b) await b.close.close();
+          else if (!(await this.sendRange(m, b))) {
+            await closeRest(r);
+            return;
+          }
         }
       }
       if (pending >= FETCH_BATCH) {
@@ -807,6 +842,28 @@ export class ImapSession extends ImapConnection {
     return line + ')\r\n';
   }
 
+  /**
+   * Send a streamed literal with backpressure. The literal's length is
+   * already on the wire: if the file does not give exactly those octets
+   * (it changed under us), the only truthful answer left is to hang up
+   * (issue 13: never a wrong body). False when the connection is gone.
+   */
+  private async sendRange(m: ImapMessage, piece: StreamPiece): Promise<boolean> {
+    try {
+      for await (const chunk of piece.stream.range(piece.start, piece.length)) {
+        if (this.closed) return false;
+        await this.write(chunk);
+      }
+      return !this.closed;
+    } catch (e) {
+      const changed = e instanceof MessageChangedError;
+      this.config.log({ event: 'error', session: this.id, status: changed ? 'MESSAGE_CHANGED' : 'READ_FAILED', error: `FETCH of UID ${m.uid}: ${(e as Error).message}` });
+      this.endReason = changed ? 'message-changed' : 'read-error';
+      this.destroy();
+      return false;
+    }
+  }
+
   /** Several buffers in one go (corked: one segment where they fit), then backpressure. */
   private writeAll(bufs: Buffer[]): Promise<void> {
     if (bufs.length === 1) return this.write(bufs[0]!);
@@ -820,28 +877,52 @@ export class ImapSession extends ImapConnection {
     return last;
   }
 
-  /** One message's FETCH response (pieces: text, literals), or undefined when it is gone. */
-  private async fetchOne(seq: number, m: ImapMessage, items: FetchItem[], body: boolean, seen: boolean): Promise<Buffer[] | undefined> {
+  /**
+   * One message's FETCH response (pieces: text, literals, and literals
+   * still to be read from the file), or undefined when it is gone. A
+   * message fetched whole (BODY[], BODY.PEEK[], RFC822, with or without a
+   * partial) and nothing that needs it parsed is streamed from its file
+   * unless it is known to be small; anything else is read into memory.
+   */
+  private async fetchOne(seq: number, m: ImapMessage, items: FetchItem[], body: boolean, seen: boolean): Promise<FetchPiece[] | undefined> {
     const sel = this.sel!;
     if (m.expunged) return undefined;
     let msg: LoadedMessage | undefined;
+    let stream: MessageStream | undefined;
     if (body) {
-      let buf: Buffer | undefined;
       try {
-        buf = await sel.folder.read(m);
+        if (items.every(streamable) && !(m.fileSize >= 0 && m.fileSize <= STREAM_MIN)) {
+          stream = await sel.folder.openStream(m);
+          if (!stream) return undefined;
+        } else {
+          const buf = await sel.folder.read(m);
+          if (!buf) return undefined;
+          msg = new LoadedMessage(buf);
+        }
       } catch (e) {
         this.config.log({ event: 'error', session: this.id, error: `read ${m.uid}: ${(e as Error).message}` });
+        return undefined;
       }
-      if (!buf) return undefined;
-      msg = new LoadedMessage(buf);
     }
+    try {
+      const pieces = await this.fetchPieces(seq, m, items, seen, msg, stream);
+      if (!pieces) await stream?.close();
+      return pieces;
+    } catch (e) {
+      await stream?.close();
+      throw e;
+    }
+  }
+
+  private async fetchPieces(seq: number, m: ImapMessage, items: FetchItem[], seen: boolean, msg: LoadedMessage | undefined, stream: MessageStream | undefined): Promise<FetchPiece[] | undefined> {
+    const sel = this.sel!;
     if (seen && !m.flags.has('\\Seen')) {
       const flags = new Set(m.flags);
       flags.add('\\Seen');
       await sel.folder.setFlags(m, flags);
       if (!items.some((i) => i.kind === 'FLAGS')) items = [...items, { kind: 'FLAGS' }];
     }
-    const parts: (string | Buffer)[] = [];
+    const parts: FetchPiece[] = [];
     let text = `* ${seq} FETCH (`;
     let first = true;
     const add = (s: string) => {
@@ -850,7 +931,19 @@ export class ImapSession extends ImapConnection {
     };
     const addLiteral = (label: string, data: Buffer) => {
       add(`${label} {${data.length}}\r\n`);
-      parts.push(text, data);
+      parts.push(Buffer.from(text, 'latin1'), data);
+      text = '';
+    };
+    /** The whole message or a partial of it, from memory or from the file. */
+    const addMessage = (label: string, p: [number, number] | undefined) => {
+      if (msg) {
+        const cut = partial(msg.buf, p);
+        return addLiteral(label + cut.suffix, cut.data);
+      }
+      const start = p ? p[0] : 0;
+      const length = p ? Math.max(0, Math.min(p[1], stream!.size - start)) : stream!.size;
+      add(`${label}${p ? `<${start}>` : ''} {${length}}\r\n`);
+      parts.push(Buffer.from(text, 'latin1'), { stream: stream!, start, length });
       text = '';
     };
     for (const it of items) {
@@ -864,7 +957,7 @@ export class ImapSession extends ImapConnection {
           break;
         }
         case 'RFC822.SIZE': {
-          const size = await sel.folder.sizeOf(m);
+          const size = stream ? stream.size : await sel.folder.sizeOf(m);
           if (size === undefined) return undefined;
           add(`RFC822.SIZE ${size}`);
           break;
@@ -872,19 +965,24 @@ export class ImapSession extends ImapConnection {
         case 'ENVELOPE': add(`ENVELOPE ${msg!.envelope()}`); break;
         case 'BODY': add(`BODY ${msg!.bodyStructure(false)}`); break;
         case 'BODYSTRUCTURE': add(`BODYSTRUCTURE ${msg!.bodyStructure(true)}`); break;
-        case 'RFC822': addLiteral('RFC822', msg!.buf); break;
+        case 'RFC822': addMessage('RFC822', undefined); break;
         case 'RFC822.HEADER': addLiteral('RFC822.HEADER', msg!.header()); break;
         case 'RFC822.TEXT': addLiteral('RFC822.TEXT', msg!.text()); break;
         case 'BODY[]': {
+          if (!it.section.path.length && !it.section.text) {
+            addMessage(it.label, it.partial);
+            break;
+          }
           const p = partial(msg!.section(it.section), it.partial);
           addLiteral(it.label + p.suffix, p.data);
           break;
         }
       }
     }
-    parts.push(text + ')\r\n');
+    parts.push(Buffer.from(text + ')\r\n', 'latin1'));
+    if (stream) parts.push({ close: stream });
     this.fetched++;
-    return parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p));
+    return parts;
   }
 
   private flagList(m: ImapMessage): string {
