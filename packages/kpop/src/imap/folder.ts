@@ -133,6 +133,19 @@ export class Folder {
     return f;
   }
 
+  /**
+   * Drop the cached Folder of a directory that was renamed or deleted, if
+   * no session has it open, so that a folder made later under that name
+   * starts from its own files and uidlist.
+   */
+  static forget(dir: string): void {
+    const f = folders.get(dir);
+    if (!f || f.users > 0) return;
+    folders.delete(dir);
+    const i = idle.indexOf(f);
+    if (i !== -1) idle.splice(i, 1);
+  }
+
   release(): void {
     if (--this.users > 0) return;
     this.watcher?.close();
