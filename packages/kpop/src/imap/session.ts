@@ -15,12 +15,12 @@ import type { SecureContext } from 'node:tls';
 import { formatPrincipal, type ConnectionGuard, type ExpiryStatus, type Principal } from '@kpop/common';
 import { decodeBase64, runSaslExchange, SaslError, type PasswordVerifier, type SaslOutcome, type SaslRegistry } from '../sasl/index.js';
 import { ensureMaildir, isValidUserName, maildirPath, MaildirError } from '../maildir/maildir.js';
-import { ImapConnection } from './connection.js';
+import { LineConnection, type LineConnectionTexts } from '../net/line-connection.js';
 import { flagText, Folder, FolderError, MessageChangedError, SYSTEM_FLAGS, type ImapMessage, type MessageStream } from './folder.js';
 import * as boxes from './mailboxes.js';
 import { formatInternalDate, LoadedMessage, needsBody, parseDateTime, parseFetchItems, partial, setsSeen, type FetchItem } from './fetch.js';
 import { astring, isAtom, list, mailboxOut, nstring, parseCommand, ParseError, quote, type Command, type Token } from './parser.js';
-import type { ReaderEvent, ReaderLimits } from './reader.js';
+import { CommandReader, DEFAULT_LIMITS, type ReaderEvent, type ReaderLimits } from './reader.js';
 import { matches, needs, parseSearch, type Candidate } from './search.js';
 import { formatSet, parseSequenceSet, selectSeq, selectUids, type SeqRange } from './sequence.js';
 
@@ -60,6 +60,12 @@ const EXPIRY_TEXT: Record<ExpiryStatus, string> = {
 };
 
 const MAX_BAD = 20;
+const TEXTS: LineConnectionTexts = {
+  internalError: '* BYE Internal error\r\n',
+  // RFC 3501 §5.4: the autologout timer is at least 30 minutes (the server's option).
+  idle: '* BYE Autologout; idle for too long\r\n',
+  encoding: 'latin1',
+};
 /** FETCH responses are written in batches of about this many bytes. */
 const FETCH_BATCH = 128 * 1024;
 const SYNC_INTERVAL_MS = 1000;
@@ -124,7 +130,7 @@ interface Selected {
   lastSync: number;
 }
 
-export class ImapSession extends ImapConnection {
+export class ImapSession extends LineConnection<ReaderEvent> {
   readonly id = randomBytes(6).toString('hex');
   state: ImapState = 'NOT_AUTHENTICATED';
   private user?: string;
@@ -139,17 +145,17 @@ export class ImapSession extends ImapConnection {
   private tag = '*';
 
   constructor(socket: Duplex, private readonly config: ImapConfig, private readonly info: ImapSessionInfo) {
-    super(socket, info.listener === 'imaps', config.idleTimeoutMs ?? 30 * 60 * 1000, config.limits, info.guard);
+    // The reader asks for "+" continuations (synchronizing literals) through the session, which exists only after super().
+    const continuation = { send: () => {} };
+    super(socket, info.listener === 'imaps', config.idleTimeoutMs ?? 30 * 60 * 1000, new CommandReader(config.limits ?? DEFAULT_LIMITS, () => continuation.send()), TEXTS, info.guard);
+    continuation.send = () => this.send('+ OK\r\n');
     // RFC 3501 §5.4: an autologout timer of at least 30 minutes (IDLE clients re-issue it every 29).
     info.guard?.setIdleTimeout(config.idleTimeoutMs ?? 30 * 60 * 1000);
   }
 
   /** The admission layer's deadline hook: say BYE and close. */
   expire(status: ExpiryStatus): void {
-    if (this.closed) return;
-    this.endReason = status.toLowerCase();
-    this.send(EXPIRY_TEXT[status]);
-    this.close();
+    this.expired(status.toLowerCase(), EXPIRY_TEXT[status]);
   }
 
   start(): void {

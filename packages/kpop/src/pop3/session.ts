@@ -10,8 +10,8 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { formatPrincipal, type ConnectionGuard, type ExpiryStatus, type Principal } from '@kpop/common';
-import { TOO_LONG, type Line } from './line-reader.js';
-import { LineConnection } from './connection.js';
+import { LineReader, TOO_LONG, type Line } from './line-reader.js';
+import { LineConnection, type LineConnectionTexts } from '../net/line-connection.js';
 import { multiLine } from './dot-stuff.js';
 import { Mailbox } from './mailbox.js';
 import { decodeBase64, runSaslExchange, SaslError, type PasswordVerifier, type SaslOutcome, type SaslRegistry } from '../sasl/index.js';
@@ -65,6 +65,14 @@ const EXPIRY_TEXT: Record<ExpiryStatus, string> = {
 };
 
 const MAX_COMMAND = 255; // RFC 2449 §4
+const MAX_AUTH_LINE = 16 * 1024; // protocols.md 3.1: GSSAPI tokens on one line
+const TEXTS: LineConnectionTexts = {
+  internalError: '-ERR [SYS/TEMP] Internal error\r\n',
+  idle: '-ERR Autologout; idle for too long\r\n',
+  encoding: 'utf8',
+};
+/** The session log's end reason for each deadline. */
+const EXPIRY_REASON: Record<ExpiryStatus, string> = { IDLE_TIMEOUT: 'timeout', AUTH_TIMEOUT: 'auth-timeout', COMMAND_TIMEOUT: 'command-timeout' };
 const MAX_UNKNOWN = 20;
 
 const ALLOWED: Record<Pop3State, ReadonlySet<string>> = {
@@ -75,7 +83,7 @@ const ALLOWED: Record<Pop3State, ReadonlySet<string>> = {
 
 type Handler = (this: Pop3Session, arg: string) => Promise<void> | void;
 
-export class Pop3Session extends LineConnection {
+export class Pop3Session extends LineConnection<Line> {
   readonly id = randomBytes(6).toString('hex');
   state: Pop3State = 'AUTHORIZATION';
   private userArg?: string;
@@ -89,12 +97,17 @@ export class Pop3Session extends LineConnection {
   private deleted = 0;
 
   constructor(socket: Duplex, private readonly config: Pop3Config, private readonly info: SessionInfo) {
-    super(socket, info.listener === 'pop3s', config.idleTimeoutMs ?? 10 * 60 * 1000, info.guard);
+    super(socket, info.listener === 'pop3s', config.idleTimeoutMs ?? 10 * 60 * 1000, new LineReader(MAX_AUTH_LINE), TEXTS, info.guard);
   }
 
   /** The admission layer's deadline hook (pass it as `expire` to Admission.admit). */
   expire(status: ExpiryStatus): void {
-    this.expired(status, EXPIRY_TEXT[status]);
+    this.expired(EXPIRY_REASON[status], EXPIRY_TEXT[status] + '\r\n');
+  }
+
+  /** One reply line; the CRLF is added. */
+  private reply(line: string): void {
+    this.send(line + '\r\n');
   }
 
   /** RFC 1939 §7: the APOP timestamp of this session's greeting. */
@@ -102,7 +115,7 @@ export class Pop3Session extends LineConnection {
 
   start(): void {
     if (this.config.apop && !this.kpop) this.apopStamp = apopTimestamp(this.config.hostname ?? 'localhost');
-    this.begin(`+OK POP3 server ready${this.apopStamp ? ' ' + this.apopStamp : ''}`, this.info.initialData);
+    this.begin(`+OK POP3 server ready${this.apopStamp ? ' ' + this.apopStamp : ''}\r\n`, this.info.initialData);
   }
 
   private readonly seenError = (e: Error) => this.config.log({ event: 'error', session: this.id, error: `mark seen: ${e.message}` });
@@ -261,7 +274,7 @@ export class Pop3Session extends LineConnection {
         // "+ base64" with exactly one space: fetchmail needs it.
         challenge: (data) => {
           this.reply('+ ' + Buffer.from(data).toString('base64'));
-          return this.nextLine();
+          return this.nextEvent();
         },
       });
       if (result.status === 'gone') return;
