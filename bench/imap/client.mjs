@@ -3,24 +3,17 @@
 // and mbsync send it), the answer to the layer offer, SELECT INBOX, then
 // either one UID FETCH n (BODY.PEEK[]) per message (mode "bodies") or one
 // FETCH 1:* (UID FLAGS) (mode "flags"), and LOGOUT.
-import { connect } from 'node:net';
-import { runClients } from '../client-harness.mjs';
+import { openSession, runClients } from '../client-harness.mjs';
 
 function session(port, s, { mode }) {
   return new Promise((resolve, reject) => {
-    const sock = connect(port, '127.0.0.1');
+    const { sock, fail, send } = openSession(port, s, reject);
     let buf = Buffer.alloc(0);
     let step = 'greeting';
     let n = 0;
     let bytes = 0;
     let tag = 0;
-    const send = (l) => sock.write(`${l}\r\n`);
     const cmd = (l) => send(`a${++tag} ${l}`);
-    const fail = (why) => {
-      sock.destroy();
-      reject(new Error(`${s.user}: ${why}`));
-    };
-    sock.on('error', (e) => fail(e.message));
     sock.on('data', (d) => {
       buf = buf.length ? Buffer.concat([buf, d]) : d;
       for (;;) {

@@ -1,21 +1,14 @@
 // POP3 load client for bench/pop3, in a worker thread (../client-harness.mjs).
 // Plain JavaScript: the GSSAPI tokens were built by the main thread.
-import { connect } from 'node:net';
-import { runClients } from '../client-harness.mjs';
+import { openSession, runClients } from '../client-harness.mjs';
 
 function session(port, s) {
   return new Promise((resolve, reject) => {
-    const sock = connect(port, '127.0.0.1');
+    const { sock, fail, send } = openSession(port, s, reject);
     let buf = Buffer.alloc(0);
     let step = 'greeting';
     let n = 0;
     let bytes = 0;
-    const send = (l) => sock.write(l + '\r\n');
-    const fail = (why) => {
-      sock.destroy();
-      reject(new Error(`${s.user}: ${why}`));
-    };
-    sock.on('error', (e) => fail(e.message));
     sock.on('data', (d) => {
       buf = buf.length ? Buffer.concat([buf, d]) : d;
       for (;;) {

@@ -9,13 +9,13 @@
  * ./folder.ts; this session keeps its own view (message numbers) and tells
  * the client what others changed at the points §7.4.1 allows.
  */
-import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { formatPrincipal, type ConnectionGuard, type ExpiryStatus, type Principal } from '@kpop/common';
 import { decodeBase64, runSaslExchange, SaslError, type PasswordVerifier, type SaslOutcome, type SaslRegistry } from '../sasl/index.js';
 import { ensureMaildir, isValidUserName, maildirPath, MaildirError } from '../maildir/maildir.js';
-import { LineConnection, type LineConnectionTexts } from '../net/line-connection.js';
+import type { LineConnectionTexts } from '../net/line-connection.js';
+import { MailSession } from '../net/mail-session.js';
 import { flagText, Folder, FolderError, MessageChangedError, SYSTEM_FLAGS, type ImapMessage, type MessageStream } from './folder.js';
 import * as boxes from './mailboxes.js';
 import { formatInternalDate, LoadedMessage, needsBody, parseDateTime, parseFetchItems, partial, setsSeen, type FetchItem } from './fetch.js';
@@ -130,15 +130,10 @@ interface Selected {
   lastSync: number;
 }
 
-export class ImapSession extends LineConnection<ReaderEvent> {
-  readonly id = randomBytes(6).toString('hex');
+export class ImapSession extends MailSession<ReaderEvent> {
   state: ImapState = 'NOT_AUTHENTICATED';
-  private user?: string;
-  private principal?: Principal;
-  private mech?: string;
   private root?: string;
   private sel?: Selected;
-  private authFailures = 0;
   private bad = 0;
   private commands = 0;
   private fetched = 0;
@@ -147,7 +142,11 @@ export class ImapSession extends LineConnection<ReaderEvent> {
   constructor(socket: Duplex, private readonly config: ImapConfig, private readonly info: ImapSessionInfo) {
     // The reader asks for "+" continuations (synchronizing literals) through the session, which exists only after super().
     const continuation = { send: () => {} };
-    super(socket, info.listener === 'imaps', config.idleTimeoutMs ?? 30 * 60 * 1000, new CommandReader(config.limits ?? DEFAULT_LIMITS, () => continuation.send()), TEXTS, info.guard);
+    super({
+      socket, tlsActive: info.listener === 'imaps', idleTimeoutMs: config.idleTimeoutMs ?? 30 * 60 * 1000,
+      reader: new CommandReader(config.limits ?? DEFAULT_LIMITS, () => continuation.send()), texts: TEXTS,
+      log: config.log, listener: info.listener, remote: info.remote, guard: info.guard,
+    });
     continuation.send = () => this.send('+ OK\r\n');
     // RFC 3501 §5.4: an autologout timer of at least 30 minutes (IDLE clients re-issue it every 29).
     info.guard?.setIdleTimeout(config.idleTimeoutMs ?? 30 * 60 * 1000);
@@ -162,17 +161,9 @@ export class ImapSession extends LineConnection<ReaderEvent> {
     this.begin(`* OK [CAPABILITY ${this.capabilities().join(' ')}] kpop IMAP4rev1 ready\r\n`);
   }
 
-  protected failed(e: Error): void {
-    this.config.log({ event: 'error', session: this.id, error: e.message });
-  }
-
   protected async ended(): Promise<void> {
     this.deselect();
-    this.config.log({
-      event: 'session', session: this.id, listener: this.info.listener, remote: this.info.remote, tls: this.tlsActive,
-      user: this.user, principal: this.principal && formatPrincipal(this.principal), mech: this.mech,
-      commands: this.commands, fetched: this.fetched, end: this.endReason, ms: Date.now() - this.started,
-    });
+    this.logSession({ commands: this.commands, fetched: this.fetched });
   }
 
   // ---- capabilities --------------------------------------------------------

@@ -6,12 +6,12 @@
  * The same engine serves the KPOP port, where sendauth has already
  * authenticated a principal before the greeting (see ../kpop/).
  */
-import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { formatPrincipal, type ConnectionGuard, type ExpiryStatus, type Principal } from '@kpop/common';
 import { LineReader, TOO_LONG, type Line } from './line-reader.js';
-import { LineConnection, type LineConnectionTexts } from '../net/line-connection.js';
+import type { LineConnectionTexts } from '../net/line-connection.js';
+import { MailSession } from '../net/mail-session.js';
 import { multiLine } from './dot-stuff.js';
 import { Mailbox } from './mailbox.js';
 import { decodeBase64, runSaslExchange, SaslError, type PasswordVerifier, type SaslOutcome, type SaslRegistry } from '../sasl/index.js';
@@ -83,21 +83,19 @@ const ALLOWED: Record<Pop3State, ReadonlySet<string>> = {
 
 type Handler = (this: Pop3Session, arg: string) => Promise<void> | void;
 
-export class Pop3Session extends LineConnection<Line> {
-  readonly id = randomBytes(6).toString('hex');
+export class Pop3Session extends MailSession<Line> {
   state: Pop3State = 'AUTHORIZATION';
   private userArg?: string;
-  private user?: string;
-  private principal?: Principal;
-  private mech?: string;
   private mailbox?: Mailbox;
-  private authFailures = 0;
   private unknown = 0;
   private retrieved = 0;
   private deleted = 0;
 
   constructor(socket: Duplex, private readonly config: Pop3Config, private readonly info: SessionInfo) {
-    super(socket, info.listener === 'pop3s', config.idleTimeoutMs ?? 10 * 60 * 1000, new LineReader(MAX_AUTH_LINE), TEXTS, info.guard);
+    super({
+      socket, tlsActive: info.listener === 'pop3s', idleTimeoutMs: config.idleTimeoutMs ?? 10 * 60 * 1000, reader: new LineReader(MAX_AUTH_LINE), texts: TEXTS,
+      log: config.log, listener: info.listener, remote: info.remote, guard: info.guard,
+    });
   }
 
   /** The admission layer's deadline hook (pass it as `expire` to Admission.admit). */
@@ -120,10 +118,6 @@ export class Pop3Session extends LineConnection<Line> {
 
   private readonly seenError = (e: Error) => this.config.log({ event: 'error', session: this.id, error: `mark seen: ${e.message}` });
 
-  protected failed(e: Error): void {
-    this.config.log({ event: 'error', session: this.id, error: e.message });
-  }
-
   /** Connection gone: release the lock; nothing is deleted without QUIT (§6). */
   protected async ended(): Promise<void> {
     const mailbox = this.mailbox;
@@ -133,11 +127,7 @@ export class Pop3Session extends LineConnection<Line> {
       await mailbox.flushSeen(this.seenError);
       await mailbox.close().catch(() => {});
     }
-    this.config.log({
-      event: 'session', session: this.id, listener: this.info.listener, remote: this.info.remote, tls: this.tlsActive,
-      user: this.user, principal: this.principal && formatPrincipal(this.principal), mech: this.mech,
-      retrieved: this.retrieved, deleted: this.deleted, end: this.endReason, ms: Date.now() - this.started,
-    });
+    this.logSession({ retrieved: this.retrieved, deleted: this.deleted });
   }
 
   // ---- dispatch --------------------------------------------------------------
