@@ -209,8 +209,25 @@ describe('FETCH of a 50 MB message', () => {
       const want = crlfSlice(start, len);
       expect(p.untagged[0]).toBe(`* 1 FETCH (BODY[]<${start}> {${want.length}}\r\n${want.toString('latin1')})`);
     }
-    expect(file.open()).toBe(false);
+    // fetchmail's way (RFC822.HEADER, then BODY.PEEK[TEXT]) and mutt's and
+    // imaplib's header fields, from the header alone and the text streamed.
+    const headerText = 'Subject: big\r\n\r\n';
+    const h = await c2.cmd('FETCH 1 (RFC822.HEADER ENVELOPE BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
+    expect(h.status).toMatch(/^OK/);
+    expect(h.untagged[0]).toBe(`* 1 FETCH (RFC822.HEADER {${headerText.length}}\r\n${headerText} ENVELOPE (NIL "big" NIL NIL NIL NIL NIL NIL NIL NIL) BODY[HEADER.FIELDS (SUBJECT)] {${headerText.length}}\r\n${headerText})`);
+    const t = await c2.cmd(`FETCH 1 BODY.PEEK[TEXT]<${size - 120}.1000>`);
+    expect(t.untagged[0]).toBe(`* 1 FETCH (BODY[TEXT]<${size - 120}> {${120 - headerText.length}}\r\n${crlfSlice(size - 120 + headerText.length, 1000).toString('latin1')})`);
     c2.close();
+    const c3 = await login();
+    expect((await c3.cmd('SELECT INBOX')).status).toMatch(/^OK/);
+    const text = await streamFetch(c3, 'FETCH 1 BODY.PEEK[TEXT]');
+    expect(text.announced).toBe(size - headerText.length);
+    const expectedText = createHash('sha256');
+    for (let p = headerText.length; p < size; p += 4 * 1024 * 1024) expectedText.update(crlfSlice(p, Math.min(4 * 1024 * 1024, size - p)));
+    expect(text.sha).toBe(expectedText.digest('hex'));
+    expect(text.rest).toMatch(/^\)\r\nS1 OK/);
+    expect(file.open()).toBe(false);
+    c3.close();
   }, 90_000);
 
   it('a file cut short while it is sent ends the connection before the announced octets are complete; the server serves on', async () => {

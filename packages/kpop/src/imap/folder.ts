@@ -687,6 +687,31 @@ export class MessageStream {
     if ((await this.fh.stat()).size !== this.fileSize) throw new MessageChangedError('message file changed size while being sent');
   }
 
+  /**
+   * The header in CRLF form through the blank line that ends it (what
+   * ./mime.ts's parser takes as the header: up to the first CRLF CRLF, or
+   * an empty header when the message starts with CRLF), the whole message
+   * when it has no blank line, or undefined when the header goes on past
+   * `max` octets.
+   */
+  async head(max: number): Promise<Buffer | undefined> {
+    const parts: Buffer[] = [];
+    let got = 0;
+    for await (const chunk of this.range(0, this.size)) {
+      parts.push(Buffer.from(chunk));
+      got += chunk.length;
+      const buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      if (buf.length >= 2 && buf[0] === 0x0d && buf[1] === 0x0a) return buf.subarray(0, 2);
+      // A CRLF CRLF may straddle two chunks: look from a little before the new one.
+      const i = buf.indexOf('\r\n\r\n', Math.max(0, got - chunk.length - 3));
+      if (i !== -1) return buf.subarray(0, i + 4);
+      if (got >= max) return undefined;
+      parts.length = 0;
+      parts.push(buf);
+    }
+    return parts.length ? parts[0] : Buffer.alloc(0);
+  }
+
   close(): Promise<void> {
     return this.fh.close().catch(() => {});
   }

@@ -87,6 +87,8 @@ const UID_COMMANDS = new Set(['FETCH', 'SEARCH', 'STORE', 'COPY', 'MOVE', 'EXPUN
 
 /** Messages up to this size (known from S=) are read whole for FETCH; larger ones are streamed. */
 const STREAM_MIN = 256 * 1024;
+/** A streamed message's header is read up to this far; one longer than that gets the message parsed whole. */
+const MAX_STREAMED_HEADER = 1024 * 1024;
 
 /** A literal sent from the file as it is read. */
 interface StreamPiece {
@@ -97,10 +99,20 @@ interface StreamPiece {
 /** A piece of a FETCH response: bytes, a streamed literal, or the end of a response's stream. */
 type FetchPiece = Buffer | StreamPiece | { close: MessageStream };
 
-/** Items a streamed message can answer: none needs it parsed. */
+/**
+ * Items a streamed message can answer: the whole message or its top-level
+ * text from the file, its header (and so ENVELOPE and HEADER.FIELDS) from
+ * the header alone. BODYSTRUCTURE and part sections need it parsed whole.
+ */
 function streamable(it: FetchItem): boolean {
-  if (it.kind === 'BODY[]') return !it.section.path.length && !it.section.text;
-  return it.kind === 'UID' || it.kind === 'FLAGS' || it.kind === 'INTERNALDATE' || it.kind === 'RFC822.SIZE' || it.kind === 'RFC822';
+  if (it.kind === 'BODY[]') return !it.section.path.length;
+  return it.kind !== 'BODY' && it.kind !== 'BODYSTRUCTURE';
+}
+
+/** Items of a streamed message that need its header read first. */
+function needsHead(it: FetchItem): boolean {
+  if (it.kind === 'BODY[]') return it.section.text !== '';
+  return it.kind === 'ENVELOPE' || it.kind === 'RFC822.HEADER' || it.kind === 'RFC822.TEXT';
 }
 
 /** Close the stream of a response that will not be finished. */
@@ -886,12 +898,23 @@ export class ImapSession extends MailSession<ReaderEvent> {
     if (m.expunged) return undefined;
     let msg: LoadedMessage | undefined;
     let stream: MessageStream | undefined;
+    let head: LoadedMessage | undefined;
     if (body) {
       try {
         if (items.every(streamable) && !(m.fileSize >= 0 && m.fileSize <= STREAM_MIN)) {
           stream = await sel.folder.openStream(m);
           if (!stream) return undefined;
-        } else {
+          if (items.some(needsHead)) {
+            const h = await stream.head(MAX_STREAMED_HEADER);
+            // No header end in the first MiB: parsed whole, as any other message.
+            if (h) head = new LoadedMessage(h);
+            else {
+              await stream.close();
+              stream = undefined;
+            }
+          }
+        }
+        if (!stream) {
           const buf = await sel.folder.read(m);
           if (!buf) return undefined;
           msg = new LoadedMessage(buf);
@@ -902,7 +925,7 @@ export class ImapSession extends MailSession<ReaderEvent> {
       }
     }
     try {
-      const pieces = await this.fetchPieces(seq, m, items, seen, msg, stream);
+      const pieces = await this.fetchPieces(seq, m, items, seen, msg, stream, head);
       if (!pieces) await stream?.close();
       return pieces;
     } catch (e) {
@@ -911,7 +934,11 @@ export class ImapSession extends MailSession<ReaderEvent> {
     }
   }
 
-  private async fetchPieces(seq: number, m: ImapMessage, items: FetchItem[], seen: boolean, msg: LoadedMessage | undefined, stream: MessageStream | undefined): Promise<FetchPiece[] | undefined> {
+  /** The response's pieces from the message in memory (msg) or from its file (stream, with its header in head when needed). */
+  private async fetchPieces(
+    seq: number, m: ImapMessage, items: FetchItem[], seen: boolean,
+    msg: LoadedMessage | undefined, stream: MessageStream | undefined, head: LoadedMessage | undefined,
+  ): Promise<FetchPiece[] | undefined> {
     const sel = this.sel!;
     if (seen && !m.flags.has('\\Seen')) {
       const flags = new Set(m.flags);
@@ -931,18 +958,21 @@ export class ImapSession extends MailSession<ReaderEvent> {
       parts.push(Buffer.from(text, 'latin1'), data);
       text = '';
     };
-    /** The whole message or a partial of it, from memory or from the file. */
-    const addMessage = (label: string, p: [number, number] | undefined) => {
+    /** The whole message or its text (after the header), or a partial of that, from memory or from the file. */
+    const addMessage = (label: string, what: 'whole' | 'text', p: [number, number] | undefined) => {
       if (msg) {
-        const cut = partial(msg.buf, p);
+        const cut = partial(what === 'text' ? msg.text() : msg.buf, p);
         return addLiteral(label + cut.suffix, cut.data);
       }
+      const from = what === 'text' ? head!.buf.length : 0;
+      const available = stream!.size - from;
       const start = p ? p[0] : 0;
-      const length = p ? Math.max(0, Math.min(p[1], stream!.size - start)) : stream!.size;
+      const length = p ? Math.max(0, Math.min(p[1], available - start)) : available;
       add(`${label}${p ? `<${start}>` : ''} {${length}}\r\n`);
-      parts.push(Buffer.from(text, 'latin1'), { stream: stream!, start, length });
+      parts.push(Buffer.from(text, 'latin1'), { stream: stream!, start: from + start, length });
       text = '';
     };
+    const parsed = msg ?? head;
     for (const it of items) {
       switch (it.kind) {
         case 'UID': add(`UID ${m.uid}`); break;
@@ -959,18 +989,18 @@ export class ImapSession extends MailSession<ReaderEvent> {
           add(`RFC822.SIZE ${size}`);
           break;
         }
-        case 'ENVELOPE': add(`ENVELOPE ${msg!.envelope()}`); break;
+        case 'ENVELOPE': add(`ENVELOPE ${parsed!.envelope()}`); break;
         case 'BODY': add(`BODY ${msg!.bodyStructure(false)}`); break;
         case 'BODYSTRUCTURE': add(`BODYSTRUCTURE ${msg!.bodyStructure(true)}`); break;
-        case 'RFC822': addMessage('RFC822', undefined); break;
-        case 'RFC822.HEADER': addLiteral('RFC822.HEADER', msg!.header()); break;
-        case 'RFC822.TEXT': addLiteral('RFC822.TEXT', msg!.text()); break;
+        case 'RFC822': addMessage('RFC822', 'whole', undefined); break;
+        case 'RFC822.HEADER': addLiteral('RFC822.HEADER', parsed!.header()); break;
+        case 'RFC822.TEXT': addMessage('RFC822.TEXT', 'text', undefined); break;
         case 'BODY[]': {
-          if (!it.section.path.length && !it.section.text) {
-            addMessage(it.label, it.partial);
+          if (!it.section.path.length && (!it.section.text || it.section.text === 'TEXT')) {
+            addMessage(it.label, it.section.text ? 'text' : 'whole', it.partial);
             break;
           }
-          const p = partial(msg!.section(it.section), it.partial);
+          const p = partial(parsed!.section(it.section), it.partial);
           addLiteral(it.label + p.suffix, p.data);
           break;
         }
