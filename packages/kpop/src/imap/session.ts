@@ -16,7 +16,8 @@ import { decodeBase64, runSaslExchange, SaslError, type PasswordVerifier, type S
 import { ensureMaildir, isValidUserName, maildirPath, MaildirError } from '../maildir/maildir.js';
 import type { LineConnectionTexts } from '../net/line-connection.js';
 import { MailSession } from '../net/mail-session.js';
-import { flagText, Folder, FolderError, MessageChangedError, SYSTEM_FLAGS, type ImapMessage, type MessageStream } from './folder.js';
+import { flagText, Folder, FolderError, SYSTEM_FLAGS, type ImapMessage } from './folder.js';
+import { MessageChangedError, type MessageStream } from './message-stream.js';
 import * as boxes from './mailboxes.js';
 import { formatInternalDate, LoadedMessage, needsBody, parseDateTime, parseFetchItems, partial, setsSeen, type FetchItem } from './fetch.js';
 import { astring, isAtom, list, mailboxOut, nstring, parseCommand, ParseError, quote, type Command, type Token } from './parser.js';
