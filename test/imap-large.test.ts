@@ -286,6 +286,26 @@ describe('FETCH of a message already in CRLF form', () => {
     c2.close();
   }, 60_000);
 
+  it('one FETCH of small, large and small messages keeps their order and octets (memory and file pieces interleaved)', async () => {
+    const lines = 20_000; // 2 MB
+    await deliver(box(), Buffer.from('Subject: first\n\nsmall one\n'));
+    await deliver(box(), lfMessage(lines));
+    await deliver(box(), Buffer.from('Subject: third\n\nsmall two\n'));
+    const c = await login();
+    expect((await c.cmd('SELECT INBOX')).status).toMatch(/^OK/);
+    const r = await c.cmd('FETCH 1:3 (UID RFC822.SIZE BODY.PEEK[])', 20_000);
+    expect(r.status).toMatch(/^OK/);
+    expect(r.untagged).toHaveLength(3);
+    const big = crlfSlice(0, crlfSize(lines), lines).toString('latin1');
+    // Delivery order, whatever the names' order.
+    const bodies = r.untagged.map((u) => /BODY\[\] \{(\d+)\}\r\n([\s\S]*)\)$/.exec(u)!);
+    expect(bodies.map((b) => b[2]!.slice(0, 15))).toEqual(['Subject: first\r', 'Subject: big\r\n\r', 'Subject: third\r']);
+    expect(bodies[1]![2]).toBe(big);
+    expect(bodies.map((b) => Number(b[1]))).toEqual([29, big.length, 29]);
+    expect(r.untagged[1]).toContain(`RFC822.SIZE ${big.length} `);
+    c.close();
+  }, 30_000);
+
   it('a large file rewritten to another size before the FETCH gets a NO', async () => {
     const lines = 10_000; // 1 MB
     const crlf = crlfSlice(0, crlfSize(lines), lines);
