@@ -19,7 +19,10 @@ import { MailSession } from '../net/mail-session.js';
 import { flagText, Folder, FolderError, SYSTEM_FLAGS, type ImapMessage } from './folder.js';
 import { MessageChangedError, type MessageStream } from './message-stream.js';
 import * as boxes from './mailboxes.js';
-import { formatInternalDate, LoadedMessage, needsBody, parseDateTime, parseFetchItems, partial, setsSeen, type FetchItem } from './fetch.js';
+import {
+  closeRest, FETCH_BATCH, formatInternalDate, LoadedMessage, MAX_STREAMED_HEADER, needsBody, needsHead, parseDateTime, parseFetchItems, partial, setsSeen,
+  STREAM_MIN, streamable, type FetchItem, type FetchPiece, type StreamPiece,
+} from './fetch.js';
 import { astring, isAtom, list, mailboxOut, nstring, parseCommand, ParseError, quote, type Command, type Token } from './parser.js';
 import { CommandReader, DEFAULT_LIMITS, type ReaderEvent, type ReaderLimits } from './reader.js';
 import { matches, needs, parseSearch, type Candidate } from './search.js';
@@ -67,8 +70,6 @@ const TEXTS: LineConnectionTexts = {
   idle: '* BYE Autologout; idle for too long\r\n',
   encoding: 'latin1',
 };
-/** FETCH responses are written in batches of about this many bytes. */
-const FETCH_BATCH = 128 * 1024;
 const SYNC_INTERVAL_MS = 1000;
 const IDLE_POLL_MS = 500;
 
@@ -85,41 +86,6 @@ const ALLOWED: Record<string, ReadonlySet<ImapState>> = {
   COPY: SELECTED, MOVE: SELECTED,
 };
 const UID_COMMANDS = new Set(['FETCH', 'SEARCH', 'STORE', 'COPY', 'MOVE', 'EXPUNGE']);
-
-/** Messages up to this size (known from S=) are read whole for FETCH; larger ones are streamed. */
-const STREAM_MIN = 256 * 1024;
-/** A streamed message's header is read up to this far; one longer than that gets the message parsed whole. */
-const MAX_STREAMED_HEADER = 1024 * 1024;
-
-/** A literal sent from the file as it is read. */
-interface StreamPiece {
-  stream: MessageStream;
-  start: number;
-  length: number;
-}
-/** A piece of a FETCH response: bytes, a streamed literal, or the end of a response's stream. */
-type FetchPiece = Buffer | StreamPiece | { close: MessageStream };
-
-/**
- * Items a streamed message can answer: the whole message or its top-level
- * text from the file, its header (and so ENVELOPE and HEADER.FIELDS) from
- * the header alone. BODYSTRUCTURE and part sections need it parsed whole.
- */
-function streamable(it: FetchItem): boolean {
-  if (it.kind === 'BODY[]') return !it.section.path.length;
-  return it.kind !== 'BODY' && it.kind !== 'BODYSTRUCTURE';
-}
-
-/** Items of a streamed message that need its header read first. */
-function needsHead(it: FetchItem): boolean {
-  if (it.kind === 'BODY[]') return it.section.text !== '';
-  return it.kind === 'ENVELOPE' || it.kind === 'RFC822.HEADER' || it.kind === 'RFC822.TEXT';
-}
-
-/** Close the stream of a response that will not be finished. */
-async function closeRest(pieces: FetchPiece[]): Promise<void> {
-  for (const p of pieces) if (!Buffer.isBuffer(p) && 'close' in p) await p.close.close();
-}
 
 /** Replies with a tagged status; thrown by handlers. */
 class Reply extends Error {
