@@ -8,6 +8,7 @@
  * STARTTLS and IMAPS where the client allows. Each test skips only when its
  * program is not installed, saying so.
  */
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,6 +105,26 @@ describe.skipIf(!hasKinit || !hasCurl)(`curl imap:// and imaps:// with AUTH=GSSA
     expect(r.stdout).toMatch(/\* 3 EXISTS/);
     expect(authOk('imap') && authOk('imaps')).toBe(true);
   });
+
+  it('fetches a 20 MB message streamed by the server, octet for octet, over plain IMAP and IMAPS', async () => {
+    // Bare LFs on disk, as delivered: the server converts while it streams.
+    const line = `${'q'.repeat(99)}\n`;
+    await deliver(box(), (async function* () {
+      yield Buffer.from('Subject: large\n\n');
+      for (let i = 0; i < 20; i++) yield Buffer.from(line.repeat(10_000));
+    })());
+    const want = createHash('sha256').update(Buffer.from(`Subject: large\r\n\r\n${line.replace('\n', '\r\n').repeat(200_000)}`)).digest('hex');
+    const search = await run('curl', ['-sS', '--login-options', 'AUTH=GSSAPI', '-u', ':', `imap://127.0.0.1:${port()}/INBOX?SUBJECT%20large`], { env });
+    // curl's search answers message numbers: fetch by MAILINDEX (FETCH n BODY[]).
+    const n = /^\* SEARCH (\d+)\s*$/.exec(search.stdout)?.[1];
+    expect(n, search.stdout + search.stderr).toBeDefined();
+    for (const url of [`imap://127.0.0.1:${port()}/INBOX;MAILINDEX=${n}`, `imaps://localhost:${ports()}/INBOX;MAILINDEX=${n}`]) {
+      const out = join(tmp.dir, 'large.eml');
+      const r = await run('curl', ['-sS', '--login-options', 'AUTH=GSSAPI', '-u', ':', '--cacert', caPem, '-o', out, url], { env, timeoutMs: 60_000 });
+      expect(r.code, r.stderr).toBe(0);
+      expect(createHash('sha256').update(readFileSync(out)).digest('hex'), url).toBe(want);
+    }
+  }, 90_000);
 
   it('refuses a password outside TLS (LOGINDISABLED), takes it inside STARTTLS and IMAPS', async () => {
     const plain = await run('curl', ['-sS', '-u', 'alice:alice-pw-1', '--login-options', 'AUTH=PLAIN', `imap://127.0.0.1:${port()}/INBOX;UID=1`], { env });

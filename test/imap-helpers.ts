@@ -3,8 +3,8 @@
  * collects the untagged responses (literals included, as bytes) up to the
  * tagged one.
  */
-import { connect, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
+import { SocketClient } from './helpers/socket-client.js';
 
 export interface Response {
   /** Untagged and continuation lines, literals inlined (latin1). */
@@ -13,60 +13,11 @@ export interface Response {
   status: string;
 }
 
-export class ImapClient {
-  private buf = Buffer.alloc(0);
-  private waiters: Array<() => void> = [];
+export class ImapClient extends SocketClient {
   private n = 0;
-  closed = false;
-
-  constructor(public socket: Socket) {
-    this.attach(socket);
-  }
-
-  private attach(s: Socket): void {
-    s.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      this.wake();
-    });
-    s.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    s.on('error', () => {});
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
 
   static async connect(port: number, tls?: ConnectionOptions, host = '127.0.0.1'): Promise<ImapClient> {
-    const socket = tls ? tlsConnect({ host, port, ...tls }) : connect(port, host);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new Error(`connect to ${port} timed out`));
-      }, 5000);
-      socket.once(tls ? 'secureConnect' : 'connect', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      socket.once('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-    });
-    return new ImapClient(socket);
-  }
-
-  private async waitData(deadline: number): Promise<void> {
-    if (this.closed) throw new Error('connection closed');
-    if (Date.now() > deadline) throw new Error('timeout');
-    await new Promise<void>((r) => {
-      this.waiters.push(r);
-      setTimeout(r, 50);
-    });
+    return new ImapClient(await SocketClient.open(port, tls, host));
   }
 
   /** One response line with any literals it announces appended. */
@@ -74,13 +25,7 @@ export class ImapClient {
     const deadline = Date.now() + timeoutMs;
     let out = '';
     for (;;) {
-      const i = this.buf.indexOf('\r\n');
-      if (i === -1) {
-        await this.waitData(deadline);
-        continue;
-      }
-      const l = this.buf.subarray(0, i).toString('latin1');
-      this.buf = this.buf.subarray(i + 2);
+      const l = await this.rawLine(deadline, 'latin1');
       out += l;
       const m = /\{(\d+)\}$/.exec(l);
       if (!m) return out;
@@ -113,27 +58,5 @@ export class ImapClient {
 
   nextTag(): string {
     return `T${++this.n}`;
-  }
-
-  async startTls(opts: ConnectionOptions): Promise<void> {
-    this.socket.removeAllListeners('data');
-    this.socket.removeAllListeners('close');
-    const secure = tlsConnect({ socket: this.socket, ...opts });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', () => resolve());
-      secure.once('error', reject);
-    });
-    this.socket = secure;
-    this.attach(secure);
-  }
-
-  async waitClose(timeoutMs = 5000): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.closed && Date.now() < deadline) await new Promise<void>((r) => { this.waiters.push(r); setTimeout(r, 50); });
-    return this.closed;
-  }
-
-  close(): void {
-    this.socket.destroy();
   }
 }

@@ -5,7 +5,7 @@
  * second, and the parser's limits. Passwords are checked by a verifier
  * given to the server (the KDC path is proved by the client tests).
  */
-import { readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, unlinkSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '@kpop/common';
@@ -393,6 +393,52 @@ describe('IDLE, EXPUNGE, COPY, MOVE, UIDPLUS, APPEND', () => {
     expect((await c.cmd('SELECT Job')).status).toMatch(/^NO \[NONEXISTENT\]/);
     expect((await c.cmd('CREATE ../etc')).status).toMatch(/^NO/);
     expect((await c.cmd('DELETE INBOX')).status).toMatch(/^NO/);
+  });
+});
+
+describe('RENAME and the uidlist lock', () => {
+  const lockIn = (name: string) => join(box(), `.${name}`, 'kpop-uidlist.lock');
+  it('a stale lock file is not carried to the new name; UIDs and UIDVALIDITY travel with the folder', async () => {
+    const c = await login();
+    expect((await c.cmd('CREATE Old')).status).toMatch(/^OK/);
+    await deliver(join(box(), '.Old'), Buffer.from('Subject: kept\n\nbody\n'));
+    const before = await c.cmd('STATUS Old (UIDVALIDITY UIDNEXT MESSAGES)');
+    // A crashed writer's lock, older than the stale limit.
+    writeFileSync(lockIn('Old'), '');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lockIn('Old'), old, old);
+    expect((await c.cmd('RENAME Old New')).status).toMatch(/^OK/);
+    expect(existsSync(lockIn('New'))).toBe(false);
+    expect(readdirSync(join(box(), '.New'))).not.toContain('kpop-uidlist.lock');
+    expect((await c.cmd('STATUS New (UIDVALIDITY UIDNEXT MESSAGES)')).untagged[0]).toBe(before.untagged[0]!.replace('"Old"', '"New"'));
+    // A new folder under the old name is a new mailbox: its own UIDVALIDITY, nothing of the old one's.
+    expect((await c.cmd('CREATE Old')).status).toMatch(/^OK/);
+    const fresh = await c.cmd('STATUS Old (MESSAGES UIDNEXT)');
+    expect(fresh.untagged[0]).toBe('* STATUS "Old" (MESSAGES 0 UIDNEXT 1)');
+    const sel = await c.cmd('SELECT New');
+    expect(sel.untagged).toContain('* 1 EXISTS');
+    const f = await c.cmd('FETCH 1 (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
+    expect(f.untagged[0]).toContain('Subject: kept');
+    await c.cmd('UNSELECT');
+    await c.cmd('DELETE Old');
+    await c.cmd('DELETE New');
+  });
+
+  it('waits for a live lock (a writer midway) and leaves no lock behind at either name', async () => {
+    const c = await login();
+    expect((await c.cmd('CREATE Busy')).status).toMatch(/^OK/);
+    writeFileSync(lockIn('Busy'), '');
+    let released = 0;
+    setTimeout(() => {
+      released = Date.now();
+      unlinkSync(lockIn('Busy'));
+    }, 300);
+    const r = await c.cmd('RENAME Busy Moved');
+    expect(r.status).toMatch(/^OK/);
+    expect(released, 'RENAME went ahead while the lock was held').toBeGreaterThan(0);
+    expect(existsSync(lockIn('Moved'))).toBe(false);
+    expect(existsSync(lockIn('Busy'))).toBe(false);
+    await c.cmd('DELETE Moved');
   });
 });
 

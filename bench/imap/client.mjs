@@ -1,27 +1,19 @@
-// IMAP load client for bench/imap, in a worker thread (the server under test
-// keeps its own event loop). Each session: AUTHENTICATE GSSAPI with the
-// token as SASL-IR (as curl, mutt and mbsync send it), the answer to the
-// layer offer, SELECT INBOX, then either one UID FETCH n (BODY.PEEK[]) per
-// message (mode "bodies") or one FETCH 1:* (UID FLAGS) (mode "flags").
-import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
-import { parentPort, workerData } from 'node:worker_threads';
+// IMAP load client for bench/imap, in a worker thread (../client-harness.mjs).
+// Each session: AUTHENTICATE GSSAPI with the token as SASL-IR (as curl, mutt
+// and mbsync send it), the answer to the layer offer, SELECT INBOX, then
+// either one UID FETCH n (BODY.PEEK[]) per message (mode "bodies") or one
+// FETCH 1:* (UID FLAGS) (mode "flags"), and LOGOUT.
+import { openSession, runClients } from '../client-harness.mjs';
 
-function session(port, s, mode) {
+function session(port, s, { mode }) {
   return new Promise((resolve, reject) => {
-    const sock = connect(port, '127.0.0.1');
+    const { sock, fail, send } = openSession(port, s, reject);
     let buf = Buffer.alloc(0);
     let step = 'greeting';
     let n = 0;
     let bytes = 0;
     let tag = 0;
-    const send = (l) => sock.write(`${l}\r\n`);
     const cmd = (l) => send(`a${++tag} ${l}`);
-    const fail = (why) => {
-      sock.destroy();
-      reject(new Error(`${s.user}: ${why}`));
-    };
-    sock.on('error', (e) => fail(e.message));
     sock.on('data', (d) => {
       buf = buf.length ? Buffer.concat([buf, d]) : d;
       for (;;) {
@@ -52,7 +44,7 @@ function session(port, s, mode) {
           case 'auth': step = 'select'; cmd('SELECT INBOX'); break;
           case 'select':
             if (mode === 'flags') {
-              step = 'done';
+              step = 'listed';
               cmd('FETCH 1:* (UID FLAGS)');
             } else {
               step = 'fetch';
@@ -61,19 +53,15 @@ function session(port, s, mode) {
             break;
           case 'fetch':
             if (n === s.count) {
-              step = 'done';
+              step = 'bye';
               cmd('LOGOUT');
             } else cmd(`UID FETCH ${++n} (BODY.PEEK[])`);
             break;
-          case 'done':
-            if (mode === 'flags' && !line.includes('LOGOUT')) {
-              step = 'bye';
-              cmd('LOGOUT');
-              break;
-            }
-            sock.end();
-            resolve(bytes);
-            return;
+          case 'listed':
+            if (bytes < s.count * 20) return fail(`FETCH 1:* answered only ${bytes} bytes`);
+            step = 'bye';
+            cmd('LOGOUT');
+            break;
           case 'bye':
             sock.end();
             resolve(bytes);
@@ -85,13 +73,4 @@ function session(port, s, mode) {
   });
 }
 
-function threadCpu() {
-  const t = readFileSync('/proc/thread-self/stat', 'latin1');
-  const f = t.slice(t.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-
-const c0 = threadCpu();
-const t0 = performance.now();
-const bytes = await Promise.all(workerData.sessions.map((s) => session(workerData.port, s, workerData.mode)));
-parentPort.postMessage({ ms: performance.now() - t0, bytes: bytes.reduce((a, b) => a + b, 0), clientCpu: threadCpu() - c0 });
+await runClients(session);

@@ -7,16 +7,11 @@
 // gives the server's CPU time per message (./cpu.ts), steadier than msg/s on
 // a shared machine.
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
-import {
-  decodeTicket, encodeApReq, encodeAuthenticator, encodeContextToken, encodeGssChecksum, encryptData, getInitialCredentials,
-  getServiceTicket, GSS_CHECKSUM_TYPE, KeyUsage, loadKrb5Config, makeWrapToken, parsePrincipal, TokId,
-  type EncryptionKey, type Ticket,
-} from '@kpop/common';
 import { startTestKdc } from '@kpop/kdc';
 import { deliver, startPopServer } from '@kpop/kpop';
 import { threadCpuSeconds, treeCpuSeconds } from './cpu.js';
 import { dovecotAvailable, makeDovecot } from '../dovecot.js';
+import { gssapiTokens, workerLoad, type ServerCpu } from '../gssapi-load.js';
 
 const N = Number(process.env.POP3_SESSIONS ?? 8);
 const M = Number(process.env.POP3_MESSAGES ?? 1000);
@@ -26,52 +21,12 @@ const users = Array.from({ length: N }, (_, i) => `user${i}`);
 
 const kdc = await startTestKdc({ realm: REALM, principals: { 'pop/127.0.0.1': { randkey: true }, ...Object.fromEntries(users.map((u) => [u, `${u}-pw`])) } });
 const keytab = kdc.keytab(['pop/127.0.0.1']);
-const config = loadKrb5Config({ KRB5_CONFIG: kdc.krb5ConfPath });
-
 // One service ticket per user, as each user's kinit + curl would have.
-const tickets: { ticket: Ticket; key: EncryptionKey }[] = [];
-for (const u of users) {
-  const initial = await getInitialCredentials({ config, client: parsePrincipal(`${u}@${REALM}`), password: `${u}-pw` });
-  const st = await getServiceTicket({ config, tgt: initial.credential, service: parsePrincipal(`pop/127.0.0.1@${REALM}`) });
-  tickets.push({ ticket: decodeTicket(st.credential.ticket), key: st.credential.key });
-}
+const tokens = await gssapiTokens(kdc.krb5ConfPath, REALM, 'pop/127.0.0.1', users);
 
-let cusec = 0;
-/** The AP-REQ token and the answer to the layer offer, precomputed for the worker. */
-function sessionTokens(i: number) {
-  const { ticket, key } = tickets[i]!;
-  const subkey = { keytype: key.keytype, keyvalue: new Uint8Array(key.keyvalue.length).fill(i + 1) };
-  const seq = 1000 + i;
-  const auth = encodeAuthenticator({
-    authenticatorVno: 5, crealm: REALM, cname: { nameType: 1, nameString: [users[i]!] }, cusec: ++cusec % 1_000_000,
-    ctime: new Date(Math.floor(Date.now() / 1000) * 1000),
-    cksum: { cksumtype: GSS_CHECKSUM_TYPE, checksum: encodeGssChecksum({ flags: 0x134 }) }, subkey, seqNumber: seq,
-  });
-  const apReq = encodeApReq({ pvno: 5, msgType: 14, apOptions: 0, ticket, authenticator: encryptData(key, KeyUsage.AP_REQ_AUTH, auth) });
-  // Non-mutual: the server's offer and our answer both carry our seq-number.
-  const answer = makeWrapToken(Uint8Array.of(1, 0, 0, 0), { key: subkey, seq, fromAcceptor: false });
-  return { user: users[i]!, count: M, token: Buffer.from(encodeContextToken(TokId.AP_REQ, apReq)).toString('base64'), answer: Buffer.from(answer).toString('base64') };
-}
-
-/**
- * cpu: the server's CPU seconds so far. Ours runs in this process, so the
- * client thread's own CPU (which it reports) is taken out of the process's.
- */
-interface ServerCpu {
-  seconds: () => number;
-  inThisProcess: boolean;
-}
-
-async function load(port: number, cpu: ServerCpu): Promise<{ s: number; bytes: number; cpu: number }> {
-  const c0 = cpu.seconds();
-  const worker = new Worker(new URL('./client.mjs', import.meta.url), { workerData: { port, sessions: users.map((_, i) => sessionTokens(i)) } });
-  const r = await new Promise<{ ms: number; bytes: number; clientCpu: number }>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
-  const used = cpu.seconds() - c0 - (cpu.inThisProcess ? r.clientCpu : 0);
-  await worker.terminate();
-  return { s: r.ms / 1000, bytes: r.bytes, cpu: used };
+const client = new URL('./client.mjs', import.meta.url);
+function load(port: number, cpu: ServerCpu) {
+  return workerLoad(client, { port, sessions: users.map((u, i) => tokens(u, i, M)) }, cpu);
 }
 
 type Run = { s: number; bytes: number; cpu: number; loop: number };

@@ -6,6 +6,7 @@
 import { findPart, parseMessage, type Part } from './mime.js';
 import { bodyStructure, envelope } from './structure.js';
 import { ParseError, type Token } from './parser.js';
+import type { MessageStream } from './message-stream.js';
 
 export type SectionText = 'HEADER' | 'HEADER.FIELDS' | 'HEADER.FIELDS.NOT' | 'TEXT' | 'MIME' | '';
 
@@ -159,6 +160,45 @@ export function partial(data: Buffer, p: [number, number] | undefined): { data: 
   const [origin, count] = p;
   if (origin >= data.length) return { data: Buffer.alloc(0), suffix: `<${origin}>` };
   return { data: data.subarray(origin, Math.min(data.length, origin + count)), suffix: `<${origin}>` };
+}
+
+// ---- streamed responses (large messages: ./message-stream.ts) ---------------
+
+/** FETCH responses are written in batches of about this many bytes. */
+export const FETCH_BATCH = 128 * 1024;
+/** Messages up to this size (known from S=) are read whole for FETCH; larger ones are streamed. */
+export const STREAM_MIN = 256 * 1024;
+/** A streamed message's header is read up to this far; one longer than that gets the message parsed whole. */
+export const MAX_STREAMED_HEADER = 1024 * 1024;
+
+/** A literal sent from the file as it is read. */
+export interface StreamPiece {
+  stream: MessageStream;
+  start: number;
+  length: number;
+}
+/** A piece of a FETCH response: bytes, a streamed literal, or the end of a response's stream. */
+export type FetchPiece = Buffer | StreamPiece | { close: MessageStream };
+
+/**
+ * Items a streamed message can answer: the whole message or its top-level
+ * text from the file, its header (and so ENVELOPE and HEADER.FIELDS) from
+ * the header alone. BODYSTRUCTURE and part sections need it parsed whole.
+ */
+export function streamable(it: FetchItem): boolean {
+  if (it.kind === 'BODY[]') return !it.section.path.length;
+  return it.kind !== 'BODY' && it.kind !== 'BODYSTRUCTURE';
+}
+
+/** Items of a streamed message that need its header read first. */
+export function needsHead(it: FetchItem): boolean {
+  if (it.kind === 'BODY[]') return it.section.text !== '';
+  return it.kind === 'ENVELOPE' || it.kind === 'RFC822.HEADER' || it.kind === 'RFC822.TEXT';
+}
+
+/** Close the stream of a response that will not be finished. */
+export async function closeRest(pieces: FetchPiece[]): Promise<void> {
+  for (const p of pieces) if (!Buffer.isBuffer(p) && 'close' in p) await p.close.close();
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

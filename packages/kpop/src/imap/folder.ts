@@ -9,11 +9,12 @@
  * and sessions learn what changed from the folder's change counter.
  */
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, watch, type FSWatcher } from 'node:fs';
-import { link, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { link, open, readdir, readFile, rename, stat, unlink, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { baseName, compareDelivery, ensureMaildir, sizeHint } from '../maildir/maildir.js';
 import { uniqueName } from '../maildir/deliver.js';
-import { crlfSize } from '../maildir/crlf.js';
+import { CrlfSizeCounter, crlfSize } from '../maildir/crlf.js';
+import { MARK_EVERY, MessageStream, STREAM_CHUNK } from './message-stream.js';
 import { readUidList, uidListMtime, withUidListLock, writeUidList, type UidList } from './uidlist.js';
 
 export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'] as const;
@@ -36,6 +37,13 @@ export interface ImapMessage {
   /** Bumped on every flag change (untagged FETCH FLAGS for other sessions). */
   modseq: number;
   expunged: boolean;
+  /**
+   * Where the CRLF form of a file with bare LFs stands at points of the
+   * file, found while it was read from the start (flat triples: file
+   * offset, CRLF offset, the octet before): a partial FETCH starts reading
+   * at the nearest one instead of at the start of the file.
+   */
+  crlfMarks?: number[];
 }
 
 export class FolderError extends Error {
@@ -124,6 +132,19 @@ export class Folder {
       throw e;
     }
     return f;
+  }
+
+  /**
+   * Drop the cached Folder of a directory that was renamed or deleted, if
+   * no session has it open, so that a folder made later under that name
+   * starts from its own files and uidlist.
+   */
+  static forget(dir: string): void {
+    const f = folders.get(dir);
+    if (!f || f.users > 0) return;
+    folders.delete(dir);
+    const i = idle.indexOf(f);
+    if (i !== -1) idle.splice(i, 1);
   }
 
   release(): void {
@@ -449,6 +470,55 @@ export class Folder {
     return undefined;
   }
 
+  /**
+   * The message file opened for a FETCH that sends it as it is read
+   * (./message-stream.ts), or undefined when it is gone or
+   * no longer the size its name (S=) or our first look said: Maildir
+   * messages never change, so one that did was edited behind our back and
+   * gets a NO rather than a wrong body. RFC822.SIZE comes from W=, or from
+   * one counting pass over the file.
+   */
+  async openStream(m: ImapMessage): Promise<MessageStream | undefined> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let fh: FileHandle;
+      try {
+        fh = await open(this.filePath(m), O_READ);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        await this.sync(true);
+        if (m.expunged) return undefined;
+        continue;
+      }
+      try {
+        const fileSize = (await fh.stat()).size;
+        if (m.fileSize >= 0 && fileSize !== m.fileSize) {
+          await fh.close();
+          return undefined;
+        }
+        m.fileSize = fileSize;
+        if (m.size < 0) {
+          const counter = new CrlfSizeCounter();
+          const marks: number[] = [];
+          const buf = Buffer.allocUnsafe(STREAM_CHUNK);
+          for (let pos = 0; pos < fileSize; ) {
+            const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, fileSize - pos), pos);
+            if (bytesRead === 0) break;
+            counter.push(buf.subarray(0, bytesRead));
+            pos += bytesRead;
+            if (pos % MARK_EVERY === 0) marks.push(pos, counter.converted, counter.lastByte);
+          }
+          m.size = counter.size;
+          m.crlfMarks = marks;
+        }
+        return new MessageStream(fh, fileSize, m.size, (m.crlfMarks ??= []));
+      } catch (e) {
+        await fh.close().catch(() => {});
+        throw e;
+      }
+    }
+    return undefined;
+  }
+
   /** RFC822.SIZE without reading the body when the name carries W=. */
   async sizeOf(m: ImapMessage): Promise<number | undefined> {
     if (m.size >= 0) return m.size;
@@ -529,6 +599,17 @@ export class Folder {
     }
     return done;
   }
+}
+
+/** A message's flags as FETCH FLAGS lists them, kept until its flag set is replaced (sets are never changed in place). */
+const flagTexts = new WeakMap<Set<string>, string>();
+export function flagText(m: ImapMessage): string {
+  let t = flagTexts.get(m.flags);
+  if (t === undefined) {
+    t = [...m.flags].join(' ');
+    flagTexts.set(m.flags, t);
+  }
+  return t;
 }
 
 function sameFlags(a: Set<string>, b: Set<string>): boolean {

@@ -8,6 +8,8 @@
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureMaildir } from '../maildir/maildir.js';
+import { Folder } from './folder.js';
+import { withUidListLock } from './uidlist.js';
 
 export const DELIMITER = '.';
 const SUBSCRIPTIONS = 'subscriptions';
@@ -76,14 +78,30 @@ export async function createMailbox(root: string, name: string): Promise<void> {
 
 export async function deleteMailbox(root: string, name: string): Promise<void> {
   await rm(folderDir(root, name), { recursive: true, force: false });
+  Folder.forget(folderDir(root, name));
 }
 
-/** RENAME: the folder and every child ("A" → "B" moves "A.x" to "B.x"). */
+/**
+ * RENAME: the folder and every child ("A" → "B" moves "A.x" to "B.x"). Each
+ * moves under its uidlist lock, so that no writer (another session or
+ * process assigning UIDs) is midway through the list as it goes, and the
+ * lock is released at the new place: a lock file carried along would stall
+ * the renamed folder's next writer until it is old enough to break. The
+ * process-wide Folder of the old name is forgotten (a new folder may take it).
+ */
 export async function renameMailbox(root: string, from: string, to: string): Promise<void> {
   const names = await listNames(root);
   const moves: [string, string][] = [[from, to]];
   for (const n of names) if (n.startsWith(from + DELIMITER)) moves.push([n, to + n.slice(from.length)]);
-  for (const [a, b] of moves) await rename(folderDir(root, a), folderDir(root, b));
+  for (const [a, b] of moves) {
+    const src = folderDir(root, a);
+    const dst = folderDir(root, b);
+    await withUidListLock(src, async (movedTo) => {
+      await rename(src, dst);
+      movedTo(dst);
+    });
+    Folder.forget(src);
+  }
 }
 
 /**

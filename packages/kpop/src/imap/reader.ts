@@ -61,6 +61,11 @@ export class CommandReader {
     return this.size > 0 || this.discarding;
   }
 
+  /** The name the shared connection (../net/line-connection.ts) reads. */
+  get partial(): boolean {
+    return this.pending;
+  }
+
   /** True while a literal is being received (the session must not time out on it). */
   get inLiteral(): boolean {
     return this.literalLeft > 0;

@@ -9,18 +9,22 @@
  * ./folder.ts; this session keeps its own view (message numbers) and tells
  * the client what others changed at the points §7.4.1 allows.
  */
-import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { formatPrincipal, type ConnectionGuard, type ExpiryStatus, type Principal } from '@kpop/common';
 import { decodeBase64, runSaslExchange, SaslError, type PasswordVerifier, type SaslOutcome, type SaslRegistry } from '../sasl/index.js';
 import { ensureMaildir, isValidUserName, maildirPath, MaildirError } from '../maildir/maildir.js';
-import { ImapConnection } from './connection.js';
-import { Folder, FolderError, SYSTEM_FLAGS, type ImapMessage } from './folder.js';
+import type { LineConnectionTexts } from '../net/line-connection.js';
+import { MailSession } from '../net/mail-session.js';
+import { flagText, Folder, FolderError, SYSTEM_FLAGS, type ImapMessage } from './folder.js';
+import { MessageChangedError, type MessageStream } from './message-stream.js';
 import * as boxes from './mailboxes.js';
-import { formatInternalDate, LoadedMessage, needsBody, parseDateTime, parseFetchItems, partial, setsSeen, type FetchItem } from './fetch.js';
+import {
+  closeRest, FETCH_BATCH, formatInternalDate, LoadedMessage, MAX_STREAMED_HEADER, needsBody, needsHead, parseDateTime, parseFetchItems, partial, setsSeen,
+  STREAM_MIN, streamable, type FetchItem, type FetchPiece, type StreamPiece,
+} from './fetch.js';
 import { astring, isAtom, list, mailboxOut, nstring, parseCommand, ParseError, quote, type Command, type Token } from './parser.js';
-import type { ReaderEvent, ReaderLimits } from './reader.js';
+import { CommandReader, DEFAULT_LIMITS, type ReaderEvent, type ReaderLimits } from './reader.js';
 import { matches, needs, parseSearch, type Candidate } from './search.js';
 import { formatSet, parseSequenceSet, selectSeq, selectUids, type SeqRange } from './sequence.js';
 
@@ -60,6 +64,12 @@ const EXPIRY_TEXT: Record<ExpiryStatus, string> = {
 };
 
 const MAX_BAD = 20;
+const TEXTS: LineConnectionTexts = {
+  internalError: '* BYE Internal error\r\n',
+  // RFC 3501 §5.4: the autologout timer is at least 30 minutes (the server's option).
+  idle: '* BYE Autologout; idle for too long\r\n',
+  encoding: 'latin1',
+};
 const SYNC_INTERVAL_MS = 1000;
 const IDLE_POLL_MS = 500;
 
@@ -99,49 +109,40 @@ interface Selected {
   lastSync: number;
 }
 
-export class ImapSession extends ImapConnection {
-  readonly id = randomBytes(6).toString('hex');
+export class ImapSession extends MailSession<ReaderEvent> {
   state: ImapState = 'NOT_AUTHENTICATED';
-  private user?: string;
-  private principal?: Principal;
-  private mech?: string;
   private root?: string;
   private sel?: Selected;
-  private authFailures = 0;
   private bad = 0;
   private commands = 0;
   private fetched = 0;
   private tag = '*';
 
   constructor(socket: Duplex, private readonly config: ImapConfig, private readonly info: ImapSessionInfo) {
-    super(socket, info.listener === 'imaps', config.idleTimeoutMs ?? 30 * 60 * 1000, config.limits, info.guard);
+    // The reader asks for "+" continuations (synchronizing literals) through the session, which exists only after super().
+    const continuation = { send: () => {} };
+    super({
+      socket, tlsActive: info.listener === 'imaps', idleTimeoutMs: config.idleTimeoutMs ?? 30 * 60 * 1000,
+      reader: new CommandReader(config.limits ?? DEFAULT_LIMITS, () => continuation.send()), texts: TEXTS,
+      log: config.log, listener: info.listener, remote: info.remote, guard: info.guard,
+    });
+    continuation.send = () => this.send('+ OK\r\n');
     // RFC 3501 §5.4: an autologout timer of at least 30 minutes (IDLE clients re-issue it every 29).
     info.guard?.setIdleTimeout(config.idleTimeoutMs ?? 30 * 60 * 1000);
   }
 
   /** The admission layer's deadline hook: say BYE and close. */
   expire(status: ExpiryStatus): void {
-    if (this.closed) return;
-    this.endReason = status.toLowerCase();
-    this.send(EXPIRY_TEXT[status]);
-    this.close();
+    this.expired(status.toLowerCase(), EXPIRY_TEXT[status]);
   }
 
   start(): void {
     this.begin(`* OK [CAPABILITY ${this.capabilities().join(' ')}] kpop IMAP4rev1 ready\r\n`);
   }
 
-  protected failed(e: Error): void {
-    this.config.log({ event: 'error', session: this.id, error: e.message });
-  }
-
   protected async ended(): Promise<void> {
     this.deselect();
-    this.config.log({
-      event: 'session', session: this.id, listener: this.info.listener, remote: this.info.remote, tls: this.tlsActive,
-      user: this.user, principal: this.principal && formatPrincipal(this.principal), mech: this.mech,
-      commands: this.commands, fetched: this.fetched, end: this.endReason, ms: Date.now() - this.started,
-    });
+    this.logSession({ commands: this.commands, fetched: this.fetched });
   }
 
   // ---- capabilities --------------------------------------------------------
@@ -739,31 +740,104 @@ export class ImapSession extends ImapConnection {
     const body = needsBody(items);
     const seen = setsSeen(items) && !sel.readOnly;
     let missing = 0;
-    // Responses are gathered and written in batches: one write per message
-    // costs more than the message for FETCH 1:* (UID FLAGS).
+    // Responses are gathered and written in batches of about 128 KiB: one
+    // write (and one Buffer) per message costs more than the message for
+    // FETCH 1:* (UID FLAGS). Items known without the file (UID, FLAGS, a
+    // size from the name's W=) are formatted synchronously into one string.
+    const quick = items.every((it) => it.kind === 'UID' || it.kind === 'FLAGS' || it.kind === 'RFC822.SIZE');
     const out: Buffer[] = [];
     let pending = 0;
+    let text = '';
+    const view = sel.view;
     for (const i of idx) {
-      const m = sel.view[i]!;
-      const r = await this.fetchOne(i + 1, m, items, body, seen);
-      if (!r) {
-        missing++;
-        continue;
+      const m = view[i]!;
+      if (quick && (m.size >= 0 || !items.some((it) => it.kind === 'RFC822.SIZE'))) {
+        if (m.expunged) {
+          missing++;
+          continue;
+        }
+        text += this.quickFetch(i + 1, m, items);
+        if (text.length < FETCH_BATCH) continue;
+        out.push(Buffer.from(text, 'latin1'));
+        pending += text.length;
+        text = '';
+      } else {
+        const r = await this.fetchOne(i + 1, m, items, body, seen);
+        if (!r) {
+          missing++;
+          continue;
+        }
+        if (text) {
+          out.push(Buffer.from(text, 'latin1'));
+          pending += text.length;
+          text = '';
+        }
+        for (const b of r) {
+          if (Buffer.isBuffer(b)) {
+            out.push(b);
+            pending += b.length;
+            continue;
+          }
+          // A literal read from the file: what is gathered goes first.
+          if (out.length) await this.writeAll(out);
+          out.length = 0;
+          pending = 0;
+          if ('close' in b) await b.close.close();
+          else if (!(await this.sendRange(m, b))) {
+            await closeRest(r);
+            return;
+          }
+        }
       }
-      for (const b of r) {
-        out.push(b);
-        pending += b.length;
-      }
-      if (pending >= 128 * 1024) {
+      if (pending >= FETCH_BATCH) {
         await this.writeAll(out);
         out.length = 0;
         pending = 0;
+        if (this.closed) return;
       }
-      if (this.closed) return;
     }
-    if (pending) await this.writeAll(out);
+    if (text) out.push(Buffer.from(text, 'latin1'));
+    if (out.length) await this.writeAll(out);
     if (missing) throw new Reply('NO', '[EXPUNGEISSUED] Some of the requested messages no longer exist');
     this.ok('Fetch completed.');
+  }
+
+  /** A FETCH response of items known without the file (UID, FLAGS, RFC822.SIZE from W=), in the order asked. */
+  private quickFetch(seq: number, m: ImapMessage, items: FetchItem[]): string {
+    let line = `* ${seq} FETCH (`;
+    for (let k = 0; k < items.length; k++) {
+      const kind = items[k]!.kind;
+      if (k) line += ' ';
+      if (kind === 'UID') line += `UID ${m.uid}`;
+      else if (kind === 'FLAGS') {
+        line += `FLAGS (${this.flagList(m)})`;
+        this.sel!.told.set(m, m.modseq);
+      } else line += `RFC822.SIZE ${m.size}`;
+    }
+    this.fetched++;
+    return line + ')\r\n';
+  }
+
+  /**
+   * Send a streamed literal with backpressure. The literal's length is
+   * already on the wire: if the file does not give exactly those octets
+   * (it changed under us), the only truthful answer left is to hang up
+   * (issue 13: never a wrong body). False when the connection is gone.
+   */
+  private async sendRange(m: ImapMessage, piece: StreamPiece): Promise<boolean> {
+    try {
+      for await (const chunk of piece.stream.range(piece.start, piece.length)) {
+        if (this.closed) return false;
+        await this.write(chunk);
+      }
+      return !this.closed;
+    } catch (e) {
+      const changed = e instanceof MessageChangedError;
+      this.config.log({ event: 'error', session: this.id, status: changed ? 'MESSAGE_CHANGED' : 'READ_FAILED', error: `FETCH of UID ${m.uid}: ${(e as Error).message}` });
+      this.endReason = changed ? 'message-changed' : 'read-error';
+      this.destroy();
+      return false;
+    }
   }
 
   /** Several buffers in one go (corked: one segment where they fit), then backpressure. */
@@ -779,28 +853,67 @@ export class ImapSession extends ImapConnection {
     return last;
   }
 
-  /** One message's FETCH response (pieces: text, literals), or undefined when it is gone. */
-  private async fetchOne(seq: number, m: ImapMessage, items: FetchItem[], body: boolean, seen: boolean): Promise<Buffer[] | undefined> {
+  /**
+   * One message's FETCH response (pieces: text, literals, and literals
+   * still to be read from the file), or undefined when it is gone. A
+   * message fetched whole (BODY[], BODY.PEEK[], RFC822, with or without a
+   * partial) and nothing that needs it parsed is streamed from its file
+   * unless it is known to be small; anything else is read into memory.
+   */
+  private async fetchOne(seq: number, m: ImapMessage, items: FetchItem[], body: boolean, seen: boolean): Promise<FetchPiece[] | undefined> {
     const sel = this.sel!;
     if (m.expunged) return undefined;
     let msg: LoadedMessage | undefined;
+    let stream: MessageStream | undefined;
+    let head: LoadedMessage | undefined;
     if (body) {
-      let buf: Buffer | undefined;
       try {
-        buf = await sel.folder.read(m);
+        if (items.every(streamable) && !(m.fileSize >= 0 && m.fileSize <= STREAM_MIN)) {
+          stream = await sel.folder.openStream(m);
+          if (!stream) return undefined;
+          if (items.some(needsHead)) {
+            const h = await stream.head(MAX_STREAMED_HEADER);
+            // No header end in the first MiB: parsed whole, as any other message.
+            if (h) head = new LoadedMessage(h);
+            else {
+              await stream.close();
+              stream = undefined;
+            }
+          }
+        }
+        if (!stream) {
+          const buf = await sel.folder.read(m);
+          if (!buf) return undefined;
+          msg = new LoadedMessage(buf);
+        }
       } catch (e) {
         this.config.log({ event: 'error', session: this.id, error: `read ${m.uid}: ${(e as Error).message}` });
+        return undefined;
       }
-      if (!buf) return undefined;
-      msg = new LoadedMessage(buf);
     }
+    try {
+      const pieces = await this.fetchPieces(seq, m, items, seen, msg, stream, head);
+      if (!pieces) await stream?.close();
+      return pieces;
+    } catch (e) {
+      await stream?.close();
+      throw e;
+    }
+  }
+
+  /** The response's pieces from the message in memory (msg) or from its file (stream, with its header in head when needed). */
+  private async fetchPieces(
+    seq: number, m: ImapMessage, items: FetchItem[], seen: boolean,
+    msg: LoadedMessage | undefined, stream: MessageStream | undefined, head: LoadedMessage | undefined,
+  ): Promise<FetchPiece[] | undefined> {
+    const sel = this.sel!;
     if (seen && !m.flags.has('\\Seen')) {
       const flags = new Set(m.flags);
       flags.add('\\Seen');
       await sel.folder.setFlags(m, flags);
       if (!items.some((i) => i.kind === 'FLAGS')) items = [...items, { kind: 'FLAGS' }];
     }
-    const parts: (string | Buffer)[] = [];
+    const parts: FetchPiece[] = [];
     let text = `* ${seq} FETCH (`;
     let first = true;
     const add = (s: string) => {
@@ -809,9 +922,24 @@ export class ImapSession extends ImapConnection {
     };
     const addLiteral = (label: string, data: Buffer) => {
       add(`${label} {${data.length}}\r\n`);
-      parts.push(text, data);
+      parts.push(Buffer.from(text, 'latin1'), data);
       text = '';
     };
+    /** The whole message or its text (after the header), or a partial of that, from memory or from the file. */
+    const addMessage = (label: string, what: 'whole' | 'text', p: [number, number] | undefined) => {
+      if (msg) {
+        const cut = partial(what === 'text' ? msg.text() : msg.buf, p);
+        return addLiteral(label + cut.suffix, cut.data);
+      }
+      const from = what === 'text' ? head!.buf.length : 0;
+      const available = stream!.size - from;
+      const start = p ? p[0] : 0;
+      const length = p ? Math.max(0, Math.min(p[1], available - start)) : available;
+      add(`${label}${p ? `<${start}>` : ''} {${length}}\r\n`);
+      parts.push(Buffer.from(text, 'latin1'), { stream: stream!, start: from + start, length });
+      text = '';
+    };
+    const parsed = msg ?? head;
     for (const it of items) {
       switch (it.kind) {
         case 'UID': add(`UID ${m.uid}`); break;
@@ -823,33 +951,38 @@ export class ImapSession extends ImapConnection {
           break;
         }
         case 'RFC822.SIZE': {
-          const size = await sel.folder.sizeOf(m);
+          const size = stream ? stream.size : await sel.folder.sizeOf(m);
           if (size === undefined) return undefined;
           add(`RFC822.SIZE ${size}`);
           break;
         }
-        case 'ENVELOPE': add(`ENVELOPE ${msg!.envelope()}`); break;
+        case 'ENVELOPE': add(`ENVELOPE ${parsed!.envelope()}`); break;
         case 'BODY': add(`BODY ${msg!.bodyStructure(false)}`); break;
         case 'BODYSTRUCTURE': add(`BODYSTRUCTURE ${msg!.bodyStructure(true)}`); break;
-        case 'RFC822': addLiteral('RFC822', msg!.buf); break;
-        case 'RFC822.HEADER': addLiteral('RFC822.HEADER', msg!.header()); break;
-        case 'RFC822.TEXT': addLiteral('RFC822.TEXT', msg!.text()); break;
+        case 'RFC822': addMessage('RFC822', 'whole', undefined); break;
+        case 'RFC822.HEADER': addLiteral('RFC822.HEADER', parsed!.header()); break;
+        case 'RFC822.TEXT': addMessage('RFC822.TEXT', 'text', undefined); break;
         case 'BODY[]': {
-          const p = partial(msg!.section(it.section), it.partial);
+          if (!it.section.path.length && (!it.section.text || it.section.text === 'TEXT')) {
+            addMessage(it.label, it.section.text ? 'text' : 'whole', it.partial);
+            break;
+          }
+          const p = partial(parsed!.section(it.section), it.partial);
           addLiteral(it.label + p.suffix, p.data);
           break;
         }
       }
     }
-    parts.push(text + ')\r\n');
+    parts.push(Buffer.from(text + ')\r\n', 'latin1'));
+    if (stream) parts.push({ close: stream });
     this.fetched++;
-    return parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p));
+    return parts;
   }
 
   private flagList(m: ImapMessage): string {
-    const f = [...m.flags];
-    if (this.sel!.recent.has(m.uid)) f.push('\\Recent');
-    return f.join(' ');
+    const text = flagText(m);
+    if (!this.sel!.recent.has(m.uid)) return text;
+    return text ? `${text} \\Recent` : '\\Recent';
   }
 
   private parseFlags(items: Token[]): Set<string> {

@@ -14,7 +14,7 @@ import { open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 
 export const UIDLIST_FILE = 'kpop-uidlist';
-const LOCK_FILE = 'kpop-uidlist.lock';
+export const LOCK_FILE = 'kpop-uidlist.lock';
 const STALE_LOCK_MS = 3_000;
 
 export interface UidList {
@@ -90,8 +90,13 @@ export async function writeUidList(dir: string, l: Omit<UidList, 'mtimeMs'>): Pr
   return (await stat(path)).mtimeMs;
 }
 
-/** Runs fn holding the folder's uidlist lock (O_EXCL lock file; a stale one is broken). */
-export async function withUidListLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs fn holding the folder's uidlist lock (O_EXCL lock file; a stale one
+ * is broken). fn may move the folder (RENAME): it returns where the lock
+ * file is then, by `movedTo`, so the lock is released there and does not
+ * travel on as a stale lock that the next writer must wait out.
+ */
+export async function withUidListLock<T>(dir: string, fn: (movedTo: (newDir: string) => void) => Promise<T>): Promise<T> {
   const path = join(dir, LOCK_FILE);
   const deadline = Date.now() + 5000;
   for (;;) {
@@ -110,9 +115,10 @@ export async function withUidListLock<T>(dir: string, fn: () => Promise<T>): Pro
       await new Promise((r) => setTimeout(r, 5));
     }
   }
+  let held = path;
   try {
-    return await fn();
+    return await fn((newDir) => (held = join(newDir, LOCK_FILE)));
   } finally {
-    await unlink(path).catch(() => {});
+    await unlink(held).catch(() => {});
   }
 }

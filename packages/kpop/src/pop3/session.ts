@@ -6,12 +6,12 @@
  * The same engine serves the KPOP port, where sendauth has already
  * authenticated a principal before the greeting (see ../kpop/).
  */
-import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { formatPrincipal, type ConnectionGuard, type ExpiryStatus, type Principal } from '@kpop/common';
-import { TOO_LONG, type Line } from './line-reader.js';
-import { LineConnection } from './connection.js';
+import { LineReader, TOO_LONG, type Line } from './line-reader.js';
+import type { LineConnectionTexts } from '../net/line-connection.js';
+import { MailSession } from '../net/mail-session.js';
 import { multiLine } from './dot-stuff.js';
 import { Mailbox } from './mailbox.js';
 import { decodeBase64, runSaslExchange, SaslError, type PasswordVerifier, type SaslOutcome, type SaslRegistry } from '../sasl/index.js';
@@ -65,6 +65,14 @@ const EXPIRY_TEXT: Record<ExpiryStatus, string> = {
 };
 
 const MAX_COMMAND = 255; // RFC 2449 §4
+const MAX_AUTH_LINE = 16 * 1024; // protocols.md 3.1: GSSAPI tokens on one line
+const TEXTS: LineConnectionTexts = {
+  internalError: '-ERR [SYS/TEMP] Internal error\r\n',
+  idle: '-ERR Autologout; idle for too long\r\n',
+  encoding: 'utf8',
+};
+/** The session log's end reason for each deadline. */
+const EXPIRY_REASON: Record<ExpiryStatus, string> = { IDLE_TIMEOUT: 'timeout', AUTH_TIMEOUT: 'auth-timeout', COMMAND_TIMEOUT: 'command-timeout' };
 const MAX_UNKNOWN = 20;
 
 const ALLOWED: Record<Pop3State, ReadonlySet<string>> = {
@@ -75,26 +83,29 @@ const ALLOWED: Record<Pop3State, ReadonlySet<string>> = {
 
 type Handler = (this: Pop3Session, arg: string) => Promise<void> | void;
 
-export class Pop3Session extends LineConnection {
-  readonly id = randomBytes(6).toString('hex');
+export class Pop3Session extends MailSession<Line> {
   state: Pop3State = 'AUTHORIZATION';
   private userArg?: string;
-  private user?: string;
-  private principal?: Principal;
-  private mech?: string;
   private mailbox?: Mailbox;
-  private authFailures = 0;
   private unknown = 0;
   private retrieved = 0;
   private deleted = 0;
 
   constructor(socket: Duplex, private readonly config: Pop3Config, private readonly info: SessionInfo) {
-    super(socket, info.listener === 'pop3s', config.idleTimeoutMs ?? 10 * 60 * 1000, info.guard);
+    super({
+      socket, tlsActive: info.listener === 'pop3s', idleTimeoutMs: config.idleTimeoutMs ?? 10 * 60 * 1000, reader: new LineReader(MAX_AUTH_LINE), texts: TEXTS,
+      log: config.log, listener: info.listener, remote: info.remote, guard: info.guard,
+    });
   }
 
   /** The admission layer's deadline hook (pass it as `expire` to Admission.admit). */
   expire(status: ExpiryStatus): void {
-    this.expired(status, EXPIRY_TEXT[status]);
+    this.expired(EXPIRY_REASON[status], EXPIRY_TEXT[status] + '\r\n');
+  }
+
+  /** One reply line; the CRLF is added. */
+  private reply(line: string): void {
+    this.send(line + '\r\n');
   }
 
   /** RFC 1939 §7: the APOP timestamp of this session's greeting. */
@@ -102,14 +113,10 @@ export class Pop3Session extends LineConnection {
 
   start(): void {
     if (this.config.apop && !this.kpop) this.apopStamp = apopTimestamp(this.config.hostname ?? 'localhost');
-    this.begin(`+OK POP3 server ready${this.apopStamp ? ' ' + this.apopStamp : ''}`, this.info.initialData);
+    this.begin(`+OK POP3 server ready${this.apopStamp ? ' ' + this.apopStamp : ''}\r\n`, this.info.initialData);
   }
 
   private readonly seenError = (e: Error) => this.config.log({ event: 'error', session: this.id, error: `mark seen: ${e.message}` });
-
-  protected failed(e: Error): void {
-    this.config.log({ event: 'error', session: this.id, error: e.message });
-  }
 
   /** Connection gone: release the lock; nothing is deleted without QUIT (§6). */
   protected async ended(): Promise<void> {
@@ -120,11 +127,7 @@ export class Pop3Session extends LineConnection {
       await mailbox.flushSeen(this.seenError);
       await mailbox.close().catch(() => {});
     }
-    this.config.log({
-      event: 'session', session: this.id, listener: this.info.listener, remote: this.info.remote, tls: this.tlsActive,
-      user: this.user, principal: this.principal && formatPrincipal(this.principal), mech: this.mech,
-      retrieved: this.retrieved, deleted: this.deleted, end: this.endReason, ms: Date.now() - this.started,
-    });
+    this.logSession({ retrieved: this.retrieved, deleted: this.deleted });
   }
 
   // ---- dispatch --------------------------------------------------------------
@@ -261,7 +264,7 @@ export class Pop3Session extends LineConnection {
         // "+ base64" with exactly one space: fetchmail needs it.
         challenge: (data) => {
           this.reply('+ ' + Buffer.from(data).toString('base64'));
-          return this.nextLine();
+          return this.nextEvent();
         },
       });
       if (result.status === 'gone') return;
