@@ -50,7 +50,7 @@ export function andThen<T, U>(v: Awaitable<T>, f: (t: T) => Awaitable<U>): Await
 }
 
 /** Runs `fn`, handing its value (or what it threw or rejected with) to ok or fail; synchronous when fn is. */
-export function settle<T, U>(fn: () => Awaitable<T>, ok: (t: T) => U, fail: (e: unknown) => U): Awaitable<U> {
+export function settle<T, U>(fn: () => Awaitable<T>, ok: (t: T) => Awaitable<U>, fail: (e: unknown) => Awaitable<U>): Awaitable<U> {
   let v: Awaitable<T>;
   try {
     v = fn();

@@ -75,7 +75,7 @@ export function describePgError(e: unknown, url: string): string {
 export function isConnectionError(e: unknown): boolean {
   const err = e as { code?: string; message?: string; errors?: unknown[] };
   const code = err?.code ?? (Array.isArray(err?.errors) ? (err.errors[0] as { code?: string } | undefined)?.code : undefined);
-  if (code !== undefined && (/^E[A-Z]+$/.test(code) || /^(08|57P|53300|28)/.test(code))) return true;
+  if (code !== undefined && (/^E[A-Z]+$/.test(code) || /^(08|57P|53300|28|3D000)/.test(code))) return true;
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection closed|Connection ended/i.test(String(err?.message ?? ''));
 }
 
