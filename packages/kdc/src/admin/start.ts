@@ -116,8 +116,8 @@ function reportRefresh(io: CliIo): (e: unknown) => void {
  * the database, says so once on stderr (and once when it is back) while it
  * serves from memory.
  */
-function following(io: CliIo): PgDatabaseOptions {
-  return { follow: true, onStatus: (line) => void io.stderr.write(`${line}\n`) };
+function following(io: CliIo, who?: string): PgDatabaseOptions {
+  return { follow: true, onStatus: (line) => void io.stderr.write(`${who === undefined ? line : line.replace(/^kdc: /, `kdc: ${who}: `)}\n`) };
 }
 
 /** Port 88 (RFC 4120 §7.2.3) on loopback only: serving other hosts is a choice made with --listen. */
@@ -246,7 +246,7 @@ export async function cmdStart(o: StartOptions, io: CliIo): Promise<void> {
 /** The primary: checks the database opens (asking for its master password once), then runs the workers. */
 async function startPrimary(o: StartOptions, io: CliIo, base: WorkerConfig, workers: number, kpasswdListen: { host: string; port: number }[]): Promise<void> {
   let masterPassword: string | undefined;
-  const db = await openDb(o, io, (pw) => (masterPassword = pw), following(io));
+  const db = await openDb(o, io, (pw) => (masterPassword = pw), following(io, 'kpasswd'));
   const realm = db.realm;
   if (await ensureChangepwPrincipal(db)) io.stderr.write(`kdc: created kadmin/changepw@${db.realm} for the kpasswd service\n`);
   // The kpasswd service stays in the primary, one process (its replay cache is in memory): the database
@@ -295,7 +295,7 @@ async function serveAsWorker(o: StartOptions, io: CliIo): Promise<void> {
   let db: RealmDatabase;
   let server: KdcServer;
   try {
-    db = await openStore(o, io, config.masterPassword, following(io));
+    db = await openStore(o, io, config.masterPassword, following(io, `worker ${process.env.KPOP_KDC_WORKER ?? '?'}`));
   } catch (e) {
     reportWorkerFailed((e as Error).message);
     throw e;
