@@ -32,7 +32,7 @@ let tmp = '';
 let dir = '';
 const servers: ChildProcess[] = [];
 
-interface Kdc { proc: ChildProcess; port: number; conf: string; stderr: () => string; stdout: () => string }
+interface Kdc { proc: ChildProcess; port: number; kpasswdPort?: number; conf: string; stderr: () => string; stdout: () => string }
 
 function kdc(args: string[], extra: string[] = ['--dir', dir], input = ''): { code: number; out: string; err: string } {
   const r = spawnSync(process.execPath, [KDC, ...args, ...extra], { input, encoding: 'utf8', env: { ...clockEnv(), PATH: process.env.PATH ?? '' }, timeout: 30_000 });
@@ -54,11 +54,11 @@ async function eventually(what: string, fn: () => boolean, ms = 10_000): Promise
   }
 }
 
-async function startKdc(name: string): Promise<Kdc> {
+async function startKdc(name: string, kpasswd = false): Promise<Kdc> {
   let out = '';
   let err = '';
   // The URL comes from the environment here (KPOP_KDC_DB), so it is in no process listing.
-  const proc = spawn(process.execPath, [KDC, 'start', '--listen', '127.0.0.1:0', '--kpasswd-listen', 'none', '--dir', dir], {
+  const proc = spawn(process.execPath, [KDC, 'start', '--listen', '127.0.0.1:0', '--kpasswd-listen', kpasswd ? '127.0.0.1:0' : 'none', '--dir', dir], {
     stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KPOP_KDC_DB: pg!.url },
   });
   servers.push(proc);
@@ -67,9 +67,14 @@ async function startKdc(name: string): Promise<Kdc> {
   await eventually(`${name} serving`, () => /serving on 127\.0\.0\.1:(\d+)/.test(err) || proc.exitCode !== null, 30_000);
   if (proc.exitCode !== null) throw new Error(`${name} exited: ${err}`);
   const port = Number(/serving on 127\.0\.0\.1:(\d+)/.exec(err)![1]);
+  let kpasswdPort: number | undefined;
+  if (kpasswd) {
+    await eventually(`${name}'s kpasswd service`, () => /kpasswd service on 127\.0\.0\.1:(\d+)/.test(err));
+    kpasswdPort = Number(/kpasswd service on 127\.0\.0\.1:(\d+)/.exec(err)![1]);
+  }
   const conf = join(tmp, `krb5-${name}.conf`);
-  writeFileSync(conf, `[libdefaults]\n default_realm = LAB.TEST\n dns_lookup_kdc = false\n rdns = false\n[realms]\n LAB.TEST = {\n  kdc = 127.0.0.1:${port}\n }\n`);
-  return { proc, port, conf, stderr: () => err, stdout: () => out };
+  writeFileSync(conf, `[libdefaults]\n default_realm = LAB.TEST\n dns_lookup_kdc = false\n rdns = false\n[realms]\n LAB.TEST = {\n  kdc = 127.0.0.1:${port}\n${kpasswdPort !== undefined ? `  kpasswd_server = 127.0.0.1:${kpasswdPort}\n` : ''} }\n`);
+  return { proc, port, ...(kpasswdPort !== undefined ? { kpasswdPort } : {}), conf, stderr: () => err, stdout: () => out };
 }
 
 beforeAll(async () => {
@@ -120,7 +125,7 @@ describe.skipIf(skipWhy !== '')(`the KDC on PostgreSQL${skipWhy ? ` (skipped: ${
     expect(reuse.code).toBe(1);
     expect(reuse.err).toMatch(/reuse|used before|history/i);
 
-    k1 = await startKdc('kdc1');
+    k1 = await startKdc('kdc1', true);
     expect(k1.stderr()).toContain('kdc: realm LAB.TEST serving on');
     const r = kinit(k1, ['alice'], 'Alice-pw-1');
     expect(r.code, r.out).toBe(0);
@@ -147,6 +152,12 @@ describe.skipIf(skipWhy !== '')(`the KDC on PostgreSQL${skipWhy ? ` (skipped: ${
     expect(kdc(['modprinc', 'carol', '--unlock'], onPg()).code).toBe(0);
     await eventually('carol unlocked on kdc2', () => kinit(k2, ['carol'], 'Carol-pw-1', 'cc-x').code === 0, 5000);
     expect(kdc(['realm', '--max-failures', '0'], onPg()).code).toBe(0);
+    // MIT kpasswd through kdc1's kpasswd service (an asynchronous password change in PostgreSQL); kdc2 takes the new password.
+    const env = { ...clockEnv(), PATH: process.env.PATH ?? '', KRB5_CONFIG: k1.conf, KRB5CCNAME: `FILE:${join(tmp, 'cc-kpw')}` };
+    const kpw = spawnSync(findProgram('kpasswd')!, ['carol'], { encoding: 'utf8', input: 'Carol-pw-1\nCarol-pw-2\nCarol-pw-2\n', env, timeout: 30_000 });
+    expect(kpw.stdout, kpw.stderr).toContain('Password changed.');
+    await eventually('the new password on kdc2', () => kinit(k2, ['carol'], 'Carol-pw-2', 'cc-x').code === 0, 5000);
+    expect(kinit(k2, ['carol'], 'Carol-pw-1', 'cc-x').out).toContain('Password incorrect');
   });
 
   it('keeps serving from memory while the database is away; says so once; admin commands fail with one line; catches up when it is back', async () => {

@@ -66,7 +66,7 @@ export function describePgError(e: unknown, url: string): string {
   const inner = Array.isArray(err?.errors) ? (err.errors[0] as { code?: string } | undefined)?.code : undefined;
   if (inner !== undefined && words[inner] !== undefined) return words[inner]!;
   const msg = String(err?.message ?? e).replace(/\s*\n\s*/g, '; ');
-  if (/timeout/i.test(msg)) return 'connection timed out';
+  if (/timeout|timed out/i.test(msg)) return 'connection timed out';
   if (/terminated|ended|closed/i.test(msg)) return 'connection closed';
   return scrub(msg, url);
 }
@@ -76,7 +76,7 @@ export function isConnectionError(e: unknown): boolean {
   const err = e as { code?: string; message?: string; errors?: unknown[] };
   const code = err?.code ?? (Array.isArray(err?.errors) ? (err.errors[0] as { code?: string } | undefined)?.code : undefined);
   if (code !== undefined && (/^E[A-Z]+$/.test(code) || /^(08|57P|53300|28|3D000)/.test(code))) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection closed|Connection ended/i.test(String(err?.message ?? ''));
+  return /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|connection closed|Connection ended|not queryable/i.test(String(err?.message ?? ''));
 }
 
 /** The administrator's one line: `cannot reach the database at postgresql://host:port/db: connection refused`. */
@@ -106,7 +106,8 @@ export function clientConfig(url: string): pg.ClientConfig {
 
 /** A small pool (admin writes, reloads, lockout batches); an idle connection that dies is dropped, never thrown. */
 export function makePool(url: string, max = 4): pg.Pool {
-  const pool = new pg.Pool({ ...clientConfig(url), max, idleTimeoutMillis: 10_000 });
+  // query_timeout: a statement on a connection cut without a word fails instead of waiting for TCP to give up.
+  const pool = new pg.Pool({ ...clientConfig(url), max, idleTimeoutMillis: 10_000, query_timeout: 60_000 });
   pool.on('error', () => {
     // An idle client lost its connection (server restart): the pool drops it; the next query connects anew.
   });

@@ -75,6 +75,8 @@ export interface PgDatabaseOptions {
 type Client = pg.PoolClient | pg.Client;
 
 const PRINCIPAL_COLUMNS = 'name, components, name_type, kvno, attributes, max_life, max_renew, expires_at, pw_expires_at, last_pw_change, created_at, modified_at, last_success, last_failure, fail_count, locked_until, gen';
+/** How often the listening connection is checked with a query (ms). */
+const HEARTBEAT_MS = 5000;
 /** Rows decrypted between two yields to the event loop during a reload. */
 const RELOAD_SLICE = 500;
 
@@ -102,6 +104,7 @@ export class PgKdcDatabase implements RealmDatabase {
   #lost: string | undefined;
   #backoffMs = 250;
   #reconnectTimer: NodeJS.Timeout | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
   // refresh: one at a time; a request during one runs another after it
   #refreshRun: Promise<boolean> | undefined;
   #refreshAgain = false;
@@ -210,17 +213,22 @@ export class PgKdcDatabase implements RealmDatabase {
         const rows = await c.query<{ name: string; fail_count: number; last_failure: number | null; last_success: number | null; locked_until: number | null; gen: number }>(
           'SELECT name, fail_count, last_failure, last_success, locked_until, gen FROM principals WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE', [names]);
         const notes: LockoutNote[] = [];
+        const tell: string[] = [];
         for (const row of rows.rows) {
+          const evs = batch.get(row.name) ?? [];
           const f: LockoutFields = { failCount: row.fail_count, lastFailure: fromMs(row.last_failure), lastSuccess: fromMs(row.last_success), lockedUntil: fromMs(row.locked_until) };
-          replayLockout(f, row.gen, batch.get(row.name) ?? [], this.#lockoutPolicy(row.name));
-          notes.push({ n: row.name, f: f.failCount, lf: toMs(f.lastFailure), ls: toMs(f.lastSuccess), lu: toMs(f.lockedUntil) });
+          replayLockout(f, row.gen, evs, this.#lockoutPolicy(row.name));
+          const note = { n: row.name, f: f.failCount, lf: toMs(f.lastFailure), ls: toMs(f.lastSuccess), lu: toMs(f.lockedUntil) };
+          notes.push(note);
+          // The other KDCs hear of failures and of counters that moved, not of every successful login.
+          if (evs.some((e) => e.kind === 'failure') || note.f !== row.fail_count || note.lu !== row.locked_until) tell.push(JSON.stringify(note));
         }
         if (notes.length === 0) return;
         await c.query(`UPDATE principals p SET fail_count = u.f, last_failure = u.lf, last_success = u.ls, locked_until = u.lu
           FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[]) AS u (n, f, lf, ls, lu) WHERE p.name = u.n`,
         [notes.map((x) => x.n), notes.map((x) => x.f), notes.map((x) => x.lf), notes.map((x) => x.ls), notes.map((x) => x.lu)]);
         // Delivered at COMMIT to every KDC listening, this one included.
-        await c.query(`SELECT pg_notify('${LOCKOUT_CHANNEL}', x) FROM unnest($1::text[]) AS x`, [notes.map((x) => JSON.stringify(x))]);
+        if (tell.length > 0) await c.query(`SELECT pg_notify('${LOCKOUT_CHANNEL}', x) FROM unnest($1::text[]) AS x`, [tell]);
       });
     } catch (e) {
       this.#pending.putBack(batch);
@@ -262,7 +270,7 @@ export class PgKdcDatabase implements RealmDatabase {
   // ---- change feed ----
 
   async #listen(): Promise<void> {
-    const client = new pg.Client(clientConfig(this.url));
+    const client = new pg.Client({ ...clientConfig(this.url), query_timeout: HEARTBEAT_MS });
     // Registered before connecting: an 'error' event with no listener would crash the process.
     client.on('error', (e) => this.#connectionLost(e, client));
     client.on('end', () => this.#connectionLost(new Error('Connection ended'), client));
@@ -279,6 +287,13 @@ export class PgKdcDatabase implements RealmDatabase {
       throw e;
     }
     this.#listener = client;
+    // A connection cut without a word (a host gone, a firewall dropping it) shows no error until a query
+    // times out: one small query every few seconds finds it.
+    this.#heartbeat ??= setInterval(() => {
+      const l = this.#listener;
+      if (l !== undefined) l.query('SELECT 1').catch((e: unknown) => this.#connectionLost(e, l));
+    }, HEARTBEAT_MS);
+    this.#heartbeat.unref();
   }
 
   /** The feed's connection (or a query) failed: say so once, keep serving, reconnect with backoff. */
@@ -569,6 +584,7 @@ export class PgKdcDatabase implements RealmDatabase {
     if (this.#lost === undefined && this.#generation >= 0) await this.flush().catch(() => {});
     this.#closed = true;
     if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
+    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
     const l = this.#listener;
     this.#listener = undefined;
     if (l !== undefined) {

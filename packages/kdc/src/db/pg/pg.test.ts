@@ -148,3 +148,16 @@ describe.skipIf(!hasPostgres)(`PostgreSQL store across KDCs${hasPostgres ? '' : 
     await until('carol on the KDC', () => kdc.lookup(['carol']) !== undefined, 1000);
   });
 });
+
+describe('the database URL in messages', () => {
+  it('shows host, port and database, never the user or the password', async () => {
+    const { displayUrl, describePgError, unreachable } = await import('./connection.js');
+    expect(displayUrl('postgresql://kdc:s3cr%40t@db.lab.test:6432/realm?sslmode=require')).toBe('postgresql://db.lab.test:6432/realm');
+    expect(displayUrl('postgres://kdc:pw@db.lab.test/kdc')).toBe('postgresql://db.lab.test:5432/kdc');
+    const url = 'postgresql://kdc:s3cr%40t@db.lab.test:6432/realm';
+    // A driver message that quoted the URL or the password gets both scrubbed.
+    expect(describePgError(new Error(`weird failure for ${url} with s3cr@t`), url)).toBe('weird failure for postgresql://db.lab.test:6432/realm with ***');
+    expect(unreachable(url, Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })).message).toBe('cannot reach the database at postgresql://db.lab.test:6432/realm: connection refused');
+    expect(unreachable(url, Object.assign(new Error('password authentication failed for user "kdc"'), { code: '28P01' })).message).toBe('cannot reach the database at postgresql://db.lab.test:6432/realm: password authentication failed');
+  });
+});
