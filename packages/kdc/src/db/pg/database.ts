@@ -348,12 +348,12 @@ export class PgKdcDatabase implements RealmDatabase {
     for (let i = 0; i < snap.rows.length; i++) {
       const row = snap.rows[i]!;
       records.push([recordFromRows(this.realm, this.#mkey, row, keysByName.get(row.name) ?? []), row.gen]);
-      if (since >= 0 && i % RELOAD_SLICE === RELOAD_SLICE - 1) await new Promise((r) => setImmediate(r));
+      if (!snap.full && i % RELOAD_SLICE === RELOAD_SLICE - 1) await new Promise((r) => setImmediate(r));
     }
     if (this.#generation !== since) return this.#generation < snap.gen ? this.#refreshOnce() : false;
     this.#settings = JSON.parse(snap.settings) as RealmSettings;
     this.policies.setAll(snap.policies, snap.assigned);
-    if (since < 0) this.#view.clear();
+    if (snap.full) this.#view.clear();
     for (const name of snap.deleted) this.#view.remove(name);
     for (const [r, gen] of records) {
       this.#view.install(r, gen);

@@ -124,6 +124,24 @@ describe.skipIf(!hasPostgres)(`PostgreSQL store across KDCs${hasPostgres ? '' : 
     expect(meta).toEqual(['master_check', 'master_kdf', 'realm', 'schema_version', 'settings']);
   });
 
+  it('a realm made anew under a running KDC (schema dropped, init again on the same stash) is loaded in full, the old principals gone', async () => {
+    const admin = await freshRealm();
+    await admin.addPrincipal('old1', { randkey: true });
+    await admin.addPrincipal('old2', { randkey: true });
+    await admin.addPrincipal('old3', { randkey: true });
+    await admin.close();
+    const kdc = await open();
+    expect(kdc.lookup(['old3'])).toBeDefined();
+    pg.psql('DROP SCHEMA kpop_kdc CASCADE', `r${n}`);
+    const again = await initPgRealm(url, dir, { realm: 'LAB.TEST', follow: false });
+    handles.push(again);
+    await again.addPrincipal('new1', { randkey: true });
+    await kdc.refresh();
+    expect(kdc.lookup(['new1'])).toBeDefined();
+    expect(kdc.lookup(['old1'])).toBeUndefined();
+    expect(kdc.listPrincipals()).toEqual(['krbtgt/LAB.TEST@LAB.TEST', 'new1@LAB.TEST']);
+  });
+
   it('serves from memory while the database is away, says so once, reconnects and catches up; admin calls fail with one clear line', async () => {
     const admin = await freshRealm({ realm: 'LAB.TEST', lockout: { maxFailures: 0, failureWindow: 600, lockoutDuration: 600 } });
     await admin.addPrincipal('alice', { password: 'Alice-pw-1' });

@@ -17,16 +17,19 @@ const KEY_COLUMNS = 'principal, kvno, etype, salt, s2kparams, key_enc';
 /** A row's lockout fields, as a batch writes them and the lockout channel carries them (times in ms). */
 export interface LockoutNote { n: string; f: number; lf: number | null; ls: number | null; lu: number | null }
 
-export interface Changes { gen: number; settings: string | undefined; policies: PolicyRow[]; assigned: { principal: string; policy: string }[]; deleted: string[]; rows: PrincipalRow[]; keys: KeyRow[] }
+export interface Changes { gen: number; full: boolean; settings: string | undefined; policies: PolicyRow[]; assigned: { principal: string; policy: string }[]; deleted: string[]; rows: PrincipalRow[]; keys: KeyRow[] }
 
 /**
  * What changed since generation `since` (-1: everything), read in the
- * caller's snapshot; undefined when nothing did.
+ * caller's snapshot; undefined when nothing did. A generation below `since`
+ * means the realm was made anew (schema dropped, kdc init again): then
+ * everything, `full`.
  */
-export async function readChanges(c: Client, since: number): Promise<Changes | undefined | 'no generation'> {
+export async function readChanges(c: Client, seen: number): Promise<Changes | undefined | 'no generation'> {
   const gen = (await c.query<{ gen: number }>('SELECT gen FROM generation')).rows[0]?.gen;
   if (gen === undefined) return 'no generation';
-  if (gen === since) return undefined;
+  if (gen === seen) return undefined;
+  const since = gen < seen ? -1 : seen;
   const settings = (await c.query<{ v: string }>("SELECT v FROM meta WHERE k = 'settings'")).rows[0]?.v;
   const policies = (await c.query<PolicyRow>('SELECT * FROM policies')).rows;
   const assigned = (await c.query<{ principal: string; policy: string }>('SELECT principal, policy FROM principal_policy')).rows;
@@ -35,7 +38,7 @@ export async function readChanges(c: Client, since: number): Promise<Changes | u
   const keys = since < 0
     ? (await c.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM principal_keys ORDER BY principal, kvno DESC, pos`)).rows
     : rows.length === 0 ? [] : (await c.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM principal_keys WHERE principal = ANY($1::text[]) ORDER BY principal, kvno DESC, pos`, [rows.map((r) => r.name)])).rows;
-  return { gen, settings, policies, assigned, deleted, rows, keys };
+  return { gen, full: since < 0, settings, policies, assigned, deleted, rows, keys };
 }
 
 /** Everything `kdc dump` writes, in the caller's snapshot: meta, the rows by name, the keys newest kvno first. */
