@@ -73,15 +73,14 @@ export interface PgDatabaseOptions {
   maxBackoffMs?: number;
 }
 
-
 /** Rows decrypted between two yields to the event loop during a reload. */
 const RELOAD_SLICE = 500;
-
 
 export class PgKdcDatabase implements RealmDatabase {
   readonly realm: string;
   readonly dir: string;
-  readonly url: string;
+  /** The URL with its password: never shown (location is what messages say). */
+  readonly #url: string;
   readonly policies: PgPolicyStore;
   readonly #pool: pg.Pool;
   readonly #mkey: MasterKey;
@@ -105,7 +104,7 @@ export class PgKdcDatabase implements RealmDatabase {
   /** Use openPgDatabase() or initPgRealm() (pg/realm.ts). */
   private constructor(pool: pg.Pool, url: string, mkey: MasterKey, realm: string, dir: string, opts: PgDatabaseOptions) {
     this.#pool = pool;
-    this.url = url;
+    this.#url = url;
     this.#mkey = mkey;
     this.realm = realm;
     this.dir = dir;
@@ -149,7 +148,7 @@ export class PgKdcDatabase implements RealmDatabase {
 
   /** The database, as messages show it (no password). */
   get location(): string {
-    return displayUrl(this.url);
+    return displayUrl(this.#url);
   }
 
   /** True while the change feed's connection is up (always true for a one-shot handle that has not failed). */
@@ -236,7 +235,7 @@ export class PgKdcDatabase implements RealmDatabase {
     } catch (e) {
       this.#pending.putBack(batch);
       if (isConnectionError(e)) this.#feed?.lost(e);
-      throw isConnectionError(e) ? unreachable(this.url, e) : e;
+      throw isConnectionError(e) ? unreachable(this.#url, e) : e;
     }
   }
 
@@ -310,7 +309,7 @@ export class PgKdcDatabase implements RealmDatabase {
           this.#feed.lost(e);
           return false;
         }
-        throw unreachable(this.url, e);
+        throw unreachable(this.#url, e);
       }
       throw e;
     });
@@ -382,7 +381,7 @@ export class PgKdcDatabase implements RealmDatabase {
       });
       await this.#catchUp();
     } catch (e) {
-      throw isConnectionError(e) ? unreachable(this.url, e) : e;
+      throw isConnectionError(e) ? unreachable(this.#url, e) : e;
     }
     return out;
   }
@@ -455,7 +454,7 @@ export class PgKdcDatabase implements RealmDatabase {
         return dumpFromRows(this.realm, JSON.parse(meta.get('settings')!) as RealmSettings, meta.get('master_check')!, rows, keys);
       });
     } catch (e) {
-      throw isConnectionError(e) ? unreachable(this.url, e) : e;
+      throw isConnectionError(e) ? unreachable(this.#url, e) : e;
     }
   }
 
