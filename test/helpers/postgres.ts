@@ -1,7 +1,8 @@
 /**
  * A throwaway PostgreSQL cluster for a test: initdb into a temporary folder,
  * postgres on a free loopback port (127.0.0.1 only; its unix socket in the
- * folder, never /var/run), fsync off. stop() stops it and removes the folder.
+ * folder, never /var/run), fsync off (synchronous_commit stays on: a
+ * commit is written before it is acknowledged, so crash() loses none). stop() stops it and removes the folder.
  *
  *   const pg = await startPostgres();       // skip first with `hasPostgres`
  *   afterAll(() => pg?.stop());             // always, even when a test failed
@@ -129,7 +130,7 @@ export async function startPostgres(opts: { database?: string } = {}): Promise<P
   let port = 0;
   const pgCtlStart = (): void => {
     run('pg_ctl', ['-D', data, '-l', logFile, '-w', '-t', '60', '-o',
-      `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=16MB`,
+      `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=16MB`,
       'start'], 'pg_ctl start');
   };
   try {

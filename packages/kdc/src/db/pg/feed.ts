@@ -12,10 +12,12 @@
  *   finds it.
  * - After each reconnection the owner catches up (onReconnected: reload
  *   what changed while away); only when that worked is the feed up again
- *   (onBack), else it tries again later.
+ *   (onBack), else it tries again later. A server that answers but cannot
+ *   give the realm (its tables gone) is reported once more, with that
+ *   reason.
  */
 import pg from 'pg';
-import { clientConfig, describePgError } from './connection.js';
+import { clientConfig, describePgError, isConnectionError } from './connection.js';
 import { CHANGE_CHANNEL, LOCKOUT_CHANNEL } from './schema.js';
 
 /** How often the listening connection is checked with a query, and how long that query may take (ms). */
@@ -38,6 +40,8 @@ export class ChangeFeed {
   readonly #maxBackoffMs: number;
   #client: pg.Client | undefined;
   #lost = false;
+  /** The reason last reported. */
+  #reason: string | undefined;
   #closed = false;
   #backoffMs = FIRST_BACKOFF_MS;
   #reconnectTimer: NodeJS.Timeout | undefined;
@@ -92,7 +96,8 @@ export class ChangeFeed {
     if (!this.#lost) {
       this.#lost = true;
       this.#backoffMs = FIRST_BACKOFF_MS;
-      this.#h.onLost(describePgError(e, this.#url));
+      this.#reason = describePgError(e, this.#url);
+      this.#h.onLost(this.#reason);
     }
     this.#scheduleReconnect();
   }
@@ -113,10 +118,16 @@ export class ChangeFeed {
     try {
       await this.#connect();
       await this.#h.onReconnected();
-    } catch {
+    } catch (e) {
       const c = this.#client as pg.Client | undefined;
       this.#client = undefined;
       if (c !== undefined) drop(c);
+      // The server answers but something else is wrong (the realm's tables gone, a permission): say that too, once.
+      const reason = describePgError(e, this.#url);
+      if (!isConnectionError(e) && reason !== this.#reason) {
+        this.#reason = reason;
+        this.#h.onLost(reason);
+      }
       this.#scheduleReconnect();
       return;
     }
@@ -124,6 +135,7 @@ export class ChangeFeed {
     this.#backoffMs = FIRST_BACKOFF_MS;
     if (this.#lost) {
       this.#lost = false;
+      this.#reason = undefined;
       this.#h.onBack();
     }
   }

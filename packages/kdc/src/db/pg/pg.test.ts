@@ -142,13 +142,15 @@ describe.skipIf(!hasPostgres)(`PostgreSQL store across KDCs${hasPostgres ? '' : 
     expect(kdc.listPrincipals()).toEqual(['krbtgt/LAB.TEST@LAB.TEST', 'new1@LAB.TEST']);
   });
 
-  it('serves from memory while the database is away, says so once, reconnects and catches up; admin calls fail with one clear line', async () => {
+  it.each(['pause', 'crash'] as const)('serves from memory while the database is away (%s), says so once, reconnects and catches up; admin calls fail with one clear line', async (how) => {
     const admin = await freshRealm({ realm: 'LAB.TEST', lockout: { maxFailures: 0, failureWindow: 600, lockoutDuration: 600 } });
     await admin.addPrincipal('alice', { password: 'Alice-pw-1' });
     await admin.close();
     const lines: string[] = [];
     const kdc = await open({ onStatus: (l) => lines.push(l), maxBackoffMs: 300 });
-    pg.pause();
+    // A clean shutdown (the server tells its clients) or a crash (connections cut).
+    if (how === 'pause') pg.pause();
+    else pg.crash();
     try {
       await until('the lost line', () => lines.length > 0);
       expect(lines[0]).toMatch(/^kdc: lost the database at postgresql:\/\/127\.0\.0\.1:\d+\/r\d+ \(.+\); serving the 2 principals in memory, reconnecting$/);
