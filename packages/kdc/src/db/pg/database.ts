@@ -475,7 +475,9 @@ export class PgKdcDatabase implements RealmDatabase {
     if (this.connected && this.#generation >= 0) await this.flush().catch(() => {});
     this.#closed = true;
     await this.#feed?.close();
-    await this.#refreshRun?.catch(() => {});
-    await this.#pool.end().catch(() => {});
+    // A query stuck on a connection cut without a word would hold a stopping KDC until it times out: wait 2 s at most.
+    const bounded = (p: Promise<unknown> | undefined): Promise<unknown> => Promise.race([p?.catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
+    await bounded(this.#refreshRun);
+    await bounded(this.#pool.end());
   }
 }
