@@ -347,7 +347,8 @@ export class PgKdcDatabase implements RealmDatabase {
     for (let i = 0; i < snap.rows.length; i++) {
       const row = snap.rows[i]!;
       records.push([recordFromRows(this.realm, this.#mkey, row, keysByName.get(row.name) ?? []), row.gen]);
-      if (!snap.full && i % RELOAD_SLICE === RELOAD_SLICE - 1) await new Promise((r) => setImmediate(r));
+      // Already serving (not the first load): let requests in between slices.
+      if (since >= 0 && i % RELOAD_SLICE === RELOAD_SLICE - 1) await new Promise((r) => setImmediate(r));
     }
     if (this.#generation !== since) return this.#generation < snap.gen ? this.#refreshOnce() : false;
     this.#settings = JSON.parse(snap.settings) as RealmSettings;
