@@ -19,11 +19,12 @@ const root = join(import.meta.dirname, '..', '..');
 const [killS, restartS, endS] = (process.env.KPOP_FAILOVER_SECONDS ?? '5,12,20').split(',').map(Number) as [number, number, number];
 const clients = Number(process.env.KPOP_FAILOVER_CLIENTS ?? 4);
 
-function report(r: FailoverResult): void {
+function report(r: FailoverResult, fault: string): void {
+  console.log(`${r.store}, KDC 1 ${fault}:`);
   const ms = (n: number) => `${Math.round(n)} ms`;
   console.log(`${r.store}: ${r.attempted} logins attempted (kinit + kvno, ${clients} loops), ${r.failed.length} failed`);
   for (const f of r.failed.slice(0, 5)) console.log(`  failed: ${f.detail}`);
-  console.log(`${r.store}: longest login before the kill ${ms(r.longestBeforeKillMs)}; during the outage ${ms(r.longestDuringOutageMs)}`);
+  console.log(`${r.store}: login (kinit + kvno) median before / during / after the outage ${ms(r.medianMs.before)} / ${ms(r.medianMs.during)} / ${ms(r.medianMs.after)}; longest before ${ms(r.longestBeforeKillMs)}, during ${ms(r.longestDuringOutageMs)}`);
   console.log(`${r.store}: kdc addprinc to MIT kinit served (KDC 1 down): ${r.addprincToServedMs < 0 ? 'not served in 10 s' : ms(r.addprincToServedMs)}`);
   console.log(`${r.store}: KDC 2 issued ${r.secondKdcIssuedDuringOutage} tickets during the outage; the restarted KDC 1 issued ${r.restartedIssued}; alone it served the old principal: ${r.restartedAlone.existing.ok}, the new one: ${r.restartedAlone.added.ok}`);
 }
@@ -39,9 +40,14 @@ if (!hasMitClients) {
     console.log(`scenario: ${clients} MIT login loops (${FAILOVER_USER.principal}, kvno ${FAILOVER_USER.service}); KDC 1 SIGKILLed at ${killS} s, restarted at ${restartS} s, load ends at ${endS} s`);
     for (const { store, stop } of stores) {
       try {
-        const sub = mkdtempSync(join(tmp, 'run-'));
         await initFailoverRealm(store);
-        report(await runFailover(store, sub, { clients, beforeKillMs: killS * 1000, outageMs: (restartS - killS) * 1000, afterRestartMs: (endS - restartS) * 1000 }, (l) => console.log(`  ${l}`)));
+        // SIGKILL then a new `kdc start` (a crashed KDC: its port refuses at once), then SIGSTOP then
+        // SIGCONT (a host gone from the network: its port answers nothing, MIT waits 1 s per request).
+        for (const fault of ['kill', 'freeze'] as const) {
+          const sub = mkdtempSync(join(tmp, 'run-'));
+          const r = await runFailover(store, sub, { clients, fault, beforeKillMs: killS * 1000, outageMs: (restartS - killS) * 1000, afterRestartMs: (endS - restartS) * 1000 }, (l) => console.log(`  ${l}`));
+          report(r, fault === 'kill' ? 'SIGKILLed and restarted' : 'frozen (SIGSTOP) and continued');
+        }
       } finally {
         await stop?.();
       }

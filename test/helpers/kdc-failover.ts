@@ -178,6 +178,12 @@ export interface FailoverTimes {
   afterRestartMs: number;
   /** Parallel login loops. */
   clients: number;
+  /**
+   * kill (default): SIGKILL, then a new `kdc start` on the same port. freeze: SIGSTOP, then SIGCONT;
+   * a stopped KDC's port stays open and answers nothing, as a host gone from the network would
+   * (no ICMP, no reset), so every request MIT sends it waits out its 1 s timeout first.
+   */
+  fault?: 'kill' | 'freeze';
 }
 
 export interface FailoverResult {
@@ -187,6 +193,8 @@ export interface FailoverResult {
   /** Longest login (kinit + kvno) that overlapped the outage, and the longest before the kill. */
   longestDuringOutageMs: number;
   longestBeforeKillMs: number;
+  /** Median logins before the kill, during the outage, after the restart. */
+  medianMs: { before: number; during: number; after: number };
   /** From `kdc addprinc` returning to the first successful MIT kinit of the new principal (KDC 1 down). */
   addprincToServedMs: number;
   /** Tickets the second KDC issued while the first was dead. */
@@ -213,6 +221,9 @@ export async function initFailoverRealm(store: FailoverStore): Promise<void> {
   }
 }
 
+/** Each run adds a principal of its own (bob1, bob2 …), so that runs can share a realm. */
+let added = 0;
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -233,19 +244,25 @@ export async function runFailover(store: FailoverStore, tmp: string, times: Fail
     await sleep(times.beforeKillMs);
     const killAt = performance.now();
     const issued2AtKill = kdc2.issued();
-    kdc1.child.kill('SIGKILL');
-    await new Promise((r) => kdc1.child.once('exit', r));
-    stderr.push(kdc1.stderr());
-    progress(`${store.name}: KDC 1 killed (SIGKILL) after ${load.logins.length} logins`);
+    const freeze = times.fault === 'freeze';
+    if (freeze) {
+      kdc1.child.kill('SIGSTOP');
+    } else {
+      kdc1.child.kill('SIGKILL');
+      await new Promise((r) => kdc1.child.once('exit', r));
+      stderr.push(kdc1.stderr());
+    }
+    progress(`${store.name}: KDC 1 ${freeze ? 'frozen (SIGSTOP)' : 'killed (SIGKILL)'} after ${load.logins.length} logins`);
 
     // A principal added while KDC 1 is down: served by KDC 2 once it has re-read the database.
-    const added: LoginUser = { principal: `bob@${REALM}`, password: 'bob-failover-pw', service: FAILOVER_USER.service };
-    const add = await kdc(store, ['addprinc', 'bob', '--password', added.password]);
+    const name = `bob${++added}`;
+    const newUser: LoginUser = { principal: `${name}@${REALM}`, password: 'bob-failover-pw', service: FAILOVER_USER.service };
+    const add = await kdc(store, ['addprinc', name, '--password', newUser.password]);
     if (add.code !== 0) throw new Error(`kdc addprinc exited ${add.code}: ${add.out.trim()}`);
     const addedAt = performance.now();
     let addprincToServedMs = -1;
     for (let i = 0; performance.now() - addedAt < 10_000; i++) {
-      const r = await run(findProgram('kinit')!, [added.principal], mitEnv(both, join(tmp, `cc-added-${i}`), tmp), `${added.password}\n`);
+      const r = await run(findProgram('kinit')!, [newUser.principal], mitEnv(both, join(tmp, `cc-added-${i}`), tmp), `${newUser.password}\n`);
       if (r.code === 0) {
         addprincToServedMs = performance.now() - addedAt;
         break;
@@ -256,18 +273,26 @@ export async function runFailover(store: FailoverStore, tmp: string, times: Fail
     progress(`${store.name}: principal added with kdc addprinc while KDC 1 was down, served ${addprincToServedMs >= 0 ? `${Math.round(addprincToServedMs)} ms` : 'never (10 s)'} after addprinc returned`);
 
     await sleep(Math.max(0, times.outageMs - (performance.now() - killAt)));
-    const restarted = await startKdc(store, kdc1.port);
+    let restarted = kdc1;
+    const issued1AtRestart = kdc1.issued();
+    if (freeze) kdc1.child.kill('SIGCONT');
+    else restarted = await startKdc(store, kdc1.port);
     const restartAt = performance.now();
     const issued2 = kdc2.issued() - issued2AtKill;
-    progress(`${store.name}: KDC 1 restarted on its port after ${Math.round(restartAt - killAt)} ms; KDC 2 issued ${issued2} tickets meanwhile`);
+    progress(`${store.name}: KDC 1 ${freeze ? 'continued (SIGCONT)' : 'restarted on its port'} after ${Math.round(restartAt - killAt)} ms; KDC 2 issued ${issued2} tickets meanwhile`);
     await sleep(times.afterRestartMs);
     await load.stop();
 
     const existing = await mitLogin(only1, join(tmp, 'cc-only1-alice'), tmp, FAILOVER_USER);
-    const addedLogin = await mitLogin(only1, join(tmp, 'cc-only1-bob'), tmp, added);
+    const addedLogin = await mitLogin(only1, join(tmp, 'cc-only1-bob'), tmp, newUser);
     const during = load.logins.filter((l) => l.end >= killAt && l.start <= restartAt);
     const before = load.logins.filter((l) => l.end < killAt);
+    const after = load.logins.filter((l) => l.start > restartAt);
     const longest = (ls: Login[]) => Math.max(0, ...ls.map((l) => l.end - l.start));
+    const median = (ls: Login[]) => {
+      const d = ls.map((l) => l.end - l.start).sort((a, b) => a - b);
+      return d.length ? d[Math.floor(d.length / 2)]! : 0;
+    };
     stderr.push(kdc2.stderr(), restarted.stderr());
     return {
       store: store.name,
@@ -275,9 +300,10 @@ export async function runFailover(store: FailoverStore, tmp: string, times: Fail
       failed: load.logins.filter((l) => !l.ok),
       longestDuringOutageMs: longest(during),
       longestBeforeKillMs: longest(before),
+      medianMs: { before: median(before), during: median(during), after: median(after) },
       addprincToServedMs,
       secondKdcIssuedDuringOutage: issued2,
-      restartedIssued: restarted.issued(),
+      restartedIssued: restarted.issued() - (freeze ? issued1AtRestart : 0),
       restartedAlone: { existing, added: addedLogin },
       kdcStderr: stderr,
     };
