@@ -17,7 +17,7 @@
  * KDCs on one file), `--db URL --dir D` for PostgreSQL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clockEnv } from './mit-clock.js';
 import { findProgram } from './mit-realm.js';
@@ -118,7 +118,9 @@ export async function startKdc(store: FailoverStore, port = 0): Promise<KdcProce
 /** A client krb5.conf naming the given KDC ports, in this order. */
 export function writeKrb5Conf(path: string, realm: string, ports: number[]): string {
   const kdcs = ports.map((p) => `  kdc = 127.0.0.1:${p}\n`).join('');
-  writeFileSync(path, `[libdefaults]\n default_realm = ${realm}\n dns_lookup_kdc = false\n dns_lookup_realm = false\n rdns = false\n[realms]\n ${realm} = {\n${kdcs} }\n`);
+  // Written aside and renamed: a kinit starting meanwhile reads the old file or the new one, never half of one.
+  writeFileSync(`${path}.new`, `[libdefaults]\n default_realm = ${realm}\n dns_lookup_kdc = false\n dns_lookup_realm = false\n rdns = false\n[realms]\n ${realm} = {\n${kdcs} }\n`);
+  renameSync(`${path}.new`, path);
   return path;
 }
 
@@ -276,7 +278,17 @@ export async function runFailover(store: FailoverStore, tmp: string, times: Fail
     let restarted = kdc1;
     const issued1AtRestart = kdc1.issued();
     if (freeze) kdc1.child.kill('SIGCONT');
-    else restarted = await startKdc(store, kdc1.port);
+    else {
+      try {
+        restarted = await startKdc(store, kdc1.port);
+      } catch (e) {
+        // Another program took the port meanwhile: a free one, and krb5.conf follows (MIT reads it at each start).
+        if (!/address in use/.test((e as Error).message)) throw e;
+        restarted = await startKdc(store);
+        writeKrb5Conf(both, REALM, [restarted.port, kdc2.port]);
+        writeKrb5Conf(only1, REALM, [restarted.port]);
+      }
+    }
     const restartAt = performance.now();
     const issued2 = kdc2.issued() - issued2AtKill;
     progress(`${store.name}: KDC 1 ${freeze ? 'continued (SIGCONT)' : 'restarted on its port'} after ${Math.round(restartAt - killAt)} ms; KDC 2 issued ${issued2} tickets meanwhile`);
