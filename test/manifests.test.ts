@@ -15,7 +15,7 @@ const PACKAGES = ['common', 'kdc', 'kinit-cli', 'kpop'];
 /** What scripts/build.mjs leaves outside the bundles (native addons): a package whose programs bundle code that loads one must list it. */
 const BUNDLE_EXTERNALS = ['better-sqlite3'];
 /** Dependencies that ship no types of their own: a package whose library (src/index.ts) imports one lists its @types package too, since its .d.ts files import it. */
-const TYPES_FROM_DEFINITELY_TYPED = ['better-sqlite3'];
+const TYPES_FROM_DEFINITELY_TYPED = ['better-sqlite3', 'pg'];
 
 interface Manifest {
   name: string; version: string; private?: boolean; type?: string; files?: string[];

@@ -7,7 +7,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { escapeForTerminal, KrbError } from '@kpop/common';
 import { KdcDbError } from '../db/index.js';
-import { cmdAddprinc, cmdCpw, cmdDelprinc, cmdDump, cmdGetprinc, cmdInit, cmdKtadd, cmdListprincs, cmdLoad, cmdModprinc, cmdRealm, DEFAULT_DIR, DIR_ENV, MASTER_PASSWORD_ENV, type CliIo } from './commands.js';
+import { cmdAddprinc, cmdCpw, cmdDelprinc, cmdDump, cmdGetprinc, cmdInit, cmdKtadd, cmdListprincs, cmdLoad, cmdModprinc, cmdRealm, DB_ENV, DEFAULT_DIR, DIR_ENV, MASTER_PASSWORD_ENV, type CliIo } from './commands.js';
 import { UsageError } from './parse.js';
 import { cmdStart } from './start.js';
 import { cmdAddpol, cmdDelpol, cmdGetpol, cmdListpols, cmdModpol, policyOptions } from './policy-commands.js';
@@ -17,6 +17,10 @@ const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?
 
 function dirOption(): Option {
   return new Option('-d, --dir <dir>', `database directory (default $${DIR_ENV} or ${DEFAULT_DIR})`);
+}
+
+function dbOption(): Option {
+  return new Option('--db <url>', `keep the principals in PostgreSQL at this URL (postgresql://USER:PASSWORD@HOST:PORT/DATABASE; default $${DB_ENV}, else SQLite in --dir); --dir still holds this host's stash`);
 }
 
 function lifetimeOptions(c: Command): Command {
@@ -171,6 +175,9 @@ export function buildProgram(io: CliIo): Command {
     .option('--port <n>', 'UDP and TCP port on 127.0.0.1 (default: a free port)')
     .option('-v, --verbose', 'the KDC\'s JSON log lines on standard error')
     .action((o, c: Command) => cmdTestRealm(c.opts(), io));
+
+  // Every command that opens the database takes --db too (SQLite in --dir stays the default).
+  for (const c of program.commands) if (c.options.some((opt) => opt.long === '--dir')) c.addOption(dbOption());
 
   return program;
 }

@@ -5,11 +5,11 @@
 import type { Command } from 'commander';
 import type { PolicyChanges, PasswordPolicy } from '../db/index.js';
 import type { CliIo } from './commands.js';
-import { withDb } from './commands.js';
+import { withDb, type StoreOpts } from './commands.js';
 import { globMatch } from '../db/names.js';
 import { parseCount, parseLifetime, UsageError } from './parse.js';
 
-export interface PolicyOpts { dir?: string; minlength?: string; minclasses?: string; history?: string; maxlife?: string; minlife?: string; maxfailure?: string; failurecountinterval?: string; lockoutduration?: string }
+export interface PolicyOpts { dir?: string; db?: string; minlength?: string; minclasses?: string; history?: string; maxlife?: string; minlife?: string; maxfailure?: string; failurecountinterval?: string; lockoutduration?: string }
 
 /** kadmin's policy options, on addpol and modpol alike. */
 export function policyOptions(c: Command): Command {
@@ -69,8 +69,8 @@ export function formatPolicy(p: PasswordPolicy): string {
 
 export async function cmdAddpol(name: string, o: PolicyOpts, io: CliIo): Promise<void> {
   const c = changes(o);
-  await withDb(o, io, (db) => {
-    db.policies.add(name, c);
+  await withDb(o, io, async (db) => {
+    await db.policies.add(name, c);
     io.stdout.write(`Policy "${name}" created.\n`);
   });
 }
@@ -78,20 +78,20 @@ export async function cmdAddpol(name: string, o: PolicyOpts, io: CliIo): Promise
 export async function cmdModpol(name: string, o: PolicyOpts, io: CliIo): Promise<void> {
   const c = changes(o);
   if (Object.keys(c).length === 0) throw new UsageError('nothing to change: give e.g. --minlength, --history or --maxlife');
-  await withDb(o, io, (db) => {
-    db.policies.modify(name, c);
+  await withDb(o, io, async (db) => {
+    await db.policies.modify(name, c);
     io.stdout.write(`Policy "${name}" modified.\n`);
   });
 }
 
-export async function cmdDelpol(name: string, o: { dir?: string }, io: CliIo): Promise<void> {
-  await withDb(o, io, (db) => {
-    db.policies.delete(name);
+export async function cmdDelpol(name: string, o: StoreOpts, io: CliIo): Promise<void> {
+  await withDb(o, io, async (db) => {
+    await db.policies.delete(name);
     io.stdout.write(`Policy "${name}" deleted.\n`);
   });
 }
 
-export async function cmdGetpol(name: string, o: { dir?: string }, io: CliIo): Promise<void> {
+export async function cmdGetpol(name: string, o: StoreOpts, io: CliIo): Promise<void> {
   await withDb(o, io, (db) => {
     const p = db.policies.get(name);
     if (p === undefined) throw new UsageError(`Policy does not exist while retrieving policy "${name}".`);
@@ -99,7 +99,7 @@ export async function cmdGetpol(name: string, o: { dir?: string }, io: CliIo): P
   });
 }
 
-export async function cmdListpols(glob: string | undefined, o: { dir?: string }, io: CliIo): Promise<void> {
+export async function cmdListpols(glob: string | undefined, o: StoreOpts, io: CliIo): Promise<void> {
   await withDb(o, io, (db) => {
     const names = db.policies.list().filter((n) => glob === undefined || globMatch(glob, n));
     if (names.length > 0) io.stdout.write(names.join('\n') + '\n');

@@ -20,13 +20,13 @@ import { isKdcWorker, parseWorkers, receiveWorkerConfig, reportWorkerFailed, rep
 import type { WorkerConfig } from '../server/workers.js';
 import { batchedFdLogger, ensureChangepwPrincipal, startKdcServer, startKpasswdServer, stdoutLogger, type KpasswdServer, type RequestLimits, type TcpLimits } from '../server/index.js';
 import type { KdcServer } from '../server/index.js';
-import type { KdcDatabase } from '../db/index.js';
-import { openDatabase } from '../db/index.js';
-import { dirOf, openDb, type CliIo } from './commands.js';
+import type { PgDatabaseOptions, RealmDatabase } from '../db/index.js';
+import { openDb, openStore, type CliIo } from './commands.js';
 import { parseCount, parseListen, UsageError } from './parse.js';
 
 export interface StartOptions {
   dir?: string;
+  db?: string;
   listen?: string[];
   maxUdpReply?: string;
   ratePerAddress?: string;
@@ -56,7 +56,7 @@ function kpasswdAddresses(o: StartOptions, listen: { host: string }[]): { host: 
  * Starts the kpasswd service on db; a default port 464 that cannot be bound leaves the KDC
  * serving without it, with one line saying how to get it (an explicit address must work).
  */
-async function startKpasswd(o: StartOptions, io: CliIo, db: KdcDatabase, addresses: { host: string; port: number }[], log: (r: Record<string, unknown>) => void): Promise<KpasswdServer | undefined> {
+async function startKpasswd(o: StartOptions, io: CliIo, db: RealmDatabase, addresses: { host: string; port: number }[], log: (r: Record<string, unknown>) => void): Promise<KpasswdServer | undefined> {
   if (addresses.length === 0) return undefined;
   try {
     return await startKpasswdServer({ db, listen: addresses, log, admins: o.kpasswdAdmin ?? [] });
@@ -111,6 +111,15 @@ function reportRefresh(io: CliIo): (e: unknown) => void {
   };
 }
 
+/**
+ * A KDC on PostgreSQL follows the database's change feed and, when it loses
+ * the database, says so once on stderr (and once when it is back) while it
+ * serves from memory.
+ */
+function following(io: CliIo, who?: string): PgDatabaseOptions {
+  return { follow: true, onStatus: (line) => void io.stderr.write(`${who === undefined ? line : line.replace(/^kdc: /, `kdc: ${who}: `)}\n`) };
+}
+
 /** Port 88 (RFC 4120 §7.2.3) on loopback only: serving other hosts is a choice made with --listen. */
 export const DEFAULT_LISTEN = '127.0.0.1:88';
 
@@ -138,7 +147,7 @@ function stopSignal(signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']): Promise<
 
 interface Serving {
   server: { close(): Promise<void> } | undefined;
-  db: KdcDatabase;
+  db: RealmDatabase;
   io: CliIo;
   signals?: NodeJS.Signals[];
   kpasswd?: KpasswdServer | undefined;
@@ -159,11 +168,8 @@ async function serveUntilSignal(o: Serving): Promise<NodeJS.Signals> {
         io.stderr.write(`kdc: SIGHUP: cannot reopen ${logFile.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
       }
     }
-    try {
-      db.refresh();
-    } catch {
-      // Busy database: the server's own refresh timer tries again.
-    }
+    // A busy database: the server's own refresh timer tries again.
+    Promise.resolve().then(() => db.refresh()).catch(() => {});
   };
   process.on('SIGHUP', onHup);
   const signal = await stopSignal(o.signals);
@@ -172,7 +178,7 @@ async function serveUntilSignal(o: Serving): Promise<NodeJS.Signals> {
   await kpasswd?.close();
   logger.flush();
   logFile?.close();
-  db.close();
+  await db.close();
   return signal;
 }
 
@@ -196,12 +202,12 @@ export async function cmdStart(o: StartOptions, io: CliIo): Promise<void> {
     return startPrimary(o, io, { listen, ...(maxUdpReply !== undefined ? { maxUdpReply } : {}) }, workers, kpasswdListen);
   }
 
-  const db = await openDb(dirOf(o, io), io);
+  const db = await openDb(o, io, undefined, following(io));
   let logFile: RotatingFile | undefined;
   try {
     if (o.logFile) logFile = new RotatingFile(o.logFile, { maxBytes: logMax, keep: logKeep });
   } catch (e) {
-    db.close();
+    await db.close();
     throw new Error(`cannot open the log file ${o.logFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   // Batched writes (a write(2) per request cost more than its crypto); another stream gets a line each.
@@ -214,7 +220,7 @@ export async function cmdStart(o: StartOptions, io: CliIo): Promise<void> {
   let kpasswd: KpasswdServer | undefined;
   try {
     // A realm made before the kpasswd service existed gets kadmin/changepw on its first start.
-    if (ensureChangepwPrincipal(db)) io.stderr.write(`kdc: created kadmin/changepw@${db.realm} for the kpasswd service\n`);
+    if (await ensureChangepwPrincipal(db)) io.stderr.write(`kdc: created kadmin/changepw@${db.realm} for the kpasswd service\n`);
     server = await startKdcServer({
       store: db,
       listen,
@@ -227,7 +233,7 @@ export async function cmdStart(o: StartOptions, io: CliIo): Promise<void> {
     kpasswd = await startKpasswd(o, io, db, kpasswdListen, logger);
   } catch (e) {
     await server?.close();
-    db.close();
+    await db.close();
     logFile?.close();
     throw listenError(e);
   }
@@ -240,23 +246,23 @@ export async function cmdStart(o: StartOptions, io: CliIo): Promise<void> {
 /** The primary: checks the database opens (asking for its master password once), then runs the workers. */
 async function startPrimary(o: StartOptions, io: CliIo, base: WorkerConfig, workers: number, kpasswdListen: { host: string; port: number }[]): Promise<void> {
   let masterPassword: string | undefined;
-  const db = await openDb(dirOf(o, io), io, (pw) => (masterPassword = pw));
+  const db = await openDb(o, io, (pw) => (masterPassword = pw), following(io, 'kpasswd'));
   const realm = db.realm;
-  if (ensureChangepwPrincipal(db)) io.stderr.write(`kdc: created kadmin/changepw@${db.realm} for the kpasswd service\n`);
+  if (await ensureChangepwPrincipal(db)) io.stderr.write(`kdc: created kadmin/changepw@${db.realm} for the kpasswd service\n`);
   // The kpasswd service stays in the primary, one process (its replay cache is in memory): the database
   // stays open here for it (each request re-reads what changed).
   let kpasswd: KpasswdServer | undefined;
   try {
     kpasswd = await startKpasswd(o, io, db, kpasswdListen, (r) => void io.stdout.write(jsonLine(r) + '\n'));
   } catch (e) {
-    db.close();
+    await db.close();
     throw listenError(e);
   }
-  if (!kpasswd) db.close();
+  if (!kpasswd) await db.close();
   const stopKpasswd = async (): Promise<void> => {
     if (kpasswd) {
       await kpasswd.close();
-      db.close();
+      await db.close();
     }
   };
   // SO_REUSEPORT where this Node has it (each worker its own sockets: a client's retransmission reaches the
@@ -286,10 +292,10 @@ async function startPrimary(o: StartOptions, io: CliIo, base: WorkerConfig, work
 /** A worker: the configuration comes from the primary over IPC. */
 async function serveAsWorker(o: StartOptions, io: CliIo): Promise<void> {
   const config = await receiveWorkerConfig();
-  let db: KdcDatabase;
+  let db: RealmDatabase;
   let server: KdcServer;
   try {
-    db = openDatabase(dirOf(o, io), config.masterPassword !== undefined ? { masterPassword: config.masterPassword } : {});
+    db = await openStore(o, io, config.masterPassword, following(io, `worker ${process.env.KPOP_KDC_WORKER ?? '?'}`));
   } catch (e) {
     reportWorkerFailed((e as Error).message);
     throw e;
@@ -309,7 +315,7 @@ async function serveAsWorker(o: StartOptions, io: CliIo): Promise<void> {
     const { requests, tcp } = limitOptions(o);
     server = await startKdcServer({ store: db, listen: config.listen, log, requests, tcp, onRefresh: reportRefresh(io), shared: true, reusePort: config.reusePort === true, ...(config.maxUdpReply !== undefined ? { maxUdpReply: config.maxUdpReply } : {}) });
   } catch (e) {
-    db.close();
+    await db.close();
     const err = listenError(e);
     reportWorkerFailed(err.message);
     throw err;

@@ -24,20 +24,18 @@ import { statSync } from 'node:fs';
 import type { KeytabEntry } from '@kpop/common';
 import { KdcDbError } from './errors.js';
 import { applyFailure, applySuccess, type LockoutFields } from './lockout.js';
+import { LockoutQueue, PrincipalView, replayLockout } from './view.js';
 import type { MasterKey } from './master-key.js';
-import { componentsKey, globMatch, resolveName } from './names.js';
-import { attributesFromBits, fromMs, keyAad, type DbPrincipalRecord, type KeyRow, type PrincipalRow } from './schema.js';
-import { principalWriter, type AddPrincipalOptions, type ChangePasswordOptions, type ModifyPrincipalOptions, type SettingsChanges } from './writes.js';
+import { resolveName } from './names.js';
+import { fromMs, recordFromRows, type DbPrincipalRecord, type KeyRow, type PrincipalRow } from './schema.js';
+import { isRealmTgs, principalWriter, type AddPrincipalOptions, type ChangePasswordOptions, type ModifyPrincipalOptions, type SettingsChanges } from './writes.js';
 import { dumpDatabase, loadDump, type LoadOptions } from './dump.js';
 import { PolicyStore } from './policy.js';
-import type { PrincipalRecord, PrincipalStore, RealmSettings } from './types.js';
+import type { RealmDatabase } from './realm-database.js';
+import type { PrincipalRecord, RealmSettings } from './types.js';
 
 export type { AddPrincipalOptions, ChangePasswordOptions, ModifyPrincipalOptions, SettingsChanges } from './writes.js';
 
-/** `gen`: the row generation of the record this KDC held when the event happened. */
-type Event = { kind: 'failure' | 'success'; at: Date; gen: number };
-/** Failures kept per principal between flushes; more add nothing once a lockout is reached. */
-const MAX_EVENTS_PER_PRINCIPAL = 256;
 
 export interface DatabaseHandleOptions {
   /** How often queued lockout bookkeeping is written; default 1000 ms. */
@@ -96,7 +94,7 @@ function prepareStatements(db: BetterSqlite3.Database): Statements {
   };
 }
 
-export class KdcDatabase implements PrincipalStore {
+export class KdcDatabase implements RealmDatabase {
   readonly realm: string;
   readonly dir: string;
   #db: BetterSqlite3.Database;
@@ -108,11 +106,8 @@ export class KdcDatabase implements PrincipalStore {
   readonly #flushIntervalMs: number;
   #settings!: RealmSettings;
   #generation = -1;
-  readonly #byKey = new Map<string, DbPrincipalRecord>();
-  readonly #byName = new Map<string, DbPrincipalRecord>();
-  /** Canonical name → the `gen` of the row each in-memory record was loaded from. */
-  readonly #rowGen = new Map<string, number>();
-  #pending = new Map<string, Event[]>();
+  readonly #view: PrincipalView;
+  readonly #pending = new LockoutQueue();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   /** Password policies, their assignment and the password history (policy.ts); a new store when the file is replaced. */
@@ -128,11 +123,17 @@ export class KdcDatabase implements PrincipalStore {
     this.#interleave = opts.interleave;
     this.realm = realm;
     this.dir = dir;
+    this.#view = new PrincipalView(realm);
     this.#now = opts.now ?? (() => new Date());
     this.#flushIntervalMs = opts.flushIntervalMs ?? 1000;
     this.#stmt = prepareStatements(db);
     this.policies = new PolicyStore(db, mkey);
     this.refresh();
+  }
+
+  /** The database file (messages). */
+  get location(): string {
+    return this.#file?.path ?? `${this.dir}/kdc.sqlite`;
   }
 
   // ---- PrincipalStore: the request path, memory only ----
@@ -142,35 +143,22 @@ export class KdcDatabase implements PrincipalStore {
   }
 
   lookup(nameString: readonly string[]): PrincipalRecord | undefined {
-    const r = this.#byKey.get(componentsKey(nameString));
-    if (r === undefined) return undefined;
-    const c = r.principal.name.nameString;
-    if (c.length !== nameString.length) return undefined;
-    for (let i = 0; i < c.length; i++) if (c[i] !== nameString[i]) return undefined;
-    return r;
+    return this.#view.lookup(nameString);
   }
 
   recordFailure(canonicalName: string, at: Date): void {
-    const r = this.#byName.get(canonicalName);
+    const r = this.#view.byName(canonicalName);
     if (r === undefined || this.#closed) return;
     applyFailure(r, at, this.policies.lockoutOf(canonicalName) ?? this.#settings.lockout);
-    this.#queue(canonicalName, { kind: 'failure', at, gen: this.#rowGen.get(canonicalName) ?? 0 });
+    this.#pending.push(canonicalName, { kind: 'failure', at, gen: this.#view.rowGen(canonicalName) });
+    this.#schedule();
   }
 
   recordSuccess(canonicalName: string, at: Date): void {
-    const r = this.#byName.get(canonicalName);
+    const r = this.#view.byName(canonicalName);
     if (r === undefined || this.#closed) return;
     applySuccess(r, at);
-    this.#queue(canonicalName, { kind: 'success', at, gen: this.#rowGen.get(canonicalName) ?? 0 });
-  }
-
-  #queue(name: string, ev: Event): void {
-    let evs = this.#pending.get(name);
-    if (evs === undefined) this.#pending.set(name, (evs = []));
-    const last = evs[evs.length - 1];
-    // Consecutive successes collapse into the last; failures are capped.
-    if (ev.kind === 'success' && last?.kind === 'success' && last.gen === ev.gen) evs[evs.length - 1] = ev;
-    else if (evs.length < MAX_EVENTS_PER_PRINCIPAL) evs.push(ev);
+    this.#pending.push(canonicalName, { kind: 'success', at, gen: this.#view.rowGen(canonicalName) });
     this.#schedule();
   }
 
@@ -191,8 +179,7 @@ export class KdcDatabase implements PrincipalStore {
   /** Writes the queued lockout bookkeeping now (also on a timer and on close). */
   flush(): void {
     if (this.#pending.size === 0) return;
-    const batch = this.#pending;
-    this.#pending = new Map();
+    const batch = this.#pending.take();
     const st = this.#stmt;
     try {
       this.#interleave?.('flush:taken');
@@ -201,21 +188,13 @@ export class KdcDatabase implements PrincipalStore {
           const row = st.lockoutOf.get(name);
           if (row === undefined) continue; // deleted meanwhile
           const f: LockoutFields = { failCount: row.fail_count, lastFailure: fromMs(row.last_failure), lastSuccess: fromMs(row.last_success), lockedUntil: fromMs(row.locked_until) };
-          // An administrator changed the row after these events and left its lockout reset
-          // (modprinc --unlock): the reset supersedes what happened before it.
-          const resetSince = row.fail_count === 0 && row.locked_until === null;
-          for (const ev of evs) {
-            if (resetSince && ev.gen < row.gen) continue;
-            if (ev.kind === 'failure') applyFailure(f, ev.at, this.policies.lockoutOf(name) ?? this.#settings.lockout);
-            else applySuccess(f, ev.at);
-          }
+          replayLockout(f, row.gen, evs, this.policies.lockoutOf(name) ?? this.#settings.lockout);
           st.writeLockout.run(f.failCount, f.lastFailure?.getTime() ?? null, f.lastSuccess?.getTime() ?? null, f.lockedUntil?.getTime() ?? null, name);
         }
       }).immediate();
     } catch (e) {
       // Put the batch back in front of anything queued since, then report.
-      for (const [name, evs] of this.#pending) batch.set(name, [...(batch.get(name) ?? []), ...evs]);
-      this.#pending = batch;
+      this.#pending.putBack(batch);
       throw e;
     }
   }
@@ -244,13 +223,13 @@ export class KdcDatabase implements PrincipalStore {
     if (file === undefined) return;
     const id = fileIdentity(file.path);
     if (id === this.#fileId) return;
-    if (id === undefined) throw new KdcDbError('NO_DATABASE', `${file.path} was removed; still serving the ${this.#byName.size} principals loaded before`);
+    if (id === undefined) throw new KdcDbError('NO_DATABASE', `${file.path} was removed; still serving the ${this.#view.size} principals loaded before`);
     const next = file.reopen(this.#mkey);
     try {
       // Bookkeeping queued for the old file's principals goes to the old file, still open.
       this.flush();
     } catch {
-      this.#pending = new Map();
+      this.#pending.take();
     }
     this.#db.close();
     this.#db = next.db;
@@ -270,9 +249,7 @@ export class KdcDatabase implements PrincipalStore {
     this.#settings = JSON.parse(st.settings.get()!) as RealmSettings;
     this.policies?.reload();
     if (since < 0) {
-      this.#byKey.clear();
-      this.#byName.clear();
-      this.#rowGen.clear();
+      this.#view.clear();
       const keysByName = new Map<string, KeyRow[]>();
       for (const k of st.allKeys.iterate()) {
         let list = keysByName.get(k.principal);
@@ -281,52 +258,18 @@ export class KdcDatabase implements PrincipalStore {
       }
       for (const row of st.rowsSince.iterate(-1)) this.#install(this.#recordFrom(row, keysByName.get(row.name) ?? []), row.gen);
     } else {
-      for (const name of st.deletedSince.iterate(since)) {
-        const old = this.#byName.get(name);
-        if (old !== undefined) {
-          this.#byName.delete(name);
-          this.#rowGen.delete(name);
-          this.#byKey.delete(componentsKey(old.principal.name.nameString));
-        }
-      }
+      for (const name of st.deletedSince.iterate(since)) this.#view.remove(name);
       for (const row of st.rowsSince.all(since)) this.#install(this.#recordFrom(row, st.keysOf.all(row.name)), row.gen);
     }
     this.#generation = gen;
   }
 
   #install(r: DbPrincipalRecord, gen: number): void {
-    this.#byName.set(r.canonicalName, r);
-    this.#rowGen.set(r.canonicalName, gen);
-    this.#byKey.set(componentsKey(r.principal.name.nameString), r);
+    this.#view.install(r, gen);
   }
 
   #recordFrom(row: PrincipalRow, keyRows: KeyRow[]): DbPrincipalRecord {
-    const keys = keyRows.map((k) => ({
-      kvno: k.kvno,
-      etype: k.etype,
-      key: this.#mkey.decrypt(k.key_enc, keyAad(row.name, k.kvno, k.etype)),
-      salt: k.salt,
-      ...(k.s2kparams !== null ? { s2kparams: new Uint8Array(k.s2kparams) } : {}),
-    }));
-    const r: DbPrincipalRecord = {
-      principal: { realm: this.realm, name: { nameType: row.name_type, nameString: JSON.parse(row.components) as string[] } },
-      canonicalName: row.name,
-      kvno: row.kvno,
-      keys,
-      attributes: attributesFromBits(row.attributes),
-      maxLife: row.max_life,
-      maxRenew: row.max_renew,
-      failCount: row.fail_count,
-      createdAt: new Date(row.created_at),
-      modifiedAt: new Date(row.modified_at),
-    };
-    // Optional fields are absent rather than undefined (exactOptionalPropertyTypes-friendly, cleaner dumps).
-    const opt: [keyof DbPrincipalRecord, number | null][] = [
-      ['expiresAt', row.expires_at], ['pwExpiresAt', row.pw_expires_at], ['lastPwChange', row.last_pw_change],
-      ['lastSuccess', row.last_success], ['lastFailure', row.last_failure], ['lockedUntil', row.locked_until],
-    ];
-    for (const [field, ms] of opt) if (ms !== null) (r as unknown as Record<string, Date>)[field] = new Date(ms);
-    return r;
+    return recordFromRows(this.realm, this.#mkey, row, keyRows);
   }
 
   // ---- administration (the CLI, the test KDC) ----
@@ -348,24 +291,24 @@ export class KdcDatabase implements PrincipalStore {
   addPrincipal(name: string, opts: AddPrincipalOptions): DbPrincipalRecord {
     const n = resolveName(name, this.realm);
     this.#admin(() => this.#writer().add(n, opts, this.#settings));
-    return this.#byName.get(n.canonicalName)!;
+    return this.#view.byName(n.canonicalName)!;
   }
 
   modifyPrincipal(name: string, changes: ModifyPrincipalOptions): DbPrincipalRecord {
     const r = this.#require(name);
     this.#admin(() => this.#writer().modify(r, changes));
-    return this.#byName.get(r.canonicalName)!;
+    return this.#view.byName(r.canonicalName)!;
   }
 
   changePassword(name: string, opts: ChangePasswordOptions): DbPrincipalRecord {
     const r = this.#require(name);
     this.#admin(() => this.#writer().changeKeys(r, opts, this.#settings));
-    return this.#byName.get(r.canonicalName)!;
+    return this.#view.byName(r.canonicalName)!;
   }
 
   deletePrincipal(name: string): void {
     const r = this.#require(name);
-    if (r.principal.name.nameString.length === 2 && r.principal.name.nameString[0] === 'krbtgt' && r.principal.name.nameString[1] === this.realm) {
+    if (isRealmTgs(r, this.realm)) {
       throw new KdcDbError('PROTECTED', `${r.canonicalName} is the realm's ticket-granting service and cannot be deleted`);
     }
     this.#admin(() => this.#writer().remove(r.canonicalName));
@@ -378,34 +321,21 @@ export class KdcDatabase implements PrincipalStore {
   }
 
   getPrincipal(name: string): DbPrincipalRecord | undefined {
-    const n = resolveName(name, this.realm);
-    return this.#byName.get(n.canonicalName);
+    return this.#view.get(name);
   }
 
   #require(name: string): DbPrincipalRecord {
-    const r = this.getPrincipal(name);
-    if (r === undefined) throw new KdcDbError('UNKNOWN_PRINCIPAL', `principal ${resolveName(name, this.realm).canonicalName} does not exist`);
-    return r;
+    return this.#view.require(name);
   }
 
   /** Sorted canonical names; a glob without '@' is matched against the name in this realm, as kadmin does. */
   listPrincipals(glob?: string): string[] {
-    const names = [...this.#byName.keys()];
-    const pattern = glob === undefined || glob === '' ? undefined : glob.includes('@') ? glob : `${glob}@${this.realm}`;
-    return (pattern === undefined ? names : names.filter((n) => globMatch(pattern, n))).sort();
+    return this.#view.list(glob);
   }
 
   /** The current keys of each principal, as keytab entries (all current enctypes). */
   keytabEntries(names: string[], timestamp: Date = this.#now()): KeytabEntry[] {
-    const out: KeytabEntry[] = [];
-    for (const name of names) {
-      const r = this.#require(name);
-      for (const k of r.keys) {
-        if (k.kvno !== r.kvno) continue;
-        out.push({ principal: r.principal, timestamp, kvno: k.kvno, key: { keytype: k.etype, keyvalue: k.key } });
-      }
-    }
-    return out;
+    return this.#view.keytabEntries(names, timestamp);
   }
 
   /** A JSON-able dump: keys stay encrypted under the master key. */

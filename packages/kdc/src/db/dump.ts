@@ -29,24 +29,30 @@ export interface LoadOptions { /** Add and overwrite the dumped principals, keep
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
 
+/** The dump of stored rows (keys ordered newest kvno first within each principal); both stores dump through it. */
+export function dumpFromRows(realm: string, settings: RealmSettings, masterKeyCheck: string, principalRows: readonly PrincipalRow[], keyRows: Iterable<KeyRow>): Dump {
+  const keys = new Map<string, DumpKey[]>();
+  for (const k of keyRows) {
+    let list = keys.get(k.principal);
+    if (list === undefined) keys.set(k.principal, (list = []));
+    list.push({ kvno: k.kvno, etype: k.etype, salt: k.salt, ...(k.s2kparams !== null ? { s2kparams: b64(k.s2kparams) } : {}), key: b64(k.key_enc) });
+  }
+  const principals = principalRows.map((r): DumpPrincipal => ({
+    name: r.name, components: JSON.parse(r.components) as string[], nameType: r.name_type, kvno: r.kvno,
+    attributes: Object.entries(AttributeBit).filter(([, bit]) => (r.attributes & bit) !== 0).map(([n]) => n),
+    maxLife: r.max_life, maxRenew: r.max_renew, expiresAt: iso(r.expires_at), pwExpiresAt: iso(r.pw_expires_at),
+    lastPwChange: iso(r.last_pw_change), createdAt: iso(r.created_at)!, modifiedAt: iso(r.modified_at)!,
+    lastSuccess: iso(r.last_success), lastFailure: iso(r.last_failure), failCount: r.fail_count, lockedUntil: iso(r.locked_until),
+    keys: keys.get(r.name) ?? [],
+  }));
+  return { format: DUMP_FORMAT, version: DUMP_VERSION, schema: SCHEMA_VERSION, realm, settings, masterKeyCheck, principals };
+}
+
 export function dumpDatabase(db: BetterSqlite3.Database, realm: string): Dump {
   return db.transaction((): Dump => {
     const meta = new Map(db.prepare<[], { k: string; v: string }>('SELECT k, v FROM meta').all().map((r) => [r.k, r.v]));
-    const keys = new Map<string, DumpKey[]>();
-    for (const k of db.prepare<[], KeyRow>('SELECT * FROM principal_keys ORDER BY principal, kvno DESC, rowid').iterate()) {
-      let list = keys.get(k.principal);
-      if (list === undefined) keys.set(k.principal, (list = []));
-      list.push({ kvno: k.kvno, etype: k.etype, salt: k.salt, ...(k.s2kparams !== null ? { s2kparams: b64(k.s2kparams) } : {}), key: b64(k.key_enc) });
-    }
-    const principals = db.prepare<[], PrincipalRow>('SELECT * FROM principals ORDER BY name').all().map((r): DumpPrincipal => ({
-      name: r.name, components: JSON.parse(r.components) as string[], nameType: r.name_type, kvno: r.kvno,
-      attributes: Object.entries(AttributeBit).filter(([, bit]) => (r.attributes & bit) !== 0).map(([n]) => n),
-      maxLife: r.max_life, maxRenew: r.max_renew, expiresAt: iso(r.expires_at), pwExpiresAt: iso(r.pw_expires_at),
-      lastPwChange: iso(r.last_pw_change), createdAt: iso(r.created_at)!, modifiedAt: iso(r.modified_at)!,
-      lastSuccess: iso(r.last_success), lastFailure: iso(r.last_failure), failCount: r.fail_count, lockedUntil: iso(r.locked_until),
-      keys: keys.get(r.name) ?? [],
-    }));
-    return { format: DUMP_FORMAT, version: DUMP_VERSION, schema: SCHEMA_VERSION, realm, settings: JSON.parse(meta.get('settings')!) as RealmSettings, masterKeyCheck: meta.get('master_check')!, principals };
+    const rows = db.prepare<[], PrincipalRow>('SELECT * FROM principals ORDER BY name').all();
+    return dumpFromRows(realm, JSON.parse(meta.get('settings')!) as RealmSettings, meta.get('master_check')!, rows, db.prepare<[], KeyRow>('SELECT * FROM principal_keys ORDER BY principal, kvno DESC, rowid').iterate());
   }).deferred();
 }
 
@@ -89,7 +95,10 @@ function checkSettings(v: unknown, realm: string): RealmSettings {
   }
 }
 
-export function loadDump(db: BetterSqlite3.Database, mkey: MasterKey, realm: string, input: unknown, opts: LoadOptions): void {
+/** A dump checked in full (every key test-decrypted under `mkey`), as the rows to write; nothing is written. */
+export interface ParsedDump { settings: RealmSettings; names: Set<string>; rows: { row: Omit<PrincipalRow, 'gen'>; keys: Omit<KeyRow, 'principal'>[] }[] }
+
+export function parseDump(mkey: MasterKey, realm: string, input: unknown, opts: LoadOptions): ParsedDump {
   if (!isObj(input) || input.format !== DUMP_FORMAT) bad('', `not a ${DUMP_FORMAT} file`);
   if (input.version !== DUMP_VERSION) bad('version', `unsupported version ${String(input.version)}`);
   if (input.realm !== realm) bad('realm', `is for realm ${String(input.realm)}, this database is ${realm}`);
@@ -143,6 +152,11 @@ export function loadDump(db: BetterSqlite3.Database, mkey: MasterKey, realm: str
   const tgs = formatPrincipal({ realm, name: { nameType: 2, nameString: ['krbtgt', realm] } });
   if (opts.update !== true && !seen.has(tgs)) bad('principals', `has no ${tgs}; a full load needs it`);
 
+  return { settings, names: seen, rows };
+}
+
+export function loadDump(db: BetterSqlite3.Database, mkey: MasterKey, realm: string, input: unknown, opts: LoadOptions): void {
+  const { settings, names: seen, rows } = parseDump(mkey, realm, input, opts);
   db.transaction(() => {
     db.prepare("UPDATE meta SET v = CAST(CAST(v AS INTEGER) + 1 AS TEXT) WHERE k = 'generation'").run();
     const gen = db.prepare<[], number>("SELECT CAST(v AS INTEGER) FROM meta WHERE k = 'generation'").pluck().get()!;

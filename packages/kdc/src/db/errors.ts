@@ -18,6 +18,7 @@ export type KdcDbReason =
   | 'BAD_MASTER_KEY'
   | 'MASTER_KEY_MISMATCH' // wrong master password / stash for this database
   | 'BAD_DUMP' // `load` input that is not a dump of ours, or of another realm
+  | 'UNREACHABLE' // the PostgreSQL server cannot be reached (refused, down, wrong password)
   | 'CORRUPT'; // the database holds something we cannot read
 
 export class KdcDbError extends Error {

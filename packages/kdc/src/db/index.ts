@@ -23,3 +23,8 @@ export type { Dump, LoadOptions } from './dump.js';
 export { PolicyStore, DEFAULT_POLICY, type PasswordPolicy, type PolicyChanges, type PolicyDump } from './policy.js';
 export { PolicyRefusal, checkPasswordQuality, characterClasses, type PolicyRefusalKind } from './password-quality.js';
 export { changePasswordUnderPolicy, type PolicyPasswordChange } from './password-change.js';
+export { andThen, settle, type Awaitable, type RealmDatabase } from './realm-database.js';
+export type { PolicyAdmin } from './policy.js';
+export { PgKdcDatabase, type PgDatabaseOptions } from './pg/database.js';
+export { initPgRealm, openPgDatabase, type InitPgRealmOptions, type OpenPgDatabaseOptions } from './pg/realm.js';
+export { displayUrl, isPostgresUrl } from './pg/connection.js';

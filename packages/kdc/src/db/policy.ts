@@ -81,10 +81,10 @@ export interface PolicyDump {
 /** kadmin's defaults for a new policy (addpol with no options). */
 export const DEFAULT_POLICY: Omit<PasswordPolicy, 'name'> = { minLength: 1, minClasses: 1, history: 1, maxLife: 0, minLife: 0, maxFailure: 0, failureCountInterval: 0, lockoutDuration: 0 };
 
-interface PolicyRow { name: string; min_length: number; min_classes: number; history: number; max_life: number; min_life: number; max_failure: number; failure_interval: number; lockout_duration: number }
-interface HistoryRow { principal: string; kvno: number; etype: number; salt: string; s2kparams: Uint8Array | null; key_enc: Uint8Array }
+export interface PolicyRow { name: string; min_length: number; min_classes: number; history: number; max_life: number; min_life: number; max_failure: number; failure_interval: number; lockout_duration: number }
+export interface HistoryRow { principal: string; kvno: number; etype: number; salt: string; s2kparams: Uint8Array | null; key_enc: Uint8Array }
 
-const fromRow = (r: PolicyRow): PasswordPolicy => ({
+export const fromRow = (r: PolicyRow): PasswordPolicy => ({
   name: r.name, minLength: r.min_length, minClasses: r.min_classes, history: r.history, maxLife: r.max_life, minLife: r.min_life,
   maxFailure: r.max_failure, failureCountInterval: r.failure_interval, lockoutDuration: r.lockout_duration,
 });
@@ -94,7 +94,7 @@ const LIMITS: Record<keyof PolicyChanges, [number, number]> = {
   maxFailure: [0, 0x7fffffff], failureCountInterval: [0, 0x7fffffff], lockoutDuration: [0, 0x7fffffff],
 };
 
-function checkChanges(c: PolicyChanges): void {
+export function checkChanges(c: PolicyChanges): void {
   for (const [k, v] of Object.entries(c)) {
     const lim = LIMITS[k as keyof PolicyChanges];
     if (lim === undefined) throw new KdcDbError('BAD_ARGUMENT', `unknown policy field ${k}`);
@@ -102,13 +102,13 @@ function checkChanges(c: PolicyChanges): void {
   }
 }
 
-function checkPolicyName(name: unknown): string {
+export function checkPolicyName(name: unknown): string {
   if (typeof name !== 'string' || name.length === 0 || name.length > 1024 || /[\0-\x1f]/.test(name)) throw new KdcDbError('BAD_ARGUMENT', `"${String(name)}" is not a usable policy name`);
   return name;
 }
 
 /** The AAD of a history key blob: distinct from a current key's (schema.ts keyAad). */
-const historyAad = (name: string, kvno: number, etype: number): string => `history|${name}|${kvno}|${etype}`;
+export const historyAad = (name: string, kvno: number, etype: number): string => `history|${name}|${kvno}|${etype}`;
 
 /**
  * The policy half of the database: policies, which principal has which, and
@@ -116,7 +116,7 @@ const historyAad = (name: string, kvno: number, etype: number): string => `histo
  * read on every lockout decision); reload() runs on every refresh that saw
  * the generation move.
  */
-export class PolicyStore {
+export class PolicyStore implements PolicyAdmin {
   readonly #db: BetterSqlite3.Database;
   readonly #mkey: MasterKey;
   #policies = new Map<string, PasswordPolicy>();
@@ -243,43 +243,10 @@ export class PolicyStore {
    * database does not hold are refused.
    */
   importAll(input: unknown, update: boolean, check?: { principals: ReadonlySet<string> }): void {
-    const bad = (what: string): never => {
-      throw new KdcDbError('BAD_DUMP', `dump policies: ${what}`);
-    };
-    const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-    if (!isObj(input) || !Array.isArray(input.policies) || !Array.isArray(input.assignments) || !Array.isArray(input.history)) bad('expected policies, assignments and history arrays');
-    const d = input as unknown as PolicyDump;
-    const policies = d.policies.map((p, i) => {
-      if (!isObj(p)) bad(`policies[${i}] is not an object`);
-      const { name, ...rest } = p;
-      try {
-        checkPolicyName(name);
-        checkChanges(rest);
-      } catch (e) {
-        bad(`policies[${i}]: ${(e as Error).message}`);
-      }
-      return { name, ...DEFAULT_POLICY, ...rest } as PasswordPolicy;
-    });
-    const names = new Set([...policies.map((p) => p.name), ...(update ? this.list() : [])]);
-    // A dry run (before the principals are loaded) checks names against the dump's principals.
     const inDb = this.#db.prepare<[string], number>('SELECT 1 FROM principals WHERE name = ?').pluck();
-    const exists = { get: (n: string) => (check !== undefined ? (check.principals.has(n) || (update && inDb.get(n) !== undefined) ? 1 : undefined) : inDb.get(n)) };
-    for (const [i, a] of d.assignments.entries()) {
-      if (!isObj(a) || typeof a.principal !== 'string' || typeof a.policy !== 'string') bad(`assignments[${i}] is not {principal, policy}`);
-      if (exists.get(a.principal) === undefined) bad(`assignments[${i}]: no principal ${a.principal}`);
-      if (!names.has(a.policy)) bad(`assignments[${i}]: no policy ${a.policy}`);
-    }
-    const history = d.history.map((h, i) => {
-      if (!isObj(h) || typeof h.principal !== 'string' || !Number.isInteger(h.kvno) || !Number.isInteger(h.etype) || typeof h.salt !== 'string' || typeof h.key !== 'string') bad(`history[${i}] is malformed`);
-      if (exists.get(h.principal) === undefined) bad(`history[${i}]: no principal ${h.principal}`);
-      const key = Buffer.from(h.key, 'base64');
-      try {
-        this.#mkey.decrypt(key, historyAad(h.principal, h.kvno, h.etype));
-      } catch {
-        bad(`history[${i}] does not open under this database's master key`);
-      }
-      return { ...h, key_enc: key, s2k: h.s2kparams === undefined ? null : Buffer.from(h.s2kparams, 'base64') };
-    });
+    // A dry run (before the principals are loaded) checks names against the dump's principals.
+    const exists = (n: string): boolean => (check !== undefined ? check.principals.has(n) || (update && inDb.get(n) !== undefined) : inDb.get(n) !== undefined);
+    const { policies, assignments, history } = parsePolicyImport(input, update ? this.list() : [], exists, this.#mkey);
     if (check !== undefined) return;
     this.#db.transaction(() => {
       if (!update) {
@@ -288,7 +255,7 @@ export class PolicyStore {
       }
       for (const p of policies) this.#write(p);
       const assign = this.#db.prepare('INSERT INTO principal_policy (principal, policy) VALUES (?, ?) ON CONFLICT (principal) DO UPDATE SET policy = excluded.policy');
-      for (const a of d.assignments) assign.run(a.principal, a.policy);
+      for (const a of assignments) assign.run(a.principal, a.policy);
       const put = this.#db.prepare('INSERT OR REPLACE INTO password_history (principal, kvno, etype, salt, s2kparams, key_enc) VALUES (?, ?, ?, ?, ?, ?)');
       for (const h of history) put.run(h.principal, h.kvno, h.etype, h.salt, h.s2k, h.key_enc);
       this.#bump();
@@ -311,18 +278,7 @@ export class PolicyStore {
    */
   isReused(r: PrincipalRecord, password: string, history: number): boolean {
     if (history <= 1) return false;
-    const older = this.history(r.canonicalName);
-    const kvnos = [...new Set(older.map((k) => k.kvno))].slice(0, history - 1);
-    const candidates = [...r.keys.filter((k) => k.kvno === r.kvno), ...older.filter((k) => kvnos.includes(k.kvno))];
-    const seen = new Set<string>();
-    for (const k of candidates) {
-      const tag = `${k.kvno}`;
-      if (seen.has(tag)) continue;
-      seen.add(tag);
-      const made = getEnctype(k.etype).stringToKey(password, k.salt, k.s2kparams);
-      if (made.length === k.key.length && timingSafeEqual(made, k.key)) return true;
-    }
-    return false;
+    return passwordReused(r, password, history, this.history(r.canonicalName));
   }
 
   /** Keeps the keys being replaced (the current kvno's) and trims to the newest `keep` kvnos. */
@@ -336,4 +292,87 @@ export class PolicyStore {
       for (const v of kvnos.slice(Math.max(keep, 0))) drop.run(r.canonicalName, v);
     }).immediate();
   }
+}
+
+/** The policy part of a dump, checked (fields, names, each history key opens under `mkey`); nothing written. */
+export function parsePolicyImport(input: unknown, keptPolicies: readonly string[], principalExists: (name: string) => boolean, mkey: MasterKey) {
+  const bad = (what: string): never => {
+    throw new KdcDbError('BAD_DUMP', `dump policies: ${what}`);
+  };
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObj(input) || !Array.isArray(input.policies) || !Array.isArray(input.assignments) || !Array.isArray(input.history)) bad('expected policies, assignments and history arrays');
+  const d = input as unknown as PolicyDump;
+  const policies = d.policies.map((p, i) => {
+    if (!isObj(p)) bad(`policies[${i}] is not an object`);
+    const { name, ...rest } = p;
+    try {
+      checkPolicyName(name);
+      checkChanges(rest);
+    } catch (e) {
+      bad(`policies[${i}]: ${(e as Error).message}`);
+    }
+    return { name, ...DEFAULT_POLICY, ...rest } as PasswordPolicy;
+  });
+  const names = new Set([...policies.map((p) => p.name), ...keptPolicies]);
+  for (const [i, a] of d.assignments.entries()) {
+    if (!isObj(a) || typeof a.principal !== 'string' || typeof a.policy !== 'string') bad(`assignments[${i}] is not {principal, policy}`);
+    if (!principalExists(a.principal)) bad(`assignments[${i}]: no principal ${a.principal}`);
+    if (!names.has(a.policy)) bad(`assignments[${i}]: no policy ${a.policy}`);
+  }
+  const history = d.history.map((h, i) => {
+    if (!isObj(h) || typeof h.principal !== 'string' || !Number.isInteger(h.kvno) || !Number.isInteger(h.etype) || typeof h.salt !== 'string' || typeof h.key !== 'string') bad(`history[${i}] is malformed`);
+    if (!principalExists(h.principal)) bad(`history[${i}]: no principal ${h.principal}`);
+    const key = Buffer.from(h.key, 'base64');
+    try {
+      mkey.decrypt(key, historyAad(h.principal, h.kvno, h.etype));
+    } catch {
+      bad(`history[${i}] does not open under this database's master key`);
+    }
+    return { ...h, key_enc: key, s2k: h.s2kparams === undefined ? null : Buffer.from(h.s2kparams, 'base64') };
+  });
+  return { policies, assignments: d.assignments, history };
+}
+
+/**
+ * True when `password` makes the same key as the current one or one of the
+ * last history-1 old ones in `older` (MIT's check_pw_reuse: one key per
+ * kvno, compared in constant time).
+ */
+export function passwordReused(r: PrincipalRecord, password: string, history: number, older: readonly PrincipalKey[]): boolean {
+  if (history <= 1) return false;
+  const kvnos = [...new Set(older.map((k) => k.kvno))].slice(0, history - 1);
+  const candidates = [...r.keys.filter((k) => k.kvno === r.kvno), ...older.filter((k) => kvnos.includes(k.kvno))];
+  const seen = new Set<string>();
+  for (const k of candidates) {
+    const tag = `${k.kvno}`;
+    if (seen.has(tag)) continue;
+    seen.add(tag);
+    const made = getEnctype(k.etype).stringToKey(password, k.salt, k.s2kparams);
+    if (made.length === k.key.length && timingSafeEqual(made, k.key)) return true;
+  }
+  return false;
+}
+
+type Awaitable<T> = T | Promise<T>;
+
+/**
+ * The policy half of a realm database, as the CLI and the kpasswd service
+ * use it: reads from memory, writes (and the history, which stays in the
+ * database) synchronous in SQLite (PolicyStore), asynchronous in PostgreSQL.
+ */
+export interface PolicyAdmin {
+  get(name: string): PasswordPolicy | undefined;
+  list(): string[];
+  policyNameOf(canonicalName: string): string | undefined;
+  policyOf(canonicalName: string): PasswordPolicy | undefined;
+  lockoutOf(canonicalName: string): LockoutPolicy | undefined;
+  add(name: string, c: PolicyChanges): Awaitable<PasswordPolicy>;
+  modify(name: string, c: PolicyChanges): Awaitable<PasswordPolicy>;
+  delete(name: string): Awaitable<void>;
+  assign(canonicalName: string, policy: string | undefined): Awaitable<void>;
+  exportAll(): Awaitable<PolicyDump>;
+  importAll(input: unknown, update: boolean, check?: { principals: ReadonlySet<string> }): Awaitable<void>;
+  history(canonicalName: string): Awaitable<PrincipalKey[]>;
+  isReused(r: PrincipalRecord, password: string, history: number): Awaitable<boolean>;
+  remember(r: PrincipalRecord, keep: number): Awaitable<void>;
 }

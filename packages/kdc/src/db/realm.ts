@@ -49,16 +49,17 @@ function openSqlite(path: string, create: boolean): Database.Database {
   }
 }
 
-function checkRealm(realm: unknown): string {
+export function checkRealm(realm: unknown): string {
   if (typeof realm !== 'string' || realm.length === 0 || /[\0/@\\\s]/.test(realm)) {
     throw new KdcDbError('BAD_ARGUMENT', `"${String(realm)}" is not a usable realm name (e.g. LAB.TEST)`);
   }
   return realm;
 }
 
-export function initRealm(dir: string, opts: InitRealmOptions): KdcDatabase {
+/** The settings of a new realm, each checked (both stores). */
+export function initialSettings(opts: InitRealmOptions): RealmSettings {
   const realm = checkRealm(opts.realm);
-  const settings: RealmSettings = {
+  return {
     realm,
     maxLife: checkSeconds('max life', opts.maxLife ?? 36000),
     maxRenew: checkSeconds('max renewable life', opts.maxRenew ?? 604800),
@@ -70,6 +71,36 @@ export function initRealm(dir: string, opts: InitRealmOptions): KdcDatabase {
     },
     enctypes: checkEnctypes(opts.enctypes ?? [...DEFAULT_ENCTYPES]),
   };
+}
+
+/**
+ * The master key of a database whose meta rows are `meta`: derived from the
+ * master password when the realm was made with one, else read from the
+ * stash file in `root`; checked against the database's check value.
+ */
+export function unlockMasterKey(meta: ReadonlyMap<string, string>, root: string, opts: { masterPassword?: string }): MasterKey {
+  const realm = meta.get('realm');
+  const check = meta.get('master_check') ?? '';
+  const kdfJson = meta.get('master_kdf');
+  let mkey: MasterKey;
+  let source: string;
+  if (kdfJson !== undefined) {
+    if (opts.masterPassword === undefined) throw new KdcDbError('MASTER_PASSWORD_REQUIRED', `the master key of realm ${String(realm)} comes from a master password: give it`);
+    mkey = deriveMasterKey(opts.masterPassword, JSON.parse(kdfJson) as MasterKdfParams);
+    source = 'master password';
+  } else {
+    mkey = readStashFile(join(root, STASH_FILE));
+    source = `stash file ${join(root, STASH_FILE)}`;
+  }
+  if (!mkey.verifyCheck(Buffer.from(check, 'base64'))) {
+    throw new KdcDbError('MASTER_KEY_MISMATCH', kdfJson !== undefined ? `wrong master password for realm ${String(realm)}` : `the ${source} does not hold the master key of realm ${String(realm)}`);
+  }
+  return mkey;
+}
+
+export function initRealm(dir: string, opts: InitRealmOptions): KdcDatabase {
+  const settings = initialSettings(opts);
+  const realm = settings.realm;
   if (opts.masterPassword !== undefined && opts.masterPassword.length === 0) throw new KdcDbError('BAD_ARGUMENT', 'the master password is empty');
   const root = resolve(dir);
   const dbPath = join(root, DB_FILE);
@@ -154,20 +185,7 @@ export function openDatabase(dir: string, opts: OpenDatabaseOptions = {}): KdcDa
     const realm = meta.get('realm');
     const check = meta.get('master_check');
     if (realm === undefined || check === undefined) throw new KdcDbError('CORRUPT', `${dbPath} lacks its realm or master key check`);
-    const kdfJson = meta.get('master_kdf');
-    let mkey: MasterKey;
-    let source: string;
-    if (kdfJson !== undefined) {
-      if (opts.masterPassword === undefined) throw new KdcDbError('MASTER_PASSWORD_REQUIRED', `the master key of realm ${realm} comes from a master password: give it`);
-      mkey = deriveMasterKey(opts.masterPassword, JSON.parse(kdfJson) as MasterKdfParams);
-      source = 'master password';
-    } else {
-      mkey = readStashFile(join(root, STASH_FILE));
-      source = `stash file ${join(root, STASH_FILE)}`;
-    }
-    if (!mkey.verifyCheck(Buffer.from(check, 'base64'))) {
-      throw new KdcDbError('MASTER_KEY_MISMATCH', kdfJson !== undefined ? `wrong master password for realm ${realm}` : `the ${source} does not hold the master key of realm ${realm}`);
-    }
+    const mkey = unlockMasterKey(meta, root, opts);
     return new KdcDatabase(db, mkey, realm, root, opts, databaseFile(root, dbPath, realm));
   } catch (e) {
     db.close();

@@ -13,6 +13,7 @@
  *   by name too, since every write clears a name's old tombstone.
  * Times are integer milliseconds since the epoch, NULL when unset.
  */
+import type { MasterKey } from './master-key.js';
 import type { PrincipalAttributes, PrincipalRecord } from './types.js';
 
 /**
@@ -152,4 +153,34 @@ export const fromMs = (ms: number | null): Date | undefined => (ms === null ? un
 /** AAD of a key blob: binds it to its principal, kvno and enctype. */
 export function keyAad(canonicalName: string, kvno: number, etype: number): string {
   return `${canonicalName}|${kvno}|${etype}`;
+}
+
+/** The in-memory record of a stored row and its key rows (keys decrypted under the master key); both stores load through it. */
+export function recordFromRows(realm: string, mkey: MasterKey, row: PrincipalRow, keyRows: readonly KeyRow[]): DbPrincipalRecord {
+  const keys = keyRows.map((k) => ({
+    kvno: k.kvno,
+    etype: k.etype,
+    key: mkey.decrypt(k.key_enc, keyAad(row.name, k.kvno, k.etype)),
+    salt: k.salt,
+    ...(k.s2kparams !== null ? { s2kparams: new Uint8Array(k.s2kparams) } : {}),
+  }));
+  const r: DbPrincipalRecord = {
+    principal: { realm, name: { nameType: row.name_type, nameString: JSON.parse(row.components) as string[] } },
+    canonicalName: row.name,
+    kvno: row.kvno,
+    keys,
+    attributes: attributesFromBits(row.attributes),
+    maxLife: row.max_life,
+    maxRenew: row.max_renew,
+    failCount: row.fail_count,
+    createdAt: new Date(row.created_at),
+    modifiedAt: new Date(row.modified_at),
+  };
+  // Optional fields are absent rather than undefined (exactOptionalPropertyTypes-friendly, cleaner dumps).
+  const opt: [keyof DbPrincipalRecord, number | null][] = [
+    ['expiresAt', row.expires_at], ['pwExpiresAt', row.pw_expires_at], ['lastPwChange', row.last_pw_change],
+    ['lastSuccess', row.last_success], ['lastFailure', row.last_failure], ['lockedUntil', row.locked_until],
+  ];
+  for (const [field, ms] of opt) if (ms !== null) (r as unknown as Record<string, Date>)[field] = new Date(ms);
+  return r;
 }

@@ -1,8 +1,10 @@
 /**
- * Administrative writes: each runs in one IMMEDIATE transaction that also
- * bumps the generation counter, so running KDCs (other processes) reload the
- * rows it touched on their next refresh(). Inputs are validated before any
- * write: bad input changes nothing.
+ * Administrative writes. The pure half (validation, key making, the record
+ * and the rows it is stored as) is shared by both stores; principalWriter is
+ * SQLite's: each write runs in one IMMEDIATE transaction that also bumps the
+ * generation counter, so running KDCs (other processes) reload the rows it
+ * touched on their next refresh(). Inputs are validated before any write:
+ * bad input changes nothing. (PostgreSQL's writes: pg/writes.ts.)
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { defaultSalt, getEnctype, isSupportedEnctype, type Principal } from '@kpop/common';
@@ -10,7 +12,7 @@ import { KdcDbError } from './errors.js';
 import { passwordKeys, randomKeys } from './keys.js';
 import type { MasterKey } from './master-key.js';
 import type { ResolvedName } from './names.js';
-import { attributesToBits, defaultAttributes, keyAad, toMs, type DbPrincipalRecord } from './schema.js';
+import { attributesToBits, defaultAttributes, keyAad, toMs, type DbPrincipalRecord, type KeyRow, type PrincipalRow } from './schema.js';
 import type { LockoutPolicy, PrincipalAttributes, PrincipalKey, RealmSettings } from './types.js';
 
 /** Key versions kept after a key change: the new one and this many older ones (tickets still out). */
@@ -110,6 +112,107 @@ function checkKvno(v: unknown): number {
   return v;
 }
 
+/** A shallow copy whose nested objects can be changed without touching the live record. */
+const copy = (r: DbPrincipalRecord): DbPrincipalRecord => ({ ...r, attributes: { ...r.attributes }, keys: [...r.keys] });
+
+function applyCommon(r: DbPrincipalRecord, o: AddPrincipalOptions | ModifyPrincipalOptions): void {
+  if (o.maxLife !== undefined) r.maxLife = checkSeconds('max life', o.maxLife);
+  if (o.maxRenew !== undefined) r.maxRenew = checkSeconds('max renewable life', o.maxRenew);
+  if (o.attributes !== undefined) {
+    for (const [k, v] of Object.entries(o.attributes)) {
+      if (!(k in r.attributes) || typeof v !== 'boolean') throw new KdcDbError('BAD_ARGUMENT', `unknown attribute ${k}`);
+      r.attributes[k as keyof PrincipalAttributes] = v;
+    }
+  }
+  if (o.requiresPreauth !== undefined) r.attributes.requiresPreauth = o.requiresPreauth;
+  if (o.expiresAt !== undefined) {
+    if (o.expiresAt === null) delete r.expiresAt;
+    else r.expiresAt = checkDate('the expiration date', o.expiresAt);
+  }
+  if (o.pwExpiresAt !== undefined) {
+    if (o.pwExpiresAt === null) delete r.pwExpiresAt;
+    else r.pwExpiresAt = checkDate('the password expiration date', o.pwExpiresAt);
+  }
+}
+
+// ---- the pure half of every administrative write, shared by the SQLite and PostgreSQL stores ----
+
+/** The record `addprinc` makes: options checked, keys made; nothing written. */
+export function newPrincipalRecord(n: ResolvedName, o: AddPrincipalOptions, settings: RealmSettings, at: Date): DbPrincipalRecord {
+  const kvno = checkKvno(o.kvno ?? 1);
+  const r: DbPrincipalRecord = {
+    principal: n.principal, canonicalName: n.canonicalName, kvno, keys: [], attributes: defaultAttributes(),
+    maxLife: 0, maxRenew: 0, failCount: 0, createdAt: at, modifiedAt: at, lastPwChange: at,
+  };
+  applyCommon(r, o);
+  r.keys = makeKeys(n.principal, o, kvno, settings.enctypes);
+  return r;
+}
+
+/** `modprinc`: a changed copy of the live record (unlock clears the failure count and the lockout). */
+export function modifiedRecord(live: DbPrincipalRecord, o: ModifyPrincipalOptions, at: Date): DbPrincipalRecord {
+  const r = copy(live);
+  applyCommon(r, o);
+  if (o.unlock === true) {
+    r.failCount = 0;
+    delete r.lockedUntil;
+  }
+  r.modifiedAt = at;
+  return r;
+}
+
+/** `cpw`: the new kvno's keys, the newest OLD_KVNOS_KEPT older kvnos kept unless keepOld is false. */
+export function rekeyedRecord(live: DbPrincipalRecord, o: ChangePasswordOptions, settings: RealmSettings, at: Date): DbPrincipalRecord {
+  const r = copy(live);
+  const kvno = checkKvno(o.kvno ?? r.kvno + 1);
+  const current = live.keys.filter((k) => k.kvno === live.kvno).map((k) => k.etype);
+  const fresh = makeKeys(r.principal, o, kvno, current.length > 0 ? current : settings.enctypes);
+  let old: PrincipalKey[] = [];
+  if (o.keepOld !== false) {
+    const kept = [...new Set(live.keys.map((k) => k.kvno).filter((v) => v !== kvno))].sort((a, b) => b - a).slice(0, OLD_KVNOS_KEPT);
+    old = live.keys.filter((k) => kept.includes(k.kvno));
+  }
+  r.kvno = kvno;
+  r.keys = [...fresh, ...old].sort((a, b) => b.kvno - a.kvno);
+  r.lastPwChange = r.modifiedAt = at;
+  return r;
+}
+
+/** The realm settings after `changes`, each checked. */
+export function changedSettings(current: RealmSettings, c: SettingsChanges): RealmSettings {
+  const s: RealmSettings = { ...current, lockout: { ...current.lockout } };
+  if (c.maxLife !== undefined) s.maxLife = checkSeconds('max life', c.maxLife);
+  if (c.maxRenew !== undefined) s.maxRenew = checkSeconds('max renewable life', c.maxRenew);
+  if (c.clockSkew !== undefined) s.clockSkew = checkSeconds('clock skew', c.clockSkew);
+  if (c.enctypes !== undefined) s.enctypes = checkEnctypes(c.enctypes);
+  if (c.lockout?.maxFailures !== undefined) s.lockout.maxFailures = checkSeconds('max failures', c.lockout.maxFailures);
+  if (c.lockout?.failureWindow !== undefined) s.lockout.failureWindow = checkSeconds('failure window', c.lockout.failureWindow);
+  if (c.lockout?.lockoutDuration !== undefined) s.lockout.lockoutDuration = checkSeconds('lockout duration', c.lockout.lockoutDuration);
+  return s;
+}
+
+/** The row a record is stored as (both stores' columns). */
+export function principalRowOf(r: DbPrincipalRecord, gen: number): PrincipalRow {
+  return {
+    name: r.canonicalName, components: JSON.stringify(r.principal.name.nameString), name_type: r.principal.name.nameType,
+    kvno: r.kvno, attributes: attributesToBits(r.attributes), max_life: r.maxLife, max_renew: r.maxRenew,
+    expires_at: toMs(r.expiresAt), pw_expires_at: toMs(r.pwExpiresAt), last_pw_change: toMs(r.lastPwChange),
+    created_at: r.createdAt.getTime(), modified_at: r.modifiedAt.getTime(), last_success: toMs(r.lastSuccess),
+    last_failure: toMs(r.lastFailure), fail_count: r.failCount, locked_until: toMs(r.lockedUntil), gen,
+  };
+}
+
+/** The key rows of a record: each key encrypted under the master key, bound to its name, kvno and enctype. */
+export function keyRowsOf(mkey: MasterKey, canonicalName: string, keys: readonly PrincipalKey[]): KeyRow[] {
+  return keys.map((k) => ({ principal: canonicalName, kvno: k.kvno, etype: k.etype, salt: k.salt, s2kparams: k.s2kparams ?? null, key_enc: mkey.encrypt(k.key, keyAad(canonicalName, k.kvno, k.etype)) }));
+}
+
+/** True for krbtgt/REALM@REALM, which may never be deleted. */
+export function isRealmTgs(r: DbPrincipalRecord, realm: string): boolean {
+  const c = r.principal.name.nameString;
+  return c.length === 2 && c[0] === 'krbtgt' && c[1] === realm;
+}
+
 export function principalWriter(db: BetterSqlite3.Database, mkey: MasterKey, now: () => Date) {
   const bump = db.prepare("UPDATE meta SET v = CAST(CAST(v AS INTEGER) + 1 AS TEXT) WHERE k = 'generation'");
   const readGen = db.prepare<[], number>("SELECT CAST(v AS INTEGER) FROM meta WHERE k = 'generation'").pluck();
@@ -143,53 +246,15 @@ export function principalWriter(db: BetterSqlite3.Database, mkey: MasterKey, now
    * copy, unless `resetLockout` (modprinc --unlock) sets them from the record.
    */
   const write = (r: DbPrincipalRecord, gen: number, keys: PrincipalKey[] | undefined, resetLockout = false): void => {
-    upsert.run({
-      name: r.canonicalName, components: JSON.stringify(r.principal.name.nameString), name_type: r.principal.name.nameType,
-      kvno: r.kvno, attributes: attributesToBits(r.attributes), max_life: r.maxLife, max_renew: r.maxRenew,
-      expires_at: toMs(r.expiresAt), pw_expires_at: toMs(r.pwExpiresAt), last_pw_change: toMs(r.lastPwChange),
-      created_at: r.createdAt.getTime(), modified_at: r.modifiedAt.getTime(), last_success: toMs(r.lastSuccess),
-      last_failure: toMs(r.lastFailure), fail_count: r.failCount, locked_until: toMs(r.lockedUntil), gen, reset_lockout: resetLockout ? 1 : 0,
-    });
+    upsert.run({ ...principalRowOf(r, gen), reset_lockout: resetLockout ? 1 : 0 });
     if (keys === undefined) return;
     deleteKeys.run(r.canonicalName);
-    for (const k of keys) {
-      insertKey.run(r.canonicalName, k.kvno, k.etype, k.salt, k.s2kparams ?? null, mkey.encrypt(k.key, keyAad(r.canonicalName, k.kvno, k.etype)));
-    }
+    for (const k of keyRowsOf(mkey, r.canonicalName, keys)) insertKey.run(k.principal, k.kvno, k.etype, k.salt, k.s2kparams, k.key_enc);
   };
-
-  const applyCommon = (r: DbPrincipalRecord, o: AddPrincipalOptions | ModifyPrincipalOptions): void => {
-    if (o.maxLife !== undefined) r.maxLife = checkSeconds('max life', o.maxLife);
-    if (o.maxRenew !== undefined) r.maxRenew = checkSeconds('max renewable life', o.maxRenew);
-    if (o.attributes !== undefined) {
-      for (const [k, v] of Object.entries(o.attributes)) {
-        if (!(k in r.attributes) || typeof v !== 'boolean') throw new KdcDbError('BAD_ARGUMENT', `unknown attribute ${k}`);
-        r.attributes[k as keyof PrincipalAttributes] = v;
-      }
-    }
-    if (o.requiresPreauth !== undefined) r.attributes.requiresPreauth = o.requiresPreauth;
-    if (o.expiresAt !== undefined) {
-      if (o.expiresAt === null) delete r.expiresAt;
-      else r.expiresAt = checkDate('the expiration date', o.expiresAt);
-    }
-    if (o.pwExpiresAt !== undefined) {
-      if (o.pwExpiresAt === null) delete r.pwExpiresAt;
-      else r.pwExpiresAt = checkDate('the password expiration date', o.pwExpiresAt);
-    }
-  };
-
-  /** A shallow copy whose nested objects can be changed without touching the live record. */
-  const copy = (r: DbPrincipalRecord): DbPrincipalRecord => ({ ...r, attributes: { ...r.attributes }, keys: [...r.keys] });
 
   return {
     add(n: ResolvedName, o: AddPrincipalOptions, settings: RealmSettings): void {
-      const at = now();
-      const kvno = checkKvno(o.kvno ?? 1);
-      const r: DbPrincipalRecord = {
-        principal: n.principal, canonicalName: n.canonicalName, kvno, keys: [], attributes: defaultAttributes(),
-        maxLife: 0, maxRenew: 0, failCount: 0, createdAt: at, modifiedAt: at, lastPwChange: at,
-      };
-      applyCommon(r, o);
-      r.keys = makeKeys(n.principal, o, kvno, settings.enctypes);
+      const r = newPrincipalRecord(n, o, settings, now());
       db.transaction(() => {
         if (exists.get(n.canonicalName) !== undefined) throw new KdcDbError('DUPLICATE', `principal ${n.canonicalName} already exists`);
         write(r, nextGen(), r.keys);
@@ -197,29 +262,12 @@ export function principalWriter(db: BetterSqlite3.Database, mkey: MasterKey, now
     },
 
     modify(live: DbPrincipalRecord, o: ModifyPrincipalOptions): void {
-      const r = copy(live);
-      applyCommon(r, o);
-      if (o.unlock === true) {
-        r.failCount = 0;
-        delete r.lockedUntil;
-      }
-      r.modifiedAt = now();
+      const r = modifiedRecord(live, o, now());
       db.transaction(() => write(r, nextGen(), undefined, o.unlock === true)).immediate();
     },
 
     changeKeys(live: DbPrincipalRecord, o: ChangePasswordOptions, settings: RealmSettings): void {
-      const r = copy(live);
-      const kvno = checkKvno(o.kvno ?? r.kvno + 1);
-      const current = live.keys.filter((k) => k.kvno === live.kvno).map((k) => k.etype);
-      const fresh = makeKeys(r.principal, o, kvno, current.length > 0 ? current : settings.enctypes);
-      let old: PrincipalKey[] = [];
-      if (o.keepOld !== false) {
-        const kept = [...new Set(live.keys.map((k) => k.kvno).filter((v) => v !== kvno))].sort((a, b) => b - a).slice(0, OLD_KVNOS_KEPT);
-        old = live.keys.filter((k) => kept.includes(k.kvno));
-      }
-      r.kvno = kvno;
-      r.keys = [...fresh, ...old].sort((a, b) => b.kvno - a.kvno);
-      r.lastPwChange = r.modifiedAt = now();
+      const r = rekeyedRecord(live, o, settings, now());
       db.transaction(() => write(r, nextGen(), r.keys)).immediate();
     },
 
@@ -234,14 +282,7 @@ export function principalWriter(db: BetterSqlite3.Database, mkey: MasterKey, now
     },
 
     settings(current: RealmSettings, c: SettingsChanges): void {
-      const s: RealmSettings = { ...current, lockout: { ...current.lockout } };
-      if (c.maxLife !== undefined) s.maxLife = checkSeconds('max life', c.maxLife);
-      if (c.maxRenew !== undefined) s.maxRenew = checkSeconds('max renewable life', c.maxRenew);
-      if (c.clockSkew !== undefined) s.clockSkew = checkSeconds('clock skew', c.clockSkew);
-      if (c.enctypes !== undefined) s.enctypes = checkEnctypes(c.enctypes);
-      if (c.lockout?.maxFailures !== undefined) s.lockout.maxFailures = checkSeconds('max failures', c.lockout.maxFailures);
-      if (c.lockout?.failureWindow !== undefined) s.lockout.failureWindow = checkSeconds('failure window', c.lockout.failureWindow);
-      if (c.lockout?.lockoutDuration !== undefined) s.lockout.lockoutDuration = checkSeconds('lockout duration', c.lockout.lockoutDuration);
+      const s = changedSettings(current, c);
       db.transaction(() => {
         nextGen();
         writeSettings.run(JSON.stringify(s));

@@ -46,14 +46,15 @@ import {
   type Keytab,
   type Principal,
 } from '@kpop/common';
-import { changePasswordUnderPolicy, KdcDbError, PolicyRefusal, type KdcDatabase } from '../db/index.js';
+import { changePasswordUnderPolicy, KdcDbError, PolicyRefusal, settle, type Awaitable, type RealmDatabase } from '../db/index.js';
 import { globMatch } from '../db/names.js';
 import type { RequestOrigin } from '../exchange/context.js';
 import type { KdcLogger } from '../exchange/log.js';
 
 
 export interface KpasswdContext {
-  readonly db: KdcDatabase;
+  /** SQLite's KdcDatabase answers synchronously (processKpasswd); PostgreSQL's asynchronously (processKpasswdAsync). */
+  readonly db: RealmDatabase;
   now(): Date;
   readonly replayCache: ReplayCache;
   /** Principal globs (kadmin's forms: 'admin', '*\/admin') allowed to set others' passwords (RFC 3244 targets). */
@@ -93,7 +94,7 @@ class Refusal {
   ) {}
 }
 
-function changepwKeytab(db: KdcDatabase): { keytab: Keytab; principal: Principal } | undefined {
+function changepwKeytab(db: RealmDatabase): { keytab: Keytab; principal: Principal } | undefined {
   const r = db.lookup(['kadmin', 'changepw']);
   if (r === undefined) return undefined;
   return {
@@ -102,15 +103,33 @@ function changepwKeytab(db: KdcDatabase): { keytab: Keytab; principal: Principal
   };
 }
 
+/**
+ * One request to its answer. Synchronous over SQLite's store (tests and the
+ * benchmark call it directly); over a store that answers asynchronously
+ * (PostgreSQL) use processKpasswdAsync, as the server does.
+ */
 export function processKpasswd(bytes: Uint8Array, ctx: KpasswdContext, origin: RequestOrigin): KpasswdOutcome {
+  const out = run(bytes, ctx, origin);
+  if (out instanceof Promise) {
+    out.catch(() => {});
+    throw new Error('processKpasswd: this database answers asynchronously; use processKpasswdAsync');
+  }
+  return out;
+}
+
+export async function processKpasswdAsync(bytes: Uint8Array, ctx: KpasswdContext, origin: RequestOrigin): Promise<KpasswdOutcome> {
+  return run(bytes, ctx, origin);
+}
+
+function run(bytes: Uint8Array, ctx: KpasswdContext, origin: RequestOrigin): Awaitable<KpasswdOutcome> {
   const t0 = performance.now();
   // A change is judged on the database as it is now (an admin's cpw or modpol a moment ago), whether or
   // not a KDC in this process re-reads it on a timer (with --workers the KDCs serve from other processes).
-  try {
-    ctx.db.refresh();
-  } catch {
-    // Busy database: the cached view is at most one refresh old.
-  }
+  // A busy (or, for PostgreSQL, unreachable) database leaves the cached view, at most one refresh old.
+  return settle(() => ctx.db.refresh(), () => answer(bytes, ctx, origin, t0), () => answer(bytes, ctx, origin, t0));
+}
+
+function answer(bytes: Uint8Array, ctx: KpasswdContext, origin: RequestOrigin, t0: number): Awaitable<KpasswdOutcome> {
   const now = ctx.now();
   const rec: Record<string, unknown> = {
     time: new Date(Math.floor(now.getTime() / 1000) * 1000).toISOString(),
@@ -119,6 +138,10 @@ export function processKpasswd(bytes: Uint8Array, ctx: KpasswdContext, origin: R
     msg: 'KPASSWD',
   };
   const finish = (o: KpasswdOutcome): KpasswdOutcome => {
+    if (o.reply !== null && origin.transport === 'udp' && o.result !== KpasswdResult.SUCCESS && o.reply.length > bytes.length && rec.cname === undefined) {
+      // Junk over UDP never gets an answer larger than itself (no amplification of a spoofed source).
+      o = { reply: null, status: KpasswdStatus.SILENT, ...(o.result !== undefined ? { result: o.result } : {}) };
+    }
     rec.status = o.status;
     if (o.result !== undefined) rec.result = o.result;
     rec.bytes = o.reply?.length ?? 0;
@@ -126,23 +149,14 @@ export function processKpasswd(bytes: Uint8Array, ctx: KpasswdContext, origin: R
     ctx.log?.(rec);
     return o;
   };
-  let outcome: KpasswdOutcome;
-  try {
-    outcome = serve(bytes, ctx, origin, now, rec);
-  } catch (e) {
+  return settle(() => serve(bytes, ctx, origin, now, rec), finish, (e) => {
     // Nothing may escape: an unexpected failure is a hard error, answered.
     rec.detail = `internal: ${String((e as Error)?.message ?? e).slice(0, 200)}`;
-    outcome = { reply: errorReply(ctx.db.realm, now, new Refusal(KpasswdResult.HARDERROR, 'Internal error', KpasswdStatus.HARD_ERROR)), status: KpasswdStatus.HARD_ERROR, result: KpasswdResult.HARDERROR };
-  }
-  if (outcome.reply !== null && origin.transport === 'udp' && outcome.result !== KpasswdResult.SUCCESS && outcome.reply.length > bytes.length && rec.cname === undefined) {
-    // Junk over UDP never gets an answer larger than itself (no amplification of a spoofed source).
-    outcome = { reply: null, status: KpasswdStatus.SILENT, ...(outcome.result !== undefined ? { result: outcome.result } : {}) };
-  }
-  return finish(outcome);
+    return finish({ reply: errorReply(ctx.db.realm, now, new Refusal(KpasswdResult.HARDERROR, 'Internal error', KpasswdStatus.HARD_ERROR)), status: KpasswdStatus.HARD_ERROR, result: KpasswdResult.HARDERROR });
+  });
 }
 
-
-function serve(bytes: Uint8Array, ctx: KpasswdContext, origin: RequestOrigin, now: Date, rec: Record<string, unknown>): KpasswdOutcome {
+function serve(bytes: Uint8Array, ctx: KpasswdContext, origin: RequestOrigin, now: Date, rec: Record<string, unknown>): Awaitable<KpasswdOutcome> {
   const realm = ctx.db.realm;
   const parsed = parseKpasswdRequest(bytes);
   if (!parsed.ok) {
@@ -233,17 +247,14 @@ function serve(bytes: Uint8Array, ctx: KpasswdContext, origin: RequestOrigin, no
   // 5. The change.
   const targetName = formatPrincipal({ realm, name: { nameType: NameType.NT_PRINCIPAL, nameString: target.name.nameString } });
   if (ctx.db.lookup(target.name.nameString) === undefined) return reply(KpasswdResult.HARDERROR, 'Principal does not exist', KpasswdStatus.UNKNOWN_TARGET);
-  try {
-    changePasswordUnderPolicy(ctx.db, targetName, text, { self, now });
-  } catch (e) {
+  return settle(() => changePasswordUnderPolicy(ctx.db, targetName, text, { self, now }), () => reply(KpasswdResult.SUCCESS, '', KpasswdStatus.CHANGED), (e) => {
     if (e instanceof PolicyRefusal) {
       rec.detail = e.kind;
       return reply(KpasswdResult.SOFTERROR, e.serviceText, KpasswdStatus.POLICY);
     }
     rec.detail = e instanceof KdcDbError ? e.reason : 'change failed';
     return reply(KpasswdResult.HARDERROR, e instanceof KdcDbError ? e.message : 'Server error', KpasswdStatus.HARD_ERROR);
-  }
-  return reply(KpasswdResult.SUCCESS, '', KpasswdStatus.CHANGED);
+  });
 }
 
 /** The server's address for the reply's s-address: the listening socket's (MIT: getsockname). */

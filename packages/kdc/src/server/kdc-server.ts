@@ -24,7 +24,8 @@ export interface ListenAddress {
 }
 
 export interface KdcServerOptions {
-  store: PrincipalStore & { refresh?(): boolean };
+  /** refresh() may answer later (PostgreSQL's store): the timer then waits for nothing, and a failure is reported as one. */
+  store: PrincipalStore & { refresh?(): boolean | Promise<boolean> };
   /** UDP and TCP on each; port 0 asks the OS, and gets the same port for both where it can. */
   listen: ListenAddress[];
   /** One record per request; default: a JSON line on stdout. */
@@ -176,8 +177,9 @@ export async function startKdcServer(opts: KdcServerOptions): Promise<KdcServer>
   if (store.refresh) {
     timer = setInterval(() => {
       try {
-        store.refresh?.();
-        opts.onRefresh?.(undefined);
+        const r = store.refresh?.();
+        if (r instanceof Promise) r.then(() => opts.onRefresh?.(undefined), (e: unknown) => opts.onRefresh?.(e));
+        else opts.onRefresh?.(undefined);
       } catch (e) {
         // A busy or briefly locked database: try again next tick.
         opts.onRefresh?.(e);

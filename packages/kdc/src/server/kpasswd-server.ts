@@ -9,15 +9,15 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { Admission, FramingError, LengthPrefixedReader, ReplayCache, frameMessage, type ConnectionGuard } from '@kpop/common';
-import type { KdcDatabase } from '../db/index.js';
+import { andThen, type Awaitable, type KdcDatabase, type RealmDatabase } from '../db/index.js';
 import type { KdcLogger } from '../exchange/log.js';
-import { processKpasswd, type KpasswdContext } from '../kpasswd/service.js';
+import { processKpasswdAsync, type KpasswdContext, type KpasswdOutcome } from '../kpasswd/service.js';
 import type { ListenAddress } from './kdc-server.js';
 import { DEFAULT_TCP_LIMITS, tcpConnectionLimits, type TcpLimits } from './tcp.js';
 import { DEFAULT_REQUEST_LIMITS, RequestGate, type RequestLimits } from './rate-limit.js';
 
 export interface KpasswdServerOptions {
-  db: KdcDatabase;
+  db: RealmDatabase;
   listen: ListenAddress[];
   log?: KdcLogger;
   now?: () => Date;
@@ -38,11 +38,12 @@ export interface KpasswdServer {
 }
 
 /** kadmin/changepw must exist for the service to work: `kdc init` makes it; an older realm gets it here. */
-export function ensureChangepwPrincipal(db: KdcDatabase): boolean {
+export function ensureChangepwPrincipal(db: KdcDatabase): boolean;
+export function ensureChangepwPrincipal(db: RealmDatabase): Awaitable<boolean>;
+export function ensureChangepwPrincipal(db: RealmDatabase): Awaitable<boolean> {
   if (db.lookup(['kadmin', 'changepw']) !== undefined) return false;
   // MIT's kdb5_util create: kadmin/changepw requires pre-authentication, may not be a TGT source, and issues only initial tickets.
-  db.addPrincipal(`kadmin/changepw@${db.realm}`, { randkey: true, maxLife: 300 });
-  return true;
+  return andThen(db.addPrincipal(`kadmin/changepw@${db.realm}`, { randkey: true, maxLife: 300 }), () => true);
 }
 
 /** One admitted connection: its guard runs the frame and idle deadlines (complete requests reset the idle clock). */
@@ -52,6 +53,33 @@ function serveTcp(sock: net.Socket, ctx: KpasswdContext, limits: TcpLimits, guar
   sock.setNoDelay(true);
   guard.authenticated();
   sock.on('error', () => sock.destroy());
+  // Answers go out in the order the requests came, each after the one before (a change may wait for the database).
+  let queue: Promise<void> = Promise.resolve();
+  let done = false;
+  let waiting = 0;
+  const answer = (f: Uint8Array): void => {
+    // A client piling up requests it does not read answers to gets closed, as one over its write buffer does.
+    if (++waiting > 32) return void sock.destroy();
+    queue = queue.then(async () => {
+      waiting--;
+      if (done || sock.destroyed || sock.writableEnded) return;
+      let out: KpasswdOutcome;
+      try {
+        out = await processKpasswdAsync(f, ctx, origin);
+      } catch {
+        done = true;
+        sock.destroy();
+        return;
+      }
+      if (out.reply === null) {
+        done = true;
+        sock.end();
+        return;
+      }
+      sock.write(frameMessage(out.reply));
+      if (sock.writableLength > limits.maxPendingWrite) sock.destroy();
+    });
+  };
   sock.on('data', (chunk: Buffer) => {
     let frames: Uint8Array[];
     try {
@@ -66,12 +94,7 @@ function serveTcp(sock: net.Socket, ctx: KpasswdContext, limits: TcpLimits, guar
     for (const f of frames) {
       // Over its budget, the address gets silence: the connection closes as a UDP datagram would go unanswered.
       if (gate && !gate.admit(origin.address, 'tcp')) return void sock.end();
-      const out = processKpasswd(f, ctx, origin);
-      if (out.reply === null) {
-        sock.end();
-        return;
-      }
-      sock.write(frameMessage(out.reply));
+      answer(f);
     }
     if (sock.writableLength > limits.maxPendingWrite) return void sock.destroy();
   });
@@ -133,12 +156,13 @@ export async function startKpasswdServer(opts: KpasswdServerOptions): Promise<Kp
         const local = sock.address().address;
         sock.on('message', (msg, rinfo) => {
           if (gate && !gate.admit(rinfo.address, 'udp')) return;
-          try {
-            const out = processKpasswd(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), context, { transport: 'udp', address: rinfo.address, port: rinfo.port, localAddress: local === '0.0.0.0' || local === '::' ? '127.0.0.1' : local } as never);
-            if (out.reply) sock.send(out.reply, rinfo.port, rinfo.address);
-          } catch {
+          processKpasswdAsync(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), context, { transport: 'udp', address: rinfo.address, port: rinfo.port, localAddress: local === '0.0.0.0' || local === '::' ? '127.0.0.1' : local } as never).then(
+            (out) => {
+              if (out.reply) sock.send(out.reply, rinfo.port, rinfo.address);
+            },
             // processKpasswd answers every failure itself; anything left is dropped.
-          }
+            () => {},
+          );
         });
         udp.push({ host: a.host, port });
         tcp.push({ host: a.host, port });

@@ -1,0 +1,133 @@
+/**
+ * Connecting to the PostgreSQL server behind a realm (node-postgres): the
+ * URL as it may be shown (never its password), the one-line errors an
+ * administrator reads when the server is away, and the pool and client
+ * settings every connection shares.
+ *
+ * The tables live in their own schema (kpop_kdc), selected per connection
+ * with search_path, so that a realm can share a database with other
+ * applications and its statements read as the SQLite store's do.
+ */
+import pg from 'pg';
+import { KdcDbError } from '../errors.js';
+
+export const PG_SCHEMA = 'kpop_kdc';
+
+/** True for what `--db` takes as a PostgreSQL URL. */
+export function isPostgresUrl(s: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(s);
+}
+
+/** postgresql://host:port/database: what messages show (no user, no password, no parameters). */
+export function displayUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const host = u.hostname === '' ? (u.searchParams.get('host') ?? 'localhost') : u.hostname;
+    return `postgresql://${host}:${u.port || '5432'}${u.pathname === '' ? '/' : u.pathname}`;
+  } catch {
+    return 'postgresql://(unparsable URL)';
+  }
+}
+
+/** Removes the URL's password (and the URL itself) from a text that may quote either. */
+function scrub(text: string, url: string): string {
+  let out = text.split(url).join(displayUrl(url));
+  try {
+    const pw = decodeURIComponent(new URL(url).password);
+    if (pw.length > 0) out = out.split(pw).join('***');
+  } catch {
+    // Unparsable: nothing more to hide than the URL itself.
+  }
+  return out;
+}
+
+/** What went wrong talking to the server, in a few words. */
+export function describePgError(e: unknown, url: string): string {
+  const err = e as { code?: string; message?: string; errors?: unknown[] };
+  const code = err?.code;
+  const words: Record<string, string> = {
+    ECONNREFUSED: 'connection refused',
+    ENOTFOUND: 'no such host',
+    EAI_AGAIN: 'host name lookup failed',
+    ETIMEDOUT: 'connection timed out',
+    EHOSTUNREACH: 'host unreachable',
+    ENETUNREACH: 'network unreachable',
+    ECONNRESET: 'connection reset',
+    EPIPE: 'connection closed',
+    '28P01': 'password authentication failed',
+    '28000': 'authentication refused',
+    '3D000': 'no such database',
+    '57P01': 'the server shut down',
+    '57P03': 'the server is starting up or shutting down',
+    '53300': 'too many connections',
+  };
+  if (code !== undefined && words[code] !== undefined) return words[code]!;
+  // AggregateError (IPv4 and IPv6 both refused) carries the codes in .errors.
+  const inner = Array.isArray(err?.errors) ? (err.errors[0] as { code?: string } | undefined)?.code : undefined;
+  if (inner !== undefined && words[inner] !== undefined) return words[inner]!;
+  const msg = String(err?.message ?? e).replace(/\s*\n\s*/g, '; ');
+  if (/timeout|timed out/i.test(msg)) return 'connection timed out';
+  if (/terminated|ended|closed/i.test(msg)) return 'connection closed';
+  return scrub(msg, url);
+}
+
+/** True for an error of the connection (the server away), not of a statement. */
+export function isConnectionError(e: unknown): boolean {
+  const err = e as { code?: string; message?: string; errors?: unknown[] };
+  const code = err?.code ?? (Array.isArray(err?.errors) ? (err.errors[0] as { code?: string } | undefined)?.code : undefined);
+  if (code !== undefined && (/^E[A-Z]+$/.test(code) || /^(08|57P|53300|28|3D000)/.test(code))) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|connection closed|Connection ended|not queryable/i.test(String(err?.message ?? ''));
+}
+
+/** The administrator's one line: `cannot reach the database at postgresql://host:port/db: connection refused`. */
+export function unreachable(url: string, e: unknown): KdcDbError {
+  return new KdcDbError('UNREACHABLE', `cannot reach the database at ${displayUrl(url)}: ${describePgError(e, url)}`);
+}
+
+/** BIGINT (int8) as a JavaScript number: times in ms and generations stay far below 2^53. */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20 && format !== 'binary') return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+export function clientConfig(url: string): pg.ClientConfig {
+  return {
+    connectionString: url,
+    connectionTimeoutMillis: 5000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    application_name: 'kpop-kdc',
+    options: `-c search_path=${PG_SCHEMA}`,
+    types,
+  };
+}
+
+/** A small pool (admin writes, reloads, lockout batches); an idle connection that dies is dropped, never thrown. */
+export function makePool(url: string, max = 4): pg.Pool {
+  // query_timeout: a statement on a connection cut without a word fails instead of waiting for TCP to give up.
+  const pool = new pg.Pool({ ...clientConfig(url), max, idleTimeoutMillis: 10_000, query_timeout: 60_000 });
+  pool.on('error', () => {
+    // An idle client lost its connection (server restart): the pool drops it; the next query connects anew.
+  });
+  return pool;
+}
+
+/** Runs fn in one transaction on a pooled connection. */
+export async function inTransaction<T>(pool: pg.Pool, begin: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  let broken = false;
+  try {
+    await c.query(begin);
+    const out = await fn(c);
+    await c.query('COMMIT');
+    return out;
+  } catch (e) {
+    broken = isConnectionError(e);
+    if (!broken) await c.query('ROLLBACK').catch(() => (broken = true));
+    throw e;
+  } finally {
+    c.release(broken);
+  }
+}

@@ -1,0 +1,613 @@
+/**
+ * PgKdcDatabase: the principal database in PostgreSQL, shared by several
+ * KDCs (each on its own host, each with the master key in its own stash
+ * file or from its operator's master password; never in the database).
+ *
+ * The request path is the SQLite store's: every principal in memory with its
+ * keys decrypted (view.ts), loaded in full at open; lookups never wait for
+ * the database, so a KDC whose database goes away keeps serving.
+ *
+ * Change feed. Every administrative write runs in one transaction that takes
+ * the next generation (schema.ts: the row lock orders writers) and ends with
+ * NOTIFY kpop_kdc_change, delivered at COMMIT. A KDC (follow: true) LISTENs
+ * on a connection of its own and, on a notification, reloads the rows with
+ * gen > the last it saw, in one REPEATABLE READ snapshot, asynchronously
+ * (decrypting a batch at a time). The generation is also read on every
+ * refresh() (the server's timer, the kpasswd service), the fallback for a
+ * notification lost with a connection.
+ *
+ * Losing the database. The listening connection's 'error' and 'end' are
+ * handled: the KDC says so once (onStatus), keeps serving from memory, and
+ * reconnects with backoff (0.25 s doubling to 10 s); back, it reloads what
+ * changed meanwhile, every row's lockout fields, and writes the lockout
+ * bookkeeping queued while away. Pool connections that die idle are dropped
+ * by the pool. An administrative command (follow: false) fails instead with
+ * one line: "cannot reach the database at postgresql://host:port/db: …",
+ * never the URL's password.
+ *
+ * Lockout across KDCs. A failure is applied to memory at once (this KDC
+ * refuses from the next request on) and queued; the queue is written on the
+ * next tick, one transaction per batch: SELECT … FOR UPDATE of the rows (in
+ * name order: two KDCs never deadlock), the events re-applied to the row as
+ * stored (replayLockout: another KDC's failures are in it already, so N
+ * failures over several KDCs count N, none lost), UPDATE, and NOTIFY
+ * kpop_kdc_lockout with the row's new fields. Every KDC sets its copy from
+ * that notification (plus any events of its own still queued), so a lockout
+ * reached through one KDC holds on the others within a notification's
+ * latency (milliseconds on a LAN). Why NOTIFY rather than asking the
+ * database on each AS-REQ: the request path stays memory-only, a database
+ * round trip never sits in front of an authentication, and a KDC cut off
+ * from its database still authenticates (with the lockout state it has).
+ */
+import pg from 'pg';
+import type { KeytabEntry } from '@kpop/common';
+import { type Dump, dumpFromRows, parseDump, type LoadOptions } from '../dump.js';
+import { KdcDbError } from '../errors.js';
+import { applyFailure, applySuccess, type LockoutFields } from '../lockout.js';
+import type { MasterKey } from '../master-key.js';
+import { resolveName } from '../names.js';
+import type { RealmDatabase } from '../realm-database.js';
+import { fromMs, recordFromRows, toMs, type DbPrincipalRecord, type KeyRow, type PrincipalRow } from '../schema.js';
+import type { PrincipalRecord, RealmSettings } from '../types.js';
+import { LockoutQueue, PrincipalView, replayLockout, type LockoutEvent } from '../view.js';
+import {
+  changedSettings, isRealmTgs, keyRowsOf, modifiedRecord, newPrincipalRecord, principalRowOf, rekeyedRecord,
+  type AddPrincipalOptions, type ChangePasswordOptions, type ModifyPrincipalOptions, type SettingsChanges,
+} from '../writes.js';
+import { clientConfig, describePgError, displayUrl, inTransaction, isConnectionError, unreachable } from './connection.js';
+import { PgPolicyStore } from './policy.js';
+import { CHANGE_CHANNEL, LOCKOUT_CHANNEL } from './schema.js';
+import type { PolicyRow } from '../policy.js';
+
+export interface PgDatabaseOptions {
+  /** Clock for creation/modification times (tests). */
+  now?: () => Date;
+  /** LISTEN for changes and reconnect when the server goes away (a KDC); false for a one-shot admin command. Default true. */
+  follow?: boolean;
+  /** One status line (no newline) when the database is lost and when it is back, e.g. to stderr. */
+  onStatus?: (line: string) => void;
+  /** Delay before queued lockout bookkeeping is written (ms, default 0: the next tick). */
+  flushIntervalMs?: number;
+  /** Longest wait between two reconnection attempts (ms, default 10000). */
+  maxBackoffMs?: number;
+}
+
+type Client = pg.PoolClient | pg.Client;
+
+const PRINCIPAL_COLUMNS = 'name, components, name_type, kvno, attributes, max_life, max_renew, expires_at, pw_expires_at, last_pw_change, created_at, modified_at, last_success, last_failure, fail_count, locked_until, gen';
+/** How often the listening connection is checked with a query (ms). */
+const HEARTBEAT_MS = 5000;
+/** Rows decrypted between two yields to the event loop during a reload. */
+const RELOAD_SLICE = 500;
+
+interface LockoutNote { n: string; f: number; lf: number | null; ls: number | null; lu: number | null }
+
+export class PgKdcDatabase implements RealmDatabase {
+  readonly realm: string;
+  readonly dir: string;
+  readonly url: string;
+  readonly policies: PgPolicyStore;
+  readonly #pool: pg.Pool;
+  readonly #mkey: MasterKey;
+  readonly #now: () => Date;
+  readonly #follow: boolean;
+  readonly #onStatus: ((line: string) => void) | undefined;
+  readonly #flushIntervalMs: number;
+  readonly #maxBackoffMs: number;
+  readonly #view: PrincipalView;
+  readonly #pending = new LockoutQueue();
+  #settings!: RealmSettings;
+  #generation = -1;
+  #closed = false;
+  // change feed
+  #listener: pg.Client | undefined;
+  #lost: string | undefined;
+  #backoffMs = 250;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  // refresh: one at a time; a request during one runs another after it
+  #refreshRun: Promise<boolean> | undefined;
+  #refreshAgain = false;
+  // lockout bookkeeping: one batch in flight at a time
+  #flushTimer: NodeJS.Timeout | undefined;
+  #flushChain: Promise<void> = Promise.resolve();
+
+  /** Use openPgDatabase() or initPgRealm() (pg/realm.ts). */
+  private constructor(pool: pg.Pool, url: string, mkey: MasterKey, realm: string, dir: string, opts: PgDatabaseOptions) {
+    this.#pool = pool;
+    this.url = url;
+    this.#mkey = mkey;
+    this.realm = realm;
+    this.dir = dir;
+    this.#now = opts.now ?? (() => new Date());
+    this.#follow = opts.follow !== false;
+    this.#onStatus = opts.onStatus;
+    this.#flushIntervalMs = opts.flushIntervalMs ?? 0;
+    this.#maxBackoffMs = opts.maxBackoffMs ?? 10_000;
+    this.#view = new PrincipalView(realm);
+    this.policies = new PgPolicyStore(pool, mkey, url, (fn) => this.#write(fn), () => this.#catchUp());
+  }
+
+  /** Loads the whole realm, then (follow) starts listening. */
+  static async open(pool: pg.Pool, url: string, mkey: MasterKey, realm: string, dir: string, opts: PgDatabaseOptions = {}): Promise<PgKdcDatabase> {
+    const db = new PgKdcDatabase(pool, url, mkey, realm, dir, opts);
+    try {
+      if (db.#follow) await db.#listen();
+      await db.#refreshOnce();
+    } catch (e) {
+      await db.close();
+      throw isConnectionError(e) ? unreachable(url, e) : e;
+    }
+    return db;
+  }
+
+  /** The database, as messages show it (no password). */
+  get location(): string {
+    return displayUrl(this.url);
+  }
+
+  /** True while the change feed's connection is up (always true for a one-shot handle that has not failed). */
+  get connected(): boolean {
+    return this.#lost === undefined;
+  }
+
+  // ---- PrincipalStore: the request path, memory only ----
+
+  settings(): RealmSettings {
+    return this.#settings;
+  }
+
+  lookup(nameString: readonly string[]): PrincipalRecord | undefined {
+    return this.#view.lookup(nameString);
+  }
+
+  recordFailure(canonicalName: string, at: Date): void {
+    const r = this.#view.byName(canonicalName);
+    if (r === undefined || this.#closed) return;
+    applyFailure(r, at, this.#lockoutPolicy(canonicalName));
+    this.#pending.push(canonicalName, { kind: 'failure', at, gen: this.#view.rowGen(canonicalName) });
+    this.#scheduleFlush(this.#flushIntervalMs);
+  }
+
+  recordSuccess(canonicalName: string, at: Date): void {
+    const r = this.#view.byName(canonicalName);
+    if (r === undefined || this.#closed) return;
+    applySuccess(r, at);
+    this.#pending.push(canonicalName, { kind: 'success', at, gen: this.#view.rowGen(canonicalName) });
+    this.#scheduleFlush(this.#flushIntervalMs);
+  }
+
+  #lockoutPolicy(name: string) {
+    return this.policies.lockoutOf(name) ?? this.#settings.lockout;
+  }
+
+  // ---- lockout bookkeeping ----
+
+  #scheduleFlush(delay: number): void {
+    if (this.#flushTimer !== undefined || this.#closed) return;
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined;
+      this.flush().catch(() => {
+        // The database is away: the batch went back into the queue; reconnecting (or a later event) writes it.
+        if (this.#pending.size > 0 && this.#lost === undefined) this.#scheduleFlush(1000);
+      });
+    }, delay);
+    this.#flushTimer.unref();
+  }
+
+  /** Writes the queued lockout bookkeeping now; batches run one after another. */
+  flush(): Promise<void> {
+    const run = async (): Promise<void> => {
+      while (this.#pending.size > 0) await this.#flushBatch();
+    };
+    const p = this.#flushChain.then(run, run);
+    this.#flushChain = p.catch(() => {});
+    return p;
+  }
+
+  async #flushBatch(): Promise<void> {
+    const batch = this.#pending.take();
+    const names = [...batch.keys()].sort();
+    try {
+      await inTransaction(this.#pool, 'BEGIN', async (c) => {
+        const rows = await c.query<{ name: string; fail_count: number; last_failure: number | null; last_success: number | null; locked_until: number | null; gen: number }>(
+          'SELECT name, fail_count, last_failure, last_success, locked_until, gen FROM principals WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE', [names]);
+        const notes: LockoutNote[] = [];
+        const tell: string[] = [];
+        for (const row of rows.rows) {
+          const evs = batch.get(row.name) ?? [];
+          const f: LockoutFields = { failCount: row.fail_count, lastFailure: fromMs(row.last_failure), lastSuccess: fromMs(row.last_success), lockedUntil: fromMs(row.locked_until) };
+          replayLockout(f, row.gen, evs, this.#lockoutPolicy(row.name));
+          const note = { n: row.name, f: f.failCount, lf: toMs(f.lastFailure), ls: toMs(f.lastSuccess), lu: toMs(f.lockedUntil) };
+          notes.push(note);
+          // The other KDCs hear of failures and of counters that moved, not of every successful login.
+          if (evs.some((e) => e.kind === 'failure') || note.f !== row.fail_count || note.lu !== row.locked_until) tell.push(JSON.stringify(note));
+        }
+        if (notes.length === 0) return;
+        await c.query(`UPDATE principals p SET fail_count = u.f, last_failure = u.lf, last_success = u.ls, locked_until = u.lu
+          FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[]) AS u (n, f, lf, ls, lu) WHERE p.name = u.n`,
+        [notes.map((x) => x.n), notes.map((x) => x.f), notes.map((x) => x.lf), notes.map((x) => x.ls), notes.map((x) => x.lu)]);
+        // Delivered at COMMIT to every KDC listening, this one included.
+        if (tell.length > 0) await c.query(`SELECT pg_notify('${LOCKOUT_CHANNEL}', x) FROM unnest($1::text[]) AS x`, [tell]);
+      });
+    } catch (e) {
+      this.#pending.putBack(batch);
+      if (this.#follow && isConnectionError(e)) this.#connectionLost(e);
+      throw isConnectionError(e) ? unreachable(this.url, e) : e;
+    }
+  }
+
+  /** Another KDC (or this one) wrote a row's lockout fields: take them, plus our own events not yet written. */
+  #onLockoutNote(payload: string | undefined): void {
+    let m: LockoutNote;
+    try {
+      m = JSON.parse(payload ?? '') as LockoutNote;
+    } catch {
+      return;
+    }
+    const r = this.#view.byName(m.n);
+    if (r === undefined) return;
+    this.#setLockout(r, m);
+  }
+
+  #setLockout(r: DbPrincipalRecord, m: Omit<LockoutNote, 'n'>): void {
+    r.failCount = m.f;
+    const set = (field: 'lastFailure' | 'lastSuccess' | 'lockedUntil', ms: number | null): void => {
+      if (ms === null) delete r[field];
+      else r[field] = new Date(ms);
+    };
+    set('lastFailure', m.lf);
+    set('lastSuccess', m.ls);
+    set('lockedUntil', m.lu);
+    this.#reapplyPending(r);
+  }
+
+  #reapplyPending(r: DbPrincipalRecord): void {
+    const evs: LockoutEvent[] | undefined = this.#pending.pending.get(r.canonicalName);
+    if (evs !== undefined) replayLockout(r, this.#view.rowGen(r.canonicalName), evs, this.#lockoutPolicy(r.canonicalName));
+  }
+
+  // ---- change feed ----
+
+  async #listen(): Promise<void> {
+    const client = new pg.Client({ ...clientConfig(this.url), query_timeout: HEARTBEAT_MS });
+    // Registered before connecting: an 'error' event with no listener would crash the process.
+    client.on('error', (e) => this.#connectionLost(e, client));
+    client.on('end', () => this.#connectionLost(new Error('Connection ended'), client));
+    client.on('notification', (n) => {
+      if (n.channel === LOCKOUT_CHANNEL) this.#onLockoutNote(n.payload);
+      else if (n.channel === CHANGE_CHANNEL) this.refresh().catch(() => {});
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANGE_CHANNEL}; LISTEN ${LOCKOUT_CHANNEL}`);
+    } catch (e) {
+      client.removeAllListeners('end');
+      client.end().catch(() => {});
+      throw e;
+    }
+    this.#listener = client;
+    // A connection cut without a word (a host gone, a firewall dropping it) shows no error until a query
+    // times out: one small query every few seconds finds it.
+    this.#heartbeat ??= setInterval(() => {
+      const l = this.#listener;
+      if (l !== undefined) l.query('SELECT 1').catch((e: unknown) => this.#connectionLost(e, l));
+    }, HEARTBEAT_MS);
+    this.#heartbeat.unref();
+  }
+
+  /** The feed's connection (or a query) failed: say so once, keep serving, reconnect with backoff. */
+  #connectionLost(e: unknown, client?: pg.Client): void {
+    if (client !== undefined && client !== this.#listener) return;
+    if (this.#closed || !this.#follow) return;
+    const old = this.#listener;
+    this.#listener = undefined;
+    if (old !== undefined) {
+      old.removeAllListeners('end');
+      old.end().catch(() => {});
+    }
+    if (this.#lost === undefined) {
+      this.#lost = describePgError(e, this.url);
+      this.#onStatus?.(`kdc: lost the database at ${this.location} (${this.#lost}); serving the ${this.#view.size} principals in memory, reconnecting`);
+      this.#backoffMs = 250;
+    }
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#reconnectTimer !== undefined || this.#closed) return;
+    const delay = this.#backoffMs;
+    this.#backoffMs = Math.min(this.#backoffMs * 2, this.#maxBackoffMs);
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      void this.#reconnect();
+    }, delay);
+    this.#reconnectTimer.unref();
+  }
+
+  async #reconnect(): Promise<void> {
+    if (this.#closed || this.#listener !== undefined) return;
+    try {
+      await this.#listen();
+      // What changed while we were away: rows by generation, lockout fields of every row (they carry no generation).
+      await this.#refreshOnce();
+      await this.#reloadLockouts();
+    } catch (e) {
+      const l = this.#listener as pg.Client | undefined;
+      if (l !== undefined) {
+        this.#listener = undefined;
+        l.removeAllListeners('end');
+        l.end().catch(() => {});
+      }
+      if (!this.#closed) this.#scheduleReconnect();
+      void e;
+      return;
+    }
+    if (this.#lost !== undefined) this.#onStatus?.(`kdc: the database at ${this.location} is reachable again; serving what it holds now`);
+    this.#lost = undefined;
+    this.#backoffMs = 250;
+    if (this.#pending.size > 0) this.#scheduleFlush(0);
+  }
+
+  async #reloadLockouts(): Promise<void> {
+    const rows = await this.#pool.query<{ name: string; fail_count: number; last_failure: number | null; last_success: number | null; locked_until: number | null }>(
+      'SELECT name, fail_count, last_failure, last_success, locked_until FROM principals');
+    for (const row of rows.rows) {
+      const r = this.#view.byName(row.name);
+      if (r !== undefined) this.#setLockout(r, { f: row.fail_count, lf: row.last_failure, ls: row.last_success, lu: row.locked_until });
+    }
+  }
+
+  /**
+   * Reloads what changed since the last look (one indexed read when nothing
+   * did). Never rejects for a lost connection on a following KDC: it then
+   * resolves false and the reconnection catches up.
+   */
+  refresh(): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
+    if (this.#follow && (this.#lost !== undefined || this.#listener === undefined)) return Promise.resolve(false);
+    if (this.#refreshRun !== undefined) {
+      this.#refreshAgain = true;
+      return this.#refreshRun;
+    }
+    const run = (async (): Promise<boolean> => {
+      let changed = false;
+      do {
+        this.#refreshAgain = false;
+        changed = (await this.#refreshOnce()) || changed;
+      } while (this.#refreshAgain && !this.#closed);
+      return changed;
+    })();
+    this.#refreshRun = run.finally(() => {
+      this.#refreshRun = undefined;
+    });
+    return this.#refreshRun.catch((e: unknown) => {
+      if (isConnectionError(e)) {
+        if (this.#follow) {
+          this.#connectionLost(e);
+          return false;
+        }
+        throw unreachable(this.url, e);
+      }
+      throw e;
+    });
+  }
+
+  /** After this process's own write: the view includes it when this resolves. */
+  async #catchUp(): Promise<void> {
+    if (this.#refreshRun !== undefined) {
+      this.#refreshAgain = true;
+      await this.#refreshRun.catch(() => {});
+    }
+    await this.#refreshOnce();
+  }
+
+  async #refreshOnce(): Promise<boolean> {
+    if (this.#closed) return false;
+    const since = this.#generation;
+    const snap = await inTransaction(this.#pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (c) => {
+      const gen = (await c.query<{ gen: number }>('SELECT gen FROM generation')).rows[0]?.gen;
+      if (gen === undefined) throw new KdcDbError('CORRUPT', `the database at ${this.location} has no generation row`);
+      if (gen === since) return undefined;
+      const settings = (await c.query<{ v: string }>("SELECT v FROM meta WHERE k = 'settings'")).rows[0]?.v;
+      const policies = (await c.query<PolicyRow>('SELECT * FROM policies')).rows;
+      const assigned = (await c.query<{ principal: string; policy: string }>('SELECT principal, policy FROM principal_policy')).rows;
+      const deleted = since < 0 ? [] : (await c.query<{ name: string }>('SELECT name FROM deleted WHERE gen > $1', [since])).rows.map((r) => r.name);
+      const rows = (await c.query<PrincipalRow>(`SELECT ${PRINCIPAL_COLUMNS} FROM principals WHERE gen > $1`, [since])).rows;
+      const keys = since < 0
+        ? (await c.query<KeyRow>('SELECT principal, kvno, etype, salt, s2kparams, key_enc FROM principal_keys ORDER BY principal, kvno DESC, pos')).rows
+        : rows.length === 0 ? [] : (await c.query<KeyRow>('SELECT principal, kvno, etype, salt, s2kparams, key_enc FROM principal_keys WHERE principal = ANY($1::text[]) ORDER BY principal, kvno DESC, pos', [rows.map((r) => r.name)])).rows;
+      return { gen, settings, policies, assigned, deleted, rows, keys };
+    });
+    if (snap === undefined) return false;
+    // Another reload finished first with a newer snapshot: ours is stale.
+    if (this.#generation !== since) return this.#generation < snap.gen ? this.#refreshOnce() : false;
+    if (snap.settings === undefined) throw new KdcDbError('CORRUPT', `the database at ${this.location} has no realm settings`);
+    const keysByName = new Map<string, KeyRow[]>();
+    for (const k of snap.keys) {
+      let list = keysByName.get(k.principal);
+      if (list === undefined) keysByName.set(k.principal, (list = []));
+      list.push(k);
+    }
+    // Decrypt first (yielding now and then), install after: the view changes in one step.
+    const records: [DbPrincipalRecord, number][] = [];
+    for (let i = 0; i < snap.rows.length; i++) {
+      const row = snap.rows[i]!;
+      records.push([recordFromRows(this.realm, this.#mkey, row, keysByName.get(row.name) ?? []), row.gen]);
+      if (since >= 0 && i % RELOAD_SLICE === RELOAD_SLICE - 1) await new Promise((r) => setImmediate(r));
+    }
+    if (this.#generation !== since) return this.#generation < snap.gen ? this.#refreshOnce() : false;
+    this.#settings = JSON.parse(snap.settings) as RealmSettings;
+    this.policies.setAll(snap.policies, snap.assigned);
+    if (since < 0) this.#view.clear();
+    for (const name of snap.deleted) this.#view.remove(name);
+    for (const [r, gen] of records) {
+      this.#view.install(r, gen);
+      this.#reapplyPending(r);
+    }
+    this.#generation = snap.gen;
+    return true;
+  }
+
+  // ---- administration (the CLI, the kpasswd service) ----
+
+  /**
+   * One administrative write: a transaction that takes the next generation
+   * (waiting for any other writer), runs fn, and NOTIFYs every KDC; then the
+   * view is brought up to date.
+   */
+  async #write<T>(fn: (c: Client, gen: number) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new KdcDbError('BAD_ARGUMENT', 'the database is closed');
+    let out: T;
+    try {
+      out = await inTransaction(this.#pool, 'BEGIN', async (c) => {
+        const gen = (await c.query<{ gen: number }>('UPDATE generation SET gen = gen + 1 RETURNING gen')).rows[0]!.gen;
+        const result = await fn(c, gen);
+        await c.query(`SELECT pg_notify('${CHANGE_CHANNEL}', $1)`, [String(gen)]);
+        return result;
+      });
+      await this.#catchUp();
+    } catch (e) {
+      throw isConnectionError(e) ? unreachable(this.url, e) : e;
+    }
+    return out;
+  }
+
+  async #writeRecord(c: Client, r: DbPrincipalRecord, gen: number, withKeys: boolean, resetLockout: boolean): Promise<void> {
+    const row = principalRowOf(r, gen);
+    await c.query(`INSERT INTO principals (${PRINCIPAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+      ON CONFLICT (name) DO UPDATE SET kvno = EXCLUDED.kvno, attributes = EXCLUDED.attributes, max_life = EXCLUDED.max_life,
+        max_renew = EXCLUDED.max_renew, expires_at = EXCLUDED.expires_at, pw_expires_at = EXCLUDED.pw_expires_at,
+        last_pw_change = EXCLUDED.last_pw_change, modified_at = EXCLUDED.modified_at,
+        fail_count = CASE WHEN $18 THEN EXCLUDED.fail_count ELSE principals.fail_count END,
+        locked_until = CASE WHEN $18 THEN EXCLUDED.locked_until ELSE principals.locked_until END, gen = EXCLUDED.gen`,
+    [row.name, row.components, row.name_type, row.kvno, row.attributes, row.max_life, row.max_renew, row.expires_at, row.pw_expires_at,
+      row.last_pw_change, row.created_at, row.modified_at, row.last_success, row.last_failure, row.fail_count, row.locked_until, row.gen, resetLockout]);
+    if (!withKeys) return;
+    await c.query('DELETE FROM principal_keys WHERE principal = $1', [r.canonicalName]);
+    await insertKeys(c, keyRowsOf(this.#mkey, r.canonicalName, r.keys));
+  }
+
+  async addPrincipal(name: string, opts: AddPrincipalOptions): Promise<DbPrincipalRecord> {
+    const n = resolveName(name, this.realm);
+    const r = newPrincipalRecord(n, opts, this.#settings, this.#now());
+    await this.#write(async (c, gen) => {
+      if ((await c.query('SELECT 1 FROM principals WHERE name = $1', [n.canonicalName])).rowCount !== 0) throw new KdcDbError('DUPLICATE', `principal ${n.canonicalName} already exists`);
+      await this.#writeRecord(c, r, gen, true, false);
+      await c.query('DELETE FROM deleted WHERE name = $1', [n.canonicalName]);
+    });
+    return this.#view.byName(n.canonicalName)!;
+  }
+
+  async modifyPrincipal(name: string, changes: ModifyPrincipalOptions): Promise<DbPrincipalRecord> {
+    const live = this.#view.require(name);
+    const r = modifiedRecord(live, changes, this.#now());
+    await this.#write((c, gen) => this.#writeRecord(c, r, gen, false, changes.unlock === true));
+    return this.#view.byName(r.canonicalName)!;
+  }
+
+  async changePassword(name: string, opts: ChangePasswordOptions): Promise<DbPrincipalRecord> {
+    const live = this.#view.require(name);
+    const r = rekeyedRecord(live, opts, this.#settings, this.#now());
+    await this.#write((c, gen) => this.#writeRecord(c, r, gen, true, false));
+    return this.#view.byName(r.canonicalName)!;
+  }
+
+  async deletePrincipal(name: string): Promise<void> {
+    const r = this.#view.require(name);
+    if (isRealmTgs(r, this.realm)) throw new KdcDbError('PROTECTED', `${r.canonicalName} is the realm's ticket-granting service and cannot be deleted`);
+    await this.#write(async (c, gen) => {
+      await c.query('DELETE FROM principals WHERE name = $1', [r.canonicalName]);
+      await c.query('INSERT INTO deleted (name, gen) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET gen = EXCLUDED.gen', [r.canonicalName, gen]);
+    });
+  }
+
+  async updateSettings(changes: SettingsChanges): Promise<RealmSettings> {
+    const s = changedSettings(this.#settings, changes);
+    await this.#write(async (c) => void (await c.query("UPDATE meta SET v = $1 WHERE k = 'settings'", [JSON.stringify(s)])));
+    return this.#settings;
+  }
+
+  getPrincipal(name: string): DbPrincipalRecord | undefined {
+    return this.#view.get(name);
+  }
+
+  listPrincipals(glob?: string): string[] {
+    return this.#view.list(glob);
+  }
+
+  keytabEntries(names: string[], timestamp: Date = this.#now()): KeytabEntry[] {
+    return this.#view.keytabEntries(names, timestamp);
+  }
+
+  /** A JSON-able dump, the SQLite store's format: keys stay encrypted under the master key. */
+  async dump(): Promise<Dump> {
+    await this.flush().catch(() => {});
+    try {
+      return await inTransaction(this.#pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (c) => {
+        const meta = new Map((await c.query<{ k: string; v: string }>('SELECT k, v FROM meta')).rows.map((r) => [r.k, r.v]));
+        const rows = (await c.query<PrincipalRow>(`SELECT ${PRINCIPAL_COLUMNS} FROM principals ORDER BY name`)).rows;
+        const keys = (await c.query<KeyRow>('SELECT principal, kvno, etype, salt, s2kparams, key_enc FROM principal_keys ORDER BY principal, kvno DESC, pos')).rows;
+        return dumpFromRows(this.realm, JSON.parse(meta.get('settings')!) as RealmSettings, meta.get('master_check')!, rows, keys);
+      });
+    } catch (e) {
+      throw isConnectionError(e) ? unreachable(this.url, e) : e;
+    }
+  }
+
+  /** Replaces the principals (or, with update, adds/overwrites) from a dump made under the same master key (either store's). */
+  async load(dump: unknown, opts: LoadOptions = {}): Promise<void> {
+    const { settings, names, rows } = parseDump(this.#mkey, this.realm, dump, opts);
+    await this.flush().catch(() => {});
+    await this.#write(async (c, gen) => {
+      const gone = opts.update === true ? [...names] : undefined;
+      // Tombstones for what is replaced, so that running KDCs drop names the dump does not have.
+      await c.query(`INSERT INTO deleted (name, gen) SELECT name, $1 FROM principals ${gone ? 'WHERE name = ANY($2::text[])' : ''} ON CONFLICT (name) DO UPDATE SET gen = EXCLUDED.gen`, gone ? [gen, gone] : [gen]);
+      await c.query(`DELETE FROM principals ${gone ? 'WHERE name = ANY($1::text[])' : ''}`, gone ? [gone] : []);
+      for (let i = 0; i < rows.length; i += 1000) {
+        const chunk = rows.slice(i, i + 1000);
+        const col = <K extends keyof PrincipalRow>(k: K) => chunk.map((x) => (k === 'gen' ? gen : x.row[k as Exclude<K, 'gen'>]));
+        await c.query(`INSERT INTO principals (${PRINCIPAL_COLUMNS}) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::int[], $7::int[],
+          $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::int[], $16::bigint[], $17::bigint[])`,
+        (['name', 'components', 'name_type', 'kvno', 'attributes', 'max_life', 'max_renew', 'expires_at', 'pw_expires_at', 'last_pw_change',
+          'created_at', 'modified_at', 'last_success', 'last_failure', 'fail_count', 'locked_until', 'gen'] as const).map((k) => col(k)));
+        await insertKeys(c, chunk.flatMap(({ row, keys }) => keys.map((k) => ({ ...k, principal: row.name }))));
+      }
+      if (opts.update !== true) await c.query("UPDATE meta SET v = $1 WHERE k = 'settings'", [JSON.stringify(settings)]);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    if (this.#lost === undefined && this.#generation >= 0) await this.flush().catch(() => {});
+    this.#closed = true;
+    if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
+    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+    const l = this.#listener;
+    this.#listener = undefined;
+    if (l !== undefined) {
+      l.removeAllListeners('end');
+      await l.end().catch(() => {});
+    }
+    await this.#refreshRun?.catch(() => {});
+    await this.#pool.end().catch(() => {});
+  }
+}
+
+/** Key rows in one statement; `pos` keeps their order within a kvno. */
+async function insertKeys(c: Client, keys: readonly KeyRow[]): Promise<void> {
+  if (keys.length === 0) return;
+  const pos = new Map<string, number>();
+  const positions = keys.map((k) => {
+    const tag = `${k.principal}\0${k.kvno}`;
+    const p = pos.get(tag) ?? 0;
+    pos.set(tag, p + 1);
+    return p;
+  });
+  await c.query(`INSERT INTO principal_keys (principal, kvno, etype, pos, salt, s2kparams, key_enc)
+    SELECT * FROM unnest($1::text[], $2::bigint[], $3::int[], $4::int[], $5::text[], $6::bytea[], $7::bytea[])`,
+  [keys.map((k) => k.principal), keys.map((k) => k.kvno), keys.map((k) => k.etype), positions, keys.map((k) => k.salt),
+    keys.map((k) => (k.s2kparams === null ? null : Buffer.from(k.s2kparams))), keys.map((k) => Buffer.from(k.key_enc))]);
+}

@@ -1,0 +1,163 @@
+/**
+ * What only a shared PostgreSQL store has: several KDCs (handles here, each
+ * as a KDC process holds one) see an administrator's change within a second
+ * without asking, count failed pre-authentications exactly across KDCs and
+ * enforce a lockout reached through one on all of them, and keep serving
+ * from memory while the database is away. Skips only where PostgreSQL is
+ * not installed, saying so.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { hasPostgres, NO_POSTGRES, startPostgres, type Postgres } from '../../../../../test/helpers/postgres.js';
+import { initPgRealm, isLockedOut, KdcDbError, openPgDatabase, type PgDatabaseOptions, type PgKdcDatabase } from '../index.js';
+
+async function until(what: string, cond: () => boolean, ms = 5000): Promise<number> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return Date.now() - t0;
+}
+
+describe.skipIf(!hasPostgres)(`PostgreSQL store across KDCs${hasPostgres ? '' : ` (skipped: ${NO_POSTGRES})`}`, () => {
+  let pg: Postgres;
+  let dir = '';
+  let n = 0;
+  let url = '';
+  const handles: PgKdcDatabase[] = [];
+  const open = async (o: PgDatabaseOptions = {}): Promise<PgKdcDatabase> => {
+    const db = await openPgDatabase(url, dir, o);
+    handles.push(db);
+    return db;
+  };
+
+  beforeAll(async () => {
+    pg = await startPostgres();
+    dir = mkdtempSync(join(tmpdir(), 'kdc-pg-'));
+  });
+  afterEach(async () => {
+    for (const h of handles.splice(0)) await h.close();
+  });
+  afterAll(async () => {
+    await pg?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function freshRealm(opts: Parameters<typeof initPgRealm>[2] = { realm: 'LAB.TEST' }): Promise<PgKdcDatabase> {
+    const name = `r${++n}`;
+    pg.createDatabase(name);
+    url = pg.urlFor(name);
+    dir = mkdtempSync(join(tmpdir(), 'kdc-pg-'));
+    const db = await initPgRealm(url, dir, { follow: false, ...opts });
+    handles.push(db);
+    return db;
+  }
+
+  it('a KDC sees a change made through another handle within a second, without asking (LISTEN/NOTIFY)', async () => {
+    const admin = await freshRealm();
+    const kdc = await open();
+    await admin.addPrincipal('alice', { password: 'Alice-pw-1' });
+    const t = await until('alice on the KDC', () => kdc.lookup(['alice']) !== undefined, 1000);
+    expect(t).toBeLessThan(1000);
+    const seen = kdc.lookup(['alice'])!;
+    expect(Buffer.from(seen.keys[0]!.key).toString('hex')).toBe(Buffer.from(admin.lookup(['alice'])!.keys[0]!.key).toString('hex'));
+    await admin.changePassword('alice', { password: 'Alice-pw-2' });
+    await until('kvno 2 on the KDC', () => kdc.lookup(['alice'])!.kvno === 2, 1000);
+    await admin.updateSettings({ maxLife: 1800 });
+    await until('the new max life on the KDC', () => kdc.settings().maxLife === 1800, 1000);
+    await admin.deletePrincipal('alice');
+    await until('alice gone from the KDC', () => kdc.lookup(['alice']) === undefined, 1000);
+  });
+
+  it('counts failures spread over two KDCs exactly, and a lockout reached through one holds on the other', async () => {
+    const admin = await freshRealm();
+    await admin.addPrincipal('alice', { password: 'Alice-pw-1' });
+    const a = await open();
+    const b = await open();
+    const t0 = new Date('2026-11-30T08:00:00Z');
+    const at = (i: number) => new Date(t0.getTime() + i * 10);
+    // No lockout: 13 failures recorded at once on both KDCs, written concurrently; none is lost.
+    for (let i = 0; i < 13; i++) (i % 2 === 0 ? a : b).recordFailure('alice@LAB.TEST', at(i));
+    await Promise.all([a.flush(), b.flush()]);
+    const check = await open({ follow: false });
+    expect(check.lookup(['alice'])!.failCount).toBe(13);
+    // Each KDC's copy follows the row (the other's notification).
+    await until('both KDCs at 13', () => a.lookup(['alice'])!.failCount === 13 && b.lookup(['alice'])!.failCount === 13, 1000);
+
+    await admin.updateSettings({ lockout: { maxFailures: 5, failureWindow: 600, lockoutDuration: 600 } });
+    await admin.modifyPrincipal('alice', { unlock: true });
+    await until('the policy and the unlock on both', () => [a, b].every((k) => k.settings().lockout.maxFailures === 5 && k.lookup(['alice'])!.failCount === 0), 1000);
+    const t1 = new Date(t0.getTime() + 60_000);
+    // 2 + 2 through alternate KDCs, then the fifth through a: locked there at once ...
+    for (const [k, i] of [[a, 0], [b, 1], [a, 2], [b, 3]] as const) {
+      k.recordFailure('alice@LAB.TEST', new Date(t1.getTime() + i));
+      await k.flush();
+    }
+    await until('4 failures on both', () => a.lookup(['alice'])!.failCount === 4 && b.lookup(['alice'])!.failCount === 4, 1000);
+    expect(isLockedOut(b.lookup(['alice'])!, t1)).toBe(false);
+    a.recordFailure('alice@LAB.TEST', new Date(t1.getTime() + 4));
+    expect(isLockedOut(a.lookup(['alice'])!, new Date(t1.getTime() + 5))).toBe(true);
+    await a.flush();
+    // ... and on b as soon as the lockout's notification arrives (milliseconds).
+    const lag = await until('the lockout on b', () => isLockedOut(b.lookup(['alice'])!, new Date(t1.getTime() + 5)), 1000);
+    expect(lag).toBeLessThan(1000);
+    expect(b.lookup(['alice'])!.failCount).toBe(5);
+    const row = await open({ follow: false });
+    expect(row.lookup(['alice'])!.failCount).toBe(5);
+    expect(row.lookup(['alice'])!.lockedUntil).toEqual(new Date(t1.getTime() + 4 + 600_000));
+  });
+
+  it('serves from memory while the database is away, says so once, reconnects and catches up; admin calls fail with one clear line', async () => {
+    const admin = await freshRealm({ realm: 'LAB.TEST', lockout: { maxFailures: 0, failureWindow: 600, lockoutDuration: 600 } });
+    await admin.addPrincipal('alice', { password: 'Alice-pw-1' });
+    await admin.close();
+    const lines: string[] = [];
+    const kdc = await open({ onStatus: (l) => lines.push(l), maxBackoffMs: 300 });
+    pg.pause();
+    try {
+      await until('the lost line', () => lines.length > 0);
+      expect(lines[0]).toMatch(/^kdc: lost the database at postgresql:\/\/127\.0\.0\.1:\d+\/r\d+ \(.+\); serving the 2 principals in memory, reconnecting$/);
+      // Still serving: lookups and bookkeeping from memory.
+      expect(kdc.lookup(['alice'])?.kvno).toBe(1);
+      kdc.recordFailure('alice@LAB.TEST', new Date('2026-11-30T08:00:00Z'));
+      expect(kdc.lookup(['alice'])!.failCount).toBe(1);
+      expect(await kdc.refresh()).toBe(false);
+      // An administrative call fails with one line, no password.
+      const err = await kdc.addPrincipal('bob', { randkey: true }).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(KdcDbError);
+      expect((err as KdcDbError).reason).toBe('UNREACHABLE');
+      expect((err as Error).message).toMatch(/^cannot reach the database at postgresql:\/\/127\.0\.0\.1:\d+\/r\d+: /);
+      expect((err as Error).message).not.toContain(pg.password);
+      await expect(openPgDatabase(url, dir, { follow: false })).rejects.toThrow(/^cannot reach the database at postgresql:\/\/127\.0\.0\.1:\d+\/r\d+: connection refused$/);
+      // Several reconnection attempts later, still one line.
+      await new Promise((r) => setTimeout(r, 1200));
+      expect(lines).toHaveLength(1);
+    } finally {
+      pg.resume();
+    }
+    await until('the back line', () => lines.length > 1, 10_000);
+    expect(lines[1]).toMatch(/^kdc: the database at postgresql:\/\/127\.0\.0\.1:\d+\/r\d+ is reachable again; serving what it holds now$/);
+    // The failure recorded while away reached the database, and changes flow again.
+    const failCount = (): string => pg.psql("SELECT fail_count FROM kpop_kdc.principals WHERE name = 'alice@LAB.TEST'", `r${n}`).trim();
+    await until('the queued failure in the database', () => failCount() === '1', 5000);
+    const other = await open({ follow: false });
+    await other.addPrincipal('carol', { randkey: true });
+    await until('carol on the KDC', () => kdc.lookup(['carol']) !== undefined, 1000);
+  });
+});
+
+describe('the database URL in messages', () => {
+  it('shows host, port and database, never the user or the password', async () => {
+    const { displayUrl, describePgError, unreachable } = await import('./connection.js');
+    expect(displayUrl('postgresql://kdc:s3cr%40t@db.lab.test:6432/realm?sslmode=require')).toBe('postgresql://db.lab.test:6432/realm');
+    expect(displayUrl('postgres://kdc:pw@db.lab.test/kdc')).toBe('postgresql://db.lab.test:5432/kdc');
+    const url = 'postgresql://kdc:s3cr%40t@db.lab.test:6432/realm';
+    // A driver message that quoted the URL or the password gets both scrubbed.
+    expect(describePgError(new Error(`weird failure for ${url} with s3cr@t`), url)).toBe('weird failure for postgresql://db.lab.test:6432/realm with ***');
+    expect(unreachable(url, Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })).message).toBe('cannot reach the database at postgresql://db.lab.test:6432/realm: connection refused');
+    expect(unreachable(url, Object.assign(new Error('password authentication failed for user "kdc"'), { code: '28P01' })).message).toBe('cannot reach the database at postgresql://db.lab.test:6432/realm: password authentication failed');
+  });
+});
