@@ -1,6 +1,7 @@
 /**
  * Failover with MIT's own clients: two `kdc start` processes on one database
- * (one SQLite file in one --dir), a krb5.conf naming both, parallel loops of
+ * (one SQLite file in one --dir; one PostgreSQL database, a throwaway cluster
+ * from helpers/postgres.ts), a krb5.conf naming both, parallel loops of
  * MIT kinit (password) + kvno. The first KDC is killed with SIGKILL and
  * started again on its port: no kinit and no kvno fails; a principal added
  * with `kdc addprinc` while it is down is served by the other KDC (the delay
@@ -15,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initFailoverRealm, killAll, runFailover, type FailoverStore } from './helpers/kdc-failover.js';
 import { hasMitClients } from './helpers/mit-realm.js';
+import { hasPostgres, NO_POSTGRES, startPostgres } from './helpers/postgres.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const skipMit = hasMitClients ? '' : ' (skipped: MIT kinit/kvno not installed: apt-get install krb5-user)';
@@ -45,6 +47,15 @@ const stores: StoreCase[] = [
     skip: skipMit,
     open: async (dir) => ({ store: { name: 'SQLite', args: ['--dir', dir] }, stop: async () => {} }),
   },
+  {
+    name: 'PostgreSQL (two processes on one database, KPOP_KDC_DB)',
+    skip: skipMit || (hasPostgres ? '' : ` (skipped: ${NO_POSTGRES})`),
+    // A throwaway cluster; the URL (with its password) reaches the kdc commands through the environment.
+    open: async (dir) => {
+      const pg = await startPostgres();
+      return { store: { name: 'PostgreSQL', args: ['--dir', dir], env: { KPOP_KDC_DB: pg.url } }, stop: () => pg.stop() };
+    },
+  },
 ];
 
 describe.each(stores)('failover between two KDCs, $name', (c) => {
@@ -63,8 +74,8 @@ describe.each(stores)('failover between two KDCs, $name', (c) => {
       // (MIT asks the KDCs in krb5.conf order).
       expect(r.secondKdcIssuedDuringOutage).toBeGreaterThan(0);
       expect(r.restartedIssued).toBeGreaterThan(0);
-      // The principal added while KDC 1 was down was served by KDC 2 without a restart (it re-reads
-      // the database every 500 ms); -1 would mean not in 10 s.
+      // The principal added while KDC 1 was down was served by KDC 2 without a restart (SQLite: it
+      // re-reads the change counter every 500 ms; PostgreSQL: NOTIFY at commit); -1 would mean not in 10 s.
       expect(r.addprincToServedMs).toBeGreaterThanOrEqual(0);
       // The restarted KDC alone (krb5.conf naming only it) serves the old principal and the one added while it was dead.
       expect(r.restartedAlone.existing.detail).toBeUndefined();
