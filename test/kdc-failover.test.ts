@@ -14,7 +14,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initFailoverRealm, killAll, runFailover, type FailoverStore } from './helpers/kdc-failover.js';
+import { FAILOVER_USER, initFailoverRealm, kdc, killAll, mitLogin, REALM, runFailover, startKdc, startLoad, writeKrb5Conf, type FailoverStore, type Login, type LoginUser } from './helpers/kdc-failover.js';
+import { startReplica, type Replica } from './helpers/pg-replica.js';
 import { hasMitClients } from './helpers/mit-realm.js';
 import { hasPostgres, NO_POSTGRES, startPostgres } from './helpers/postgres.js';
 
@@ -89,4 +90,66 @@ describe.each(stores)('failover between two KDCs, $name', (c) => {
       await stop();
     }
   }, 60_000);
+});
+
+describe('PostgreSQL: the replica promoted in the primary\'s place', () => {
+  const skip = skipMit || (hasPostgres ? '' : ` (skipped: ${NO_POSTGRES})`);
+  it.skipIf(skip !== '')(`two KDCs serve MIT's logins while the primary stops and its streaming replica is promoted at the primary's address; they reconnect and serve a principal added on it${skip}`, async () => {
+    const sub = mkdtempSync(join(tmp, 'replica-'));
+    const pg = await startPostgres();
+    let replica: Replica | undefined;
+    const store: FailoverStore = { name: 'PostgreSQL', args: ['--dir', join(sub, 'db')], env: { KPOP_KDC_DB: pg.url } };
+    try {
+      await initFailoverRealm(store);
+      replica = await startReplica(pg);
+      expect(replica.inRecovery()).toBe(true);
+      const kdc1 = await startKdc(store);
+      const kdc2 = await startKdc(store);
+      const both = writeKrb5Conf(join(sub, 'krb5-both.conf'), REALM, [kdc1.port, kdc2.port]);
+      const load = startLoad(both, sub, FAILOVER_USER, 2);
+      let loadStopped = false;
+      try {
+        await new Promise((r) => setTimeout(r, 1000));
+        // The primary goes (a clean shutdown streams its last WAL to the replica), the replica is promoted
+        // and takes the primary's address, as a DNS name or a floating address would move.
+        pg.pause();
+        replica.promote();
+        replica.moveTo(pg.port);
+        expect(replica.inRecovery()).toBe(false);
+        // An admin command reaches the promoted replica through the same URL.
+        const add = await kdc(store, ['addprinc', 'carol', '--password', 'carol-pw']);
+        expect(add.code, add.out).toBe(0);
+        const addedAt = Date.now();
+        const carol: LoginUser = { principal: `carol@${REALM}`, password: 'carol-pw', service: FAILOVER_USER.service };
+        // Each KDC on its own (a krb5.conf naming only it) serves her once it has reconnected (backoff up to 10 s).
+        for (const [i, k] of [kdc1, kdc2].entries()) {
+          const only = writeKrb5Conf(join(sub, `krb5-only${i + 1}.conf`), REALM, [k.port]);
+          let last: Login | undefined;
+          for (let n = 0, end = Date.now() + 25_000; Date.now() < end && !last?.ok; n++) {
+            if (n) await new Promise((r) => setTimeout(r, 250));
+            last = await mitLogin(only, join(sub, `cc-carol-${i}-${n % 2}`), sub, carol);
+          }
+          expect(last?.detail).toBeUndefined();
+          expect(last?.ok).toBe(true);
+          console.log(`KDC ${i + 1} served the principal added on the promoted replica ${Date.now() - addedAt} ms after addprinc returned`);
+        }
+        await load.stop();
+        loadStopped = true;
+        // No login failed while the database moved: the KDCs served from memory.
+        expect(load.logins.filter((l) => !l.ok).map((l) => l.detail)).toEqual([]);
+        expect(load.logins.length).toBeGreaterThan(2);
+        for (const k of [kdc1, kdc2]) {
+          expect(k.stderr()).toMatch(/kdc: lost the database at postgresql:\/\/127\.0\.0\.1:\d+\/kdc \(/);
+          expect(k.stderr()).toMatch(/is reachable again/);
+          expect(k.stderr()).not.toContain(pg.password);
+        }
+      } finally {
+        if (!loadStopped) await load.stop();
+      }
+    } finally {
+      killAll();
+      replica?.stop();
+      await pg.stop();
+    }
+  }, 90_000);
 });

@@ -210,7 +210,7 @@ export interface FailoverResult {
   kdcStderr: string[];
 }
 
-const REALM = 'FAILOVER.TEST';
+export const REALM = 'FAILOVER.TEST';
 export const FAILOVER_USER: LoginUser = { principal: `alice@${REALM}`, password: 'alice-failover-pw', service: `svc/failover.test@${REALM}` };
 
 /** `kdc init` and the principals the scenario uses. */
