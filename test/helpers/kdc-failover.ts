@@ -232,9 +232,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /**
  * The scenario, on a realm initFailoverRealm() made: KDC 1 and KDC 2 start; `clients` MIT login loops
- * run against a krb5.conf naming both (KDC 1 first); KDC 1 gets SIGKILL; a principal is added with
- * `kdc addprinc` and MIT kinit tries it until the live KDC serves it; KDC 1 starts again on its port;
- * the load stops; MIT's programs then log in through KDC 1 alone. Every process is SIGKILLed on the way out.
+ * run against a krb5.conf naming both (KDC 1 first); KDC 1 gets SIGKILL (or SIGSTOP: times.fault); a
+ * principal is added with `kdc addprinc` and MIT kinit tries it until the live KDC serves it; KDC 1
+ * starts again on its port (or gets SIGCONT); the load stops; MIT's programs then log in through KDC 1
+ * alone. Every process is SIGKILLed on the way out.
  */
 export async function runFailover(store: FailoverStore, tmp: string, times: FailoverTimes, progress: (line: string) => void = () => {}): Promise<FailoverResult> {
   const kdc1 = await startKdc(store);
