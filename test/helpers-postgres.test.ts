@@ -12,7 +12,7 @@ describe.skipIf(!hasPostgres)(`startPostgres${hasPostgres ? '' : ` (skipped: ${N
   let pg: Postgres | undefined;
   afterAll(() => pg?.stop());
 
-  it('starts a cluster on 127.0.0.1, keeps data over pause/resume, and stop() removes it', async () => {
+  it('starts a cluster on 127.0.0.1, keeps data over pause/resume and crash/resume, and stop() removes it', async () => {
     pg = await startPostgres();
     expect(pg.url).toMatch(/^postgresql:\/\/kpop:[0-9a-f]{24}@127\.0\.0\.1:\d+\/kdc$/);
     expect(pg.psql('SELECT current_database()', 'kdc').trim()).toBe('kdc');
@@ -21,6 +21,9 @@ describe.skipIf(!hasPostgres)(`startPostgres${hasPostgres ? '' : ` (skipped: ${N
     await new Promise<void>((resolve, reject) => net.connect(pg!.port, '127.0.0.1', resolve).once('error', reject).unref());
     pg.pause();
     await expect(new Promise<void>((resolve, reject) => net.connect(pg!.port, '127.0.0.1', resolve).once('error', reject))).rejects.toThrow(/ECONNREFUSED/);
+    pg.resume();
+    expect(pg.psql('SELECT v FROM t', 'kdc').trim()).toBe('42');
+    pg.crash();
     pg.resume();
     expect(pg.psql('SELECT v FROM t', 'kdc').trim()).toBe('42');
     const dir = pg.dir;

@@ -13,9 +13,9 @@
  * run through `runuser -u postgres --`.
  *
  * The cluster requires a password over TCP (scram-sha-256), so that a test
- * can check that no program prints the URL's password. pause()/resume()
- * stop and restart the server on the same port and data (a database that
- * goes away and comes back); stop() is idempotent and also runs at process
+ * can check that no program prints the URL's password. pause()/crash() and
+ * resume() stop and restart the server on the same port and data (a
+ * database that goes away and comes back); stop() is idempotent and also runs at process
  * exit, so a crashed test file leaves no postgres behind.
  */
 import { spawnSync } from 'node:child_process';
@@ -43,7 +43,9 @@ export interface Postgres {
   psql(sql: string, database?: string): string;
   /** Stops the server (fast shutdown), keeping the data: the database is away. */
   pause(): void;
-  /** Starts it again on the same port. */
+  /** Stops the server at once, as a crash or kill -9 would (pg_ctl stop -m immediate), keeping the data. */
+  crash(): void;
+  /** Starts it again on the same port (after pause or crash; a crash is recovered from the WAL). */
   resume(): void;
   /** The server's log so far (for a failing test's message). */
   log(): string;
@@ -127,7 +129,7 @@ export async function startPostgres(opts: { database?: string } = {}): Promise<P
   let port = 0;
   const pgCtlStart = (): void => {
     run('pg_ctl', ['-D', data, '-l', logFile, '-w', '-t', '60', '-o',
-      `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
+      `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=16MB`,
       'start'], 'pg_ctl start');
   };
   try {
@@ -185,6 +187,11 @@ export async function startPostgres(opts: { database?: string } = {}): Promise<P
     pause() {
       if (!serverUp) return;
       run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop'], 'pg_ctl stop');
+      serverUp = false;
+    },
+    crash() {
+      if (!serverUp) return;
+      run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop'], 'pg_ctl stop');
       serverUp = false;
     },
     resume() {

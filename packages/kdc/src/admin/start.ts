@@ -10,6 +10,11 @@
  * kept files (--log-max-size, --log-keep), so a busy KDC cannot fill its
  * disk, and a reopen on SIGHUP for logrotate's move-then-signal.
  *
+ * With --db URL (or $KPOP_KDC_DB) the principals come from PostgreSQL: the
+ * KDC follows the database's change feed (LISTEN/NOTIFY, db/pg/feed.ts), and
+ * when it loses the database it says so once on stderr, serves from memory
+ * and reconnects (one more line when the database is back).
+ *
  * With --workers N (N > 1, or `auto`: one per core) this process becomes the
  * primary of N worker processes serving the same ports (server/workers.ts);
  * each worker runs this same command and lands in serveAsWorker().

@@ -16,11 +16,11 @@
  * refresh() (the server's timer, the kpasswd service), the fallback for a
  * notification lost with a connection.
  *
- * Losing the database. The listening connection's 'error' and 'end' are
- * handled: the KDC says so once (onStatus), keeps serving from memory, and
- * reconnects with backoff (0.25 s doubling to 10 s); back, it reloads what
- * changed meanwhile, every row's lockout fields, and writes the lockout
- * bookkeeping queued while away. Pool connections that die idle are dropped
+ * Losing the database (feed.ts). The listening connection's 'error' and
+ * 'end' are handled: the KDC says so once (onStatus), keeps serving from
+ * memory, and reconnects with backoff (0.25 s doubling to 10 s); back, it
+ * reloads what changed meanwhile, every row's lockout fields, and writes the
+ * lockout bookkeeping queued while away. Pool connections that die idle are dropped
  * by the pool. An administrative command (follow: false) fails instead with
  * one line: "cannot reach the database at postgresql://host:port/db: …",
  * never the URL's password.
@@ -39,7 +39,7 @@
  * round trip never sits in front of an authentication, and a KDC cut off
  * from its database still authenticates (with the lockout state it has).
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { KeytabEntry } from '@kpop/common';
 import { type Dump, dumpFromRows, parseDump, type LoadOptions } from '../dump.js';
 import { KdcDbError } from '../errors.js';
@@ -47,17 +47,18 @@ import { applyFailure, applySuccess, type LockoutFields } from '../lockout.js';
 import type { MasterKey } from '../master-key.js';
 import { resolveName } from '../names.js';
 import type { RealmDatabase } from '../realm-database.js';
-import { fromMs, recordFromRows, toMs, type DbPrincipalRecord, type KeyRow, type PrincipalRow } from '../schema.js';
+import { fromMs, recordFromRows, toMs, type DbPrincipalRecord, type KeyRow } from '../schema.js';
 import type { PrincipalRecord, RealmSettings } from '../types.js';
 import { LockoutQueue, PrincipalView, replayLockout, type LockoutEvent } from '../view.js';
 import {
   changedSettings, isRealmTgs, keyRowsOf, modifiedRecord, newPrincipalRecord, principalRowOf, rekeyedRecord,
   type AddPrincipalOptions, type ChangePasswordOptions, type ModifyPrincipalOptions, type SettingsChanges,
 } from '../writes.js';
-import { clientConfig, describePgError, displayUrl, inTransaction, isConnectionError, unreachable } from './connection.js';
+import { displayUrl, inTransaction, isConnectionError, unreachable } from './connection.js';
+import { ChangeFeed } from './feed.js';
 import { PgPolicyStore } from './policy.js';
+import { insertKeys, lockoutRowsForUpdate, notifyLockouts, readAll, readChanges, replacePrincipals, upsertPrincipal, writeLockouts, type Client, type LockoutNote } from './statements.js';
 import { CHANGE_CHANNEL, LOCKOUT_CHANNEL } from './schema.js';
-import type { PolicyRow } from '../policy.js';
 
 export interface PgDatabaseOptions {
   /** Clock for creation/modification times (tests). */
@@ -72,39 +73,27 @@ export interface PgDatabaseOptions {
   maxBackoffMs?: number;
 }
 
-type Client = pg.PoolClient | pg.Client;
-
-const PRINCIPAL_COLUMNS = 'name, components, name_type, kvno, attributes, max_life, max_renew, expires_at, pw_expires_at, last_pw_change, created_at, modified_at, last_success, last_failure, fail_count, locked_until, gen';
-/** How often the listening connection is checked with a query (ms). */
-const HEARTBEAT_MS = 5000;
 /** Rows decrypted between two yields to the event loop during a reload. */
 const RELOAD_SLICE = 500;
-
-interface LockoutNote { n: string; f: number; lf: number | null; ls: number | null; lu: number | null }
 
 export class PgKdcDatabase implements RealmDatabase {
   readonly realm: string;
   readonly dir: string;
-  readonly url: string;
+  /** The URL with its password: never shown (location is what messages say). */
+  readonly #url: string;
   readonly policies: PgPolicyStore;
   readonly #pool: pg.Pool;
   readonly #mkey: MasterKey;
   readonly #now: () => Date;
-  readonly #follow: boolean;
   readonly #onStatus: ((line: string) => void) | undefined;
   readonly #flushIntervalMs: number;
-  readonly #maxBackoffMs: number;
   readonly #view: PrincipalView;
   readonly #pending = new LockoutQueue();
   #settings!: RealmSettings;
   #generation = -1;
   #closed = false;
-  // change feed
-  #listener: pg.Client | undefined;
-  #lost: string | undefined;
-  #backoffMs = 250;
-  #reconnectTimer: NodeJS.Timeout | undefined;
-  #heartbeat: NodeJS.Timeout | undefined;
+  /** The change feed (follow: true), undefined for a one-shot handle. */
+  readonly #feed: ChangeFeed | undefined;
   // refresh: one at a time; a request during one runs another after it
   #refreshRun: Promise<boolean> | undefined;
   #refreshAgain = false;
@@ -115,15 +104,31 @@ export class PgKdcDatabase implements RealmDatabase {
   /** Use openPgDatabase() or initPgRealm() (pg/realm.ts). */
   private constructor(pool: pg.Pool, url: string, mkey: MasterKey, realm: string, dir: string, opts: PgDatabaseOptions) {
     this.#pool = pool;
-    this.url = url;
+    this.#url = url;
     this.#mkey = mkey;
     this.realm = realm;
     this.dir = dir;
     this.#now = opts.now ?? (() => new Date());
-    this.#follow = opts.follow !== false;
     this.#onStatus = opts.onStatus;
     this.#flushIntervalMs = opts.flushIntervalMs ?? 0;
-    this.#maxBackoffMs = opts.maxBackoffMs ?? 10_000;
+    this.#feed = opts.follow !== false
+      ? new ChangeFeed(url, {
+        onNotification: (channel, payload) => {
+          if (channel === LOCKOUT_CHANNEL) this.#onLockoutNote(payload);
+          else if (channel === CHANGE_CHANNEL) this.refresh().catch(() => {});
+        },
+        // What changed while away: rows by generation, and the lockout fields of every row (they carry none).
+        onReconnected: async () => {
+          await this.#refreshOnce();
+          await this.#reloadLockouts();
+        },
+        onLost: (reason) => this.#onStatus?.(`kdc: lost the database at ${this.location} (${reason}); serving the ${this.#view.size} principals in memory, reconnecting`),
+        onBack: () => {
+          this.#onStatus?.(`kdc: the database at ${this.location} is reachable again; serving what it holds now`);
+          if (this.#pending.size > 0) this.#scheduleFlush(0);
+        },
+      }, opts.maxBackoffMs !== undefined ? { maxBackoffMs: opts.maxBackoffMs } : {})
+      : undefined;
     this.#view = new PrincipalView(realm);
     this.policies = new PgPolicyStore(pool, mkey, url, (fn) => this.#write(fn), () => this.#catchUp());
   }
@@ -132,7 +137,7 @@ export class PgKdcDatabase implements RealmDatabase {
   static async open(pool: pg.Pool, url: string, mkey: MasterKey, realm: string, dir: string, opts: PgDatabaseOptions = {}): Promise<PgKdcDatabase> {
     const db = new PgKdcDatabase(pool, url, mkey, realm, dir, opts);
     try {
-      if (db.#follow) await db.#listen();
+      await db.#feed?.start();
       await db.#refreshOnce();
     } catch (e) {
       await db.close();
@@ -143,12 +148,12 @@ export class PgKdcDatabase implements RealmDatabase {
 
   /** The database, as messages show it (no password). */
   get location(): string {
-    return displayUrl(this.url);
+    return displayUrl(this.#url);
   }
 
   /** True while the change feed's connection is up (always true for a one-shot handle that has not failed). */
   get connected(): boolean {
-    return this.#lost === undefined;
+    return this.#feed === undefined || this.#feed.up;
   }
 
   // ---- PrincipalStore: the request path, memory only ----
@@ -189,7 +194,7 @@ export class PgKdcDatabase implements RealmDatabase {
       this.#flushTimer = undefined;
       this.flush().catch(() => {
         // The database is away: the batch went back into the queue; reconnecting (or a later event) writes it.
-        if (this.#pending.size > 0 && this.#lost === undefined) this.#scheduleFlush(1000);
+        if (this.#pending.size > 0 && this.connected) this.#scheduleFlush(1000);
       });
     }, delay);
     this.#flushTimer.unref();
@@ -210,11 +215,10 @@ export class PgKdcDatabase implements RealmDatabase {
     const names = [...batch.keys()].sort();
     try {
       await inTransaction(this.#pool, 'BEGIN', async (c) => {
-        const rows = await c.query<{ name: string; fail_count: number; last_failure: number | null; last_success: number | null; locked_until: number | null; gen: number }>(
-          'SELECT name, fail_count, last_failure, last_success, locked_until, gen FROM principals WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE', [names]);
+        const rows = await lockoutRowsForUpdate(c, names);
         const notes: LockoutNote[] = [];
         const tell: string[] = [];
-        for (const row of rows.rows) {
+        for (const row of rows) {
           const evs = batch.get(row.name) ?? [];
           const f: LockoutFields = { failCount: row.fail_count, lastFailure: fromMs(row.last_failure), lastSuccess: fromMs(row.last_success), lockedUntil: fromMs(row.locked_until) };
           replayLockout(f, row.gen, evs, this.#lockoutPolicy(row.name));
@@ -224,16 +228,14 @@ export class PgKdcDatabase implements RealmDatabase {
           if (evs.some((e) => e.kind === 'failure') || note.f !== row.fail_count || note.lu !== row.locked_until) tell.push(JSON.stringify(note));
         }
         if (notes.length === 0) return;
-        await c.query(`UPDATE principals p SET fail_count = u.f, last_failure = u.lf, last_success = u.ls, locked_until = u.lu
-          FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[]) AS u (n, f, lf, ls, lu) WHERE p.name = u.n`,
-        [notes.map((x) => x.n), notes.map((x) => x.f), notes.map((x) => x.lf), notes.map((x) => x.ls), notes.map((x) => x.lu)]);
+        await writeLockouts(c, notes);
         // Delivered at COMMIT to every KDC listening, this one included.
-        if (tell.length > 0) await c.query(`SELECT pg_notify('${LOCKOUT_CHANNEL}', x) FROM unnest($1::text[]) AS x`, [tell]);
+        await notifyLockouts(c, tell);
       });
     } catch (e) {
       this.#pending.putBack(batch);
-      if (this.#follow && isConnectionError(e)) this.#connectionLost(e);
-      throw isConnectionError(e) ? unreachable(this.url, e) : e;
+      if (isConnectionError(e)) this.#feed?.lost(e);
+      throw isConnectionError(e) ? unreachable(this.#url, e) : e;
     }
   }
 
@@ -267,87 +269,7 @@ export class PgKdcDatabase implements RealmDatabase {
     if (evs !== undefined) replayLockout(r, this.#view.rowGen(r.canonicalName), evs, this.#lockoutPolicy(r.canonicalName));
   }
 
-  // ---- change feed ----
-
-  async #listen(): Promise<void> {
-    const client = new pg.Client({ ...clientConfig(this.url), query_timeout: HEARTBEAT_MS });
-    // Registered before connecting: an 'error' event with no listener would crash the process.
-    client.on('error', (e) => this.#connectionLost(e, client));
-    client.on('end', () => this.#connectionLost(new Error('Connection ended'), client));
-    client.on('notification', (n) => {
-      if (n.channel === LOCKOUT_CHANNEL) this.#onLockoutNote(n.payload);
-      else if (n.channel === CHANGE_CHANNEL) this.refresh().catch(() => {});
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${CHANGE_CHANNEL}; LISTEN ${LOCKOUT_CHANNEL}`);
-    } catch (e) {
-      client.removeAllListeners('end');
-      client.end().catch(() => {});
-      throw e;
-    }
-    this.#listener = client;
-    // A connection cut without a word (a host gone, a firewall dropping it) shows no error until a query
-    // times out: one small query every few seconds finds it.
-    this.#heartbeat ??= setInterval(() => {
-      const l = this.#listener;
-      if (l !== undefined) l.query('SELECT 1').catch((e: unknown) => this.#connectionLost(e, l));
-    }, HEARTBEAT_MS);
-    this.#heartbeat.unref();
-  }
-
-  /** The feed's connection (or a query) failed: say so once, keep serving, reconnect with backoff. */
-  #connectionLost(e: unknown, client?: pg.Client): void {
-    if (client !== undefined && client !== this.#listener) return;
-    if (this.#closed || !this.#follow) return;
-    const old = this.#listener;
-    this.#listener = undefined;
-    if (old !== undefined) {
-      old.removeAllListeners('end');
-      old.end().catch(() => {});
-    }
-    if (this.#lost === undefined) {
-      this.#lost = describePgError(e, this.url);
-      this.#onStatus?.(`kdc: lost the database at ${this.location} (${this.#lost}); serving the ${this.#view.size} principals in memory, reconnecting`);
-      this.#backoffMs = 250;
-    }
-    this.#scheduleReconnect();
-  }
-
-  #scheduleReconnect(): void {
-    if (this.#reconnectTimer !== undefined || this.#closed) return;
-    const delay = this.#backoffMs;
-    this.#backoffMs = Math.min(this.#backoffMs * 2, this.#maxBackoffMs);
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = undefined;
-      void this.#reconnect();
-    }, delay);
-    this.#reconnectTimer.unref();
-  }
-
-  async #reconnect(): Promise<void> {
-    if (this.#closed || this.#listener !== undefined) return;
-    try {
-      await this.#listen();
-      // What changed while we were away: rows by generation, lockout fields of every row (they carry no generation).
-      await this.#refreshOnce();
-      await this.#reloadLockouts();
-    } catch (e) {
-      const l = this.#listener as pg.Client | undefined;
-      if (l !== undefined) {
-        this.#listener = undefined;
-        l.removeAllListeners('end');
-        l.end().catch(() => {});
-      }
-      if (!this.#closed) this.#scheduleReconnect();
-      void e;
-      return;
-    }
-    if (this.#lost !== undefined) this.#onStatus?.(`kdc: the database at ${this.location} is reachable again; serving what it holds now`);
-    this.#lost = undefined;
-    this.#backoffMs = 250;
-    if (this.#pending.size > 0) this.#scheduleFlush(0);
-  }
+  // ---- catching up ----
 
   async #reloadLockouts(): Promise<void> {
     const rows = await this.#pool.query<{ name: string; fail_count: number; last_failure: number | null; last_success: number | null; locked_until: number | null }>(
@@ -365,7 +287,7 @@ export class PgKdcDatabase implements RealmDatabase {
    */
   refresh(): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);
-    if (this.#follow && (this.#lost !== undefined || this.#listener === undefined)) return Promise.resolve(false);
+    if (this.#feed !== undefined && !this.#feed.up) return Promise.resolve(false);
     if (this.#refreshRun !== undefined) {
       this.#refreshAgain = true;
       return this.#refreshRun;
@@ -383,11 +305,11 @@ export class PgKdcDatabase implements RealmDatabase {
     });
     return this.#refreshRun.catch((e: unknown) => {
       if (isConnectionError(e)) {
-        if (this.#follow) {
-          this.#connectionLost(e);
+        if (this.#feed !== undefined) {
+          this.#feed.lost(e);
           return false;
         }
-        throw unreachable(this.url, e);
+        throw unreachable(this.#url, e);
       }
       throw e;
     });
@@ -406,18 +328,9 @@ export class PgKdcDatabase implements RealmDatabase {
     if (this.#closed) return false;
     const since = this.#generation;
     const snap = await inTransaction(this.#pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (c) => {
-      const gen = (await c.query<{ gen: number }>('SELECT gen FROM generation')).rows[0]?.gen;
-      if (gen === undefined) throw new KdcDbError('CORRUPT', `the database at ${this.location} has no generation row`);
-      if (gen === since) return undefined;
-      const settings = (await c.query<{ v: string }>("SELECT v FROM meta WHERE k = 'settings'")).rows[0]?.v;
-      const policies = (await c.query<PolicyRow>('SELECT * FROM policies')).rows;
-      const assigned = (await c.query<{ principal: string; policy: string }>('SELECT principal, policy FROM principal_policy')).rows;
-      const deleted = since < 0 ? [] : (await c.query<{ name: string }>('SELECT name FROM deleted WHERE gen > $1', [since])).rows.map((r) => r.name);
-      const rows = (await c.query<PrincipalRow>(`SELECT ${PRINCIPAL_COLUMNS} FROM principals WHERE gen > $1`, [since])).rows;
-      const keys = since < 0
-        ? (await c.query<KeyRow>('SELECT principal, kvno, etype, salt, s2kparams, key_enc FROM principal_keys ORDER BY principal, kvno DESC, pos')).rows
-        : rows.length === 0 ? [] : (await c.query<KeyRow>('SELECT principal, kvno, etype, salt, s2kparams, key_enc FROM principal_keys WHERE principal = ANY($1::text[]) ORDER BY principal, kvno DESC, pos', [rows.map((r) => r.name)])).rows;
-      return { gen, settings, policies, assigned, deleted, rows, keys };
+      const found = await readChanges(c, since);
+      if (found === 'no generation') throw new KdcDbError('CORRUPT', `the database at ${this.location} has no generation row`);
+      return found;
     });
     if (snap === undefined) return false;
     // Another reload finished first with a newer snapshot: ours is stale.
@@ -434,12 +347,12 @@ export class PgKdcDatabase implements RealmDatabase {
     for (let i = 0; i < snap.rows.length; i++) {
       const row = snap.rows[i]!;
       records.push([recordFromRows(this.realm, this.#mkey, row, keysByName.get(row.name) ?? []), row.gen]);
-      if (since >= 0 && i % RELOAD_SLICE === RELOAD_SLICE - 1) await new Promise((r) => setImmediate(r));
+      if (!snap.full && i % RELOAD_SLICE === RELOAD_SLICE - 1) await new Promise((r) => setImmediate(r));
     }
     if (this.#generation !== since) return this.#generation < snap.gen ? this.#refreshOnce() : false;
     this.#settings = JSON.parse(snap.settings) as RealmSettings;
     this.policies.setAll(snap.policies, snap.assigned);
-    if (since < 0) this.#view.clear();
+    if (snap.full) this.#view.clear();
     for (const name of snap.deleted) this.#view.remove(name);
     for (const [r, gen] of records) {
       this.#view.install(r, gen);
@@ -468,21 +381,13 @@ export class PgKdcDatabase implements RealmDatabase {
       });
       await this.#catchUp();
     } catch (e) {
-      throw isConnectionError(e) ? unreachable(this.url, e) : e;
+      throw isConnectionError(e) ? unreachable(this.#url, e) : e;
     }
     return out;
   }
 
   async #writeRecord(c: Client, r: DbPrincipalRecord, gen: number, withKeys: boolean, resetLockout: boolean): Promise<void> {
-    const row = principalRowOf(r, gen);
-    await c.query(`INSERT INTO principals (${PRINCIPAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-      ON CONFLICT (name) DO UPDATE SET kvno = EXCLUDED.kvno, attributes = EXCLUDED.attributes, max_life = EXCLUDED.max_life,
-        max_renew = EXCLUDED.max_renew, expires_at = EXCLUDED.expires_at, pw_expires_at = EXCLUDED.pw_expires_at,
-        last_pw_change = EXCLUDED.last_pw_change, modified_at = EXCLUDED.modified_at,
-        fail_count = CASE WHEN $18 THEN EXCLUDED.fail_count ELSE principals.fail_count END,
-        locked_until = CASE WHEN $18 THEN EXCLUDED.locked_until ELSE principals.locked_until END, gen = EXCLUDED.gen`,
-    [row.name, row.components, row.name_type, row.kvno, row.attributes, row.max_life, row.max_renew, row.expires_at, row.pw_expires_at,
-      row.last_pw_change, row.created_at, row.modified_at, row.last_success, row.last_failure, row.fail_count, row.locked_until, row.gen, resetLockout]);
+    await upsertPrincipal(c, principalRowOf(r, gen), resetLockout);
     if (!withKeys) return;
     await c.query('DELETE FROM principal_keys WHERE principal = $1', [r.canonicalName]);
     await insertKeys(c, keyRowsOf(this.#mkey, r.canonicalName, r.keys));
@@ -545,13 +450,11 @@ export class PgKdcDatabase implements RealmDatabase {
     await this.flush().catch(() => {});
     try {
       return await inTransaction(this.#pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (c) => {
-        const meta = new Map((await c.query<{ k: string; v: string }>('SELECT k, v FROM meta')).rows.map((r) => [r.k, r.v]));
-        const rows = (await c.query<PrincipalRow>(`SELECT ${PRINCIPAL_COLUMNS} FROM principals ORDER BY name`)).rows;
-        const keys = (await c.query<KeyRow>('SELECT principal, kvno, etype, salt, s2kparams, key_enc FROM principal_keys ORDER BY principal, kvno DESC, pos')).rows;
+        const { meta, rows, keys } = await readAll(c);
         return dumpFromRows(this.realm, JSON.parse(meta.get('settings')!) as RealmSettings, meta.get('master_check')!, rows, keys);
       });
     } catch (e) {
-      throw isConnectionError(e) ? unreachable(this.url, e) : e;
+      throw isConnectionError(e) ? unreachable(this.#url, e) : e;
     }
   }
 
@@ -560,19 +463,7 @@ export class PgKdcDatabase implements RealmDatabase {
     const { settings, names, rows } = parseDump(this.#mkey, this.realm, dump, opts);
     await this.flush().catch(() => {});
     await this.#write(async (c, gen) => {
-      const gone = opts.update === true ? [...names] : undefined;
-      // Tombstones for what is replaced, so that running KDCs drop names the dump does not have.
-      await c.query(`INSERT INTO deleted (name, gen) SELECT name, $1 FROM principals ${gone ? 'WHERE name = ANY($2::text[])' : ''} ON CONFLICT (name) DO UPDATE SET gen = EXCLUDED.gen`, gone ? [gen, gone] : [gen]);
-      await c.query(`DELETE FROM principals ${gone ? 'WHERE name = ANY($1::text[])' : ''}`, gone ? [gone] : []);
-      for (let i = 0; i < rows.length; i += 1000) {
-        const chunk = rows.slice(i, i + 1000);
-        const col = <K extends keyof PrincipalRow>(k: K) => chunk.map((x) => (k === 'gen' ? gen : x.row[k as Exclude<K, 'gen'>]));
-        await c.query(`INSERT INTO principals (${PRINCIPAL_COLUMNS}) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::int[], $7::int[],
-          $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::int[], $16::bigint[], $17::bigint[])`,
-        (['name', 'components', 'name_type', 'kvno', 'attributes', 'max_life', 'max_renew', 'expires_at', 'pw_expires_at', 'last_pw_change',
-          'created_at', 'modified_at', 'last_success', 'last_failure', 'fail_count', 'locked_until', 'gen'] as const).map((k) => col(k)));
-        await insertKeys(c, chunk.flatMap(({ row, keys }) => keys.map((k) => ({ ...k, principal: row.name }))));
-      }
+      await replacePrincipals(c, gen, rows, opts.update === true ? [...names] : undefined);
       if (opts.update !== true) await c.query("UPDATE meta SET v = $1 WHERE k = 'settings'", [JSON.stringify(settings)]);
     });
   }
@@ -581,33 +472,10 @@ export class PgKdcDatabase implements RealmDatabase {
     if (this.#closed) return;
     if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
-    if (this.#lost === undefined && this.#generation >= 0) await this.flush().catch(() => {});
+    if (this.connected && this.#generation >= 0) await this.flush().catch(() => {});
     this.#closed = true;
-    if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
-    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
-    const l = this.#listener;
-    this.#listener = undefined;
-    if (l !== undefined) {
-      l.removeAllListeners('end');
-      await l.end().catch(() => {});
-    }
+    await this.#feed?.close();
     await this.#refreshRun?.catch(() => {});
     await this.#pool.end().catch(() => {});
   }
-}
-
-/** Key rows in one statement; `pos` keeps their order within a kvno. */
-async function insertKeys(c: Client, keys: readonly KeyRow[]): Promise<void> {
-  if (keys.length === 0) return;
-  const pos = new Map<string, number>();
-  const positions = keys.map((k) => {
-    const tag = `${k.principal}\0${k.kvno}`;
-    const p = pos.get(tag) ?? 0;
-    pos.set(tag, p + 1);
-    return p;
-  });
-  await c.query(`INSERT INTO principal_keys (principal, kvno, etype, pos, salt, s2kparams, key_enc)
-    SELECT * FROM unnest($1::text[], $2::bigint[], $3::int[], $4::int[], $5::text[], $6::bytea[], $7::bytea[])`,
-  [keys.map((k) => k.principal), keys.map((k) => k.kvno), keys.map((k) => k.etype), positions, keys.map((k) => k.salt),
-    keys.map((k) => (k.s2kparams === null ? null : Buffer.from(k.s2kparams))), keys.map((k) => Buffer.from(k.key_enc))]);
 }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hasPostgres, NO_POSTGRES, startPostgres, type Postgres } from '../../../../../test/helpers/postgres.js';
-import { initPgRealm, isLockedOut, KdcDbError, openPgDatabase, type PgDatabaseOptions, type PgKdcDatabase } from '../index.js';
+import { initPgRealm, isLockedOut, KdcDbError, openPgDatabase, type OpenPgDatabaseOptions, type PgKdcDatabase } from '../index.js';
 
 async function until(what: string, cond: () => boolean, ms = 5000): Promise<number> {
   const t0 = Date.now();
@@ -28,7 +28,7 @@ describe.skipIf(!hasPostgres)(`PostgreSQL store across KDCs${hasPostgres ? '' : 
   let n = 0;
   let url = '';
   const handles: PgKdcDatabase[] = [];
-  const open = async (o: PgDatabaseOptions = {}): Promise<PgKdcDatabase> => {
+  const open = async (o: OpenPgDatabaseOptions = {}): Promise<PgKdcDatabase> => {
     const db = await openPgDatabase(url, dir, o);
     handles.push(db);
     return db;
@@ -108,6 +108,38 @@ describe.skipIf(!hasPostgres)(`PostgreSQL store across KDCs${hasPostgres ? '' : 
     const row = await open({ follow: false });
     expect(row.lookup(['alice'])!.failCount).toBe(5);
     expect(row.lookup(['alice'])!.lockedUntil).toEqual(new Date(t1.getTime() + 4 + 600_000));
+  });
+
+  it('keeps a master password\'s realm without a stash: the database holds only the scrypt parameters and the check value', async () => {
+    const db = await freshRealm({ realm: 'LAB.TEST', masterPassword: 'Master-pw-1' });
+    await db.addPrincipal('alice', { password: 'Alice-pw-1' });
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(join(dir, 'stash'))).toBe(false);
+    const reason = (p: Promise<unknown>) => p.then(() => 'opened', (e: unknown) => (e instanceof KdcDbError ? e.reason : String(e)));
+    expect(await reason(openPgDatabase(url, dir, { follow: false }))).toBe('MASTER_PASSWORD_REQUIRED');
+    expect(await reason(openPgDatabase(url, dir, { follow: false, masterPassword: 'wrong' }))).toBe('MASTER_KEY_MISMATCH');
+    const other = await open({ follow: false, masterPassword: 'Master-pw-1' });
+    expect(Buffer.from(other.lookup(['alice'])!.keys[0]!.key).toString('hex')).toBe(Buffer.from(db.lookup(['alice'])!.keys[0]!.key).toString('hex'));
+    const meta = pg.psql('SELECT k FROM kpop_kdc.meta ORDER BY k', `r${n}`).trim().split('\n');
+    expect(meta).toEqual(['master_check', 'master_kdf', 'realm', 'schema_version', 'settings']);
+  });
+
+  it('a realm made anew under a running KDC (schema dropped, init again on the same stash) is loaded in full, the old principals gone', async () => {
+    const admin = await freshRealm();
+    await admin.addPrincipal('old1', { randkey: true });
+    await admin.addPrincipal('old2', { randkey: true });
+    await admin.addPrincipal('old3', { randkey: true });
+    await admin.close();
+    const kdc = await open();
+    expect(kdc.lookup(['old3'])).toBeDefined();
+    pg.psql('DROP SCHEMA kpop_kdc CASCADE', `r${n}`);
+    const again = await initPgRealm(url, dir, { realm: 'LAB.TEST', follow: false });
+    handles.push(again);
+    await again.addPrincipal('new1', { randkey: true });
+    await kdc.refresh();
+    expect(kdc.lookup(['new1'])).toBeDefined();
+    expect(kdc.lookup(['old1'])).toBeUndefined();
+    expect(kdc.listPrincipals()).toEqual(['krbtgt/LAB.TEST@LAB.TEST', 'new1@LAB.TEST']);
   });
 
   it('serves from memory while the database is away, says so once, reconnects and catches up; admin calls fail with one clear line', async () => {
