@@ -6,7 +6,7 @@ import { closeSync, constants, fsyncSync, openSync, readFileSync, writeSync } fr
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { addKeytabEntries, enctypeName, formatPrincipal, resolveKeytabName } from '@kpop/common';
-import { changePasswordUnderPolicy, checkPasswordQuality, initRealm, KdcDbError, openDatabase, STASH_FILE, type KdcDatabase, type PrincipalAttributes } from '../db/index.js';
+import { changePasswordUnderPolicy, checkPasswordQuality, initRealm, KdcDbError, openDatabase, STASH_FILE, type DatabaseHandleOptions, type KdcDatabase, type PrincipalAttributes } from '../db/index.js';
 import { resolveName } from '../db/names.js';
 import { formatPrincipalRecord, formatSettings } from './format.js';
 import { ensureChangepwPrincipal } from '../server/kpasswd-server.js';
@@ -28,17 +28,17 @@ export const dirOf = (o: { dir?: string }, io: CliIo): string => resolve(o.dir ?
 const now = (io: CliIo): Date => (io.now ?? (() => new Date()))();
 
 /** onMasterPassword hears the master password that opened it, if one did (`kdc start --workers` hands it on). */
-export async function openDb(dir: string, io: CliIo, onMasterPassword?: (pw: string) => void): Promise<KdcDatabase> {
+export async function openDb(dir: string, io: CliIo, onMasterPassword?: (pw: string) => void, handle: DatabaseHandleOptions = {}): Promise<KdcDatabase> {
   const fromEnv = io.env[MASTER_PASSWORD_ENV];
   try {
-    const db = openDatabase(dir, fromEnv !== undefined ? { masterPassword: fromEnv } : {});
+    const db = openDatabase(dir, fromEnv !== undefined ? { ...handle, masterPassword: fromEnv } : handle);
     if (fromEnv !== undefined) onMasterPassword?.(fromEnv);
     return db;
   } catch (e) {
     if (!(e instanceof KdcDbError) || e.reason !== 'MASTER_PASSWORD_REQUIRED') throw e;
     if (!io.stdin.isTTY) throw new KdcDbError(e.reason, `${e.message} in ${MASTER_PASSWORD_ENV} or on a terminal`);
     const pw = await promptHidden(io, 'Enter KDC database master key: ');
-    const db = openDatabase(dir, { masterPassword: pw });
+    const db = openDatabase(dir, { ...handle, masterPassword: pw });
     onMasterPassword?.(pw);
     return db;
   }

@@ -38,6 +38,7 @@ export interface StartOptions {
   tcpIdleTimeout?: string;
   tcpFrameTimeout?: string;
   workers?: string;
+  principalCache?: string;
   kpasswdListen?: string[];
   kpasswdAdmin?: string[];
   logFile?: string;
@@ -109,6 +110,14 @@ function reportRefresh(io: CliIo): (e: unknown) => void {
     if (msg !== last) io.stderr.write(`kdc: cannot refresh the database: ${msg}\n`);
     last = msg;
   };
+}
+
+/** --principal-cache as database handle options (only when given). */
+function cacheOption(o: StartOptions): { cacheSize?: number } {
+  if (o.principalCache === undefined) return {};
+  const n = parseCount('--principal-cache', o.principalCache);
+  if (n < 1) throw new UsageError('--principal-cache must be at least 1');
+  return { cacheSize: n };
 }
 
 /** Port 88 (RFC 4120 §7.2.3) on loopback only: serving other hosts is a choice made with --listen. */
@@ -196,7 +205,7 @@ export async function cmdStart(o: StartOptions, io: CliIo): Promise<void> {
     return startPrimary(o, io, { listen, ...(maxUdpReply !== undefined ? { maxUdpReply } : {}) }, workers, kpasswdListen);
   }
 
-  const db = await openDb(dirOf(o, io), io);
+  const db = await openDb(dirOf(o, io), io, undefined, cacheOption(o));
   let logFile: RotatingFile | undefined;
   try {
     if (o.logFile) logFile = new RotatingFile(o.logFile, { maxBytes: logMax, keep: logKeep });
@@ -240,7 +249,7 @@ export async function cmdStart(o: StartOptions, io: CliIo): Promise<void> {
 /** The primary: checks the database opens (asking for its master password once), then runs the workers. */
 async function startPrimary(o: StartOptions, io: CliIo, base: WorkerConfig, workers: number, kpasswdListen: { host: string; port: number }[]): Promise<void> {
   let masterPassword: string | undefined;
-  const db = await openDb(dirOf(o, io), io, (pw) => (masterPassword = pw));
+  const db = await openDb(dirOf(o, io), io, (pw) => (masterPassword = pw), cacheOption(o));
   const realm = db.realm;
   if (ensureChangepwPrincipal(db)) io.stderr.write(`kdc: created kadmin/changepw@${db.realm} for the kpasswd service\n`);
   // The kpasswd service stays in the primary, one process (its replay cache is in memory): the database
@@ -289,7 +298,7 @@ async function serveAsWorker(o: StartOptions, io: CliIo): Promise<void> {
   let db: KdcDatabase;
   let server: KdcServer;
   try {
-    db = openDatabase(dirOf(o, io), config.masterPassword !== undefined ? { masterPassword: config.masterPassword } : {});
+    db = openDatabase(dirOf(o, io), { ...cacheOption(o), ...(config.masterPassword !== undefined ? { masterPassword: config.masterPassword } : {}) });
   } catch (e) {
     reportWorkerFailed((e as Error).message);
     throw e;
