@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readKeytab } from '@kpop/common';
+import { initRealm } from '@kpop/kdc';
 import { findProgram } from './helpers/mit-realm.js';
 import { clockEnv } from './helpers/mit-clock.js';
 
@@ -219,6 +220,21 @@ describe('kdc dump and load', () => {
     fails(kdc(['load', join(tmp, 'missing.json'), '--dir', dir]), 1, /ENOENT|no such file/i);
     fails(kdc(['load', dumpFile, '--dir', join(tmp, 'var', 'kdc')]), 1, /another master key/);
     expect(ok(kdc(['listprincs', '--dir', join(tmp, 'var', 'kdc')]))).toBe('kadmin/changepw@LAB.TEST\nkrbtgt/LAB.TEST@LAB.TEST\n');
+  });
+
+  it('a dump larger than a pipe holds reaches a slow reader whole (kdc dump | ssh host kdc load -)', () => {
+    const big = join(tmp, 'big');
+    const db = initRealm(big, { realm: 'BIG.TEST' });
+    for (let i = 0; i < 150; i++) db.addPrincipal(`svc${i}/host.example`, { randkey: true });
+    db.close();
+    const dumpFile = join(tmp, 'big.json');
+    ok(kdc(['dump', '-o', dumpFile, '--dir', big]));
+    const size = statSync(dumpFile).size;
+    expect(size).toBeGreaterThan(65536);
+    // The reader starts late, so the 64 KiB pipe is full while kdc finishes and exits.
+    const piped = execFileSync('/bin/sh', ['-c', `"${process.execPath}" "${KDC}" dump --dir "${big}" | (sleep 0.5; cat)`], { encoding: 'utf8', env: { ...clockEnv(), PATH: process.env.PATH ?? '' }, maxBuffer: 1 << 26 });
+    expect(piped.length).toBe(size);
+    expect(piped).toBe(readFileSync(dumpFile, 'utf8'));
   });
 });
 

@@ -79,6 +79,7 @@ export function buildProgram(io: CliIo): Command {
     .option('--tcp-idle-timeout <seconds>', 'close a TCP connection with no complete request for this long (default 30)')
     .option('--tcp-frame-timeout <seconds>', 'close a TCP connection whose started request is not complete after this long (default 10)')
     .option('-w, --workers <n>', 'worker processes serving the same ports: a number, or auto for one per core (default 1)')
+    .option('--principal-cache <n>', 'principals kept decrypted in memory per process; others are read from the database on demand (default 10000)')
     .option('--kpasswd-listen <host:port>', 'kpasswd service address (RFC 3244), repeatable (default port 464 on the --listen hosts; none: off)', collect)
     .option('--kpasswd-admin <principal>', 'principal (glob) allowed to set other principals\' passwords through kpasswd, repeatable', collect)
     .option('--log-file <file>', 'write the request log to FILE instead of stdout (reopened on SIGHUP, for logrotate)')

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { addKeytabEntries, enctypeName, formatPrincipal, resolveKeytabName } from '@kpop/common';
 import { existsSync } from 'node:fs';
-import { changePasswordUnderPolicy, checkPasswordQuality, displayUrl, initPgRealm, initRealm, isPostgresUrl, KdcDbError, openDatabase, openPgDatabase, STASH_FILE, type PgDatabaseOptions, type PrincipalAttributes, type RealmDatabase } from '../db/index.js';
+import { changePasswordUnderPolicy, checkPasswordQuality, displayUrl, initPgRealm, initRealm, isPostgresUrl, KdcDbError, openDatabase, openPgDatabase, STASH_FILE, type DatabaseHandleOptions, type PgDatabaseOptions, type PrincipalAttributes, type RealmDatabase } from '../db/index.js';
 import { resolveName } from '../db/names.js';
 import { formatPrincipalRecord, formatSettings } from './format.js';
 import { ensureChangepwPrincipal } from '../server/kpasswd-server.js';
@@ -41,29 +41,30 @@ export function dbUrlOf(o: { db?: string }, io: CliIo): string | undefined {
 export interface StoreOpts { dir?: string; db?: string }
 
 /** Opens the realm's database: PostgreSQL with --db (or $KPOP_KDC_DB), else SQLite in DIR. */
-export async function openStore(o: StoreOpts, io: CliIo, masterPassword: string | undefined, pg: PgDatabaseOptions): Promise<RealmDatabase> {
+export async function openStore(o: StoreOpts, io: CliIo, masterPassword: string | undefined, pg: PgDatabaseOptions, sqlite: DatabaseHandleOptions = {}): Promise<RealmDatabase> {
   const dir = dirOf(o, io);
   const url = dbUrlOf(o, io);
   const opts = masterPassword !== undefined ? { masterPassword } : {};
-  return url !== undefined ? openPgDatabase(url, dir, { follow: false, ...pg, ...opts }) : openDatabase(dir, opts);
+  return url !== undefined ? openPgDatabase(url, dir, { follow: false, ...pg, ...opts }) : openDatabase(dir, { ...sqlite, ...opts });
 }
 
 /**
  * Opens the database, asking for the master password on a terminal when the realm has one.
  * onMasterPassword hears the master password that opened it, if one did (`kdc start --workers`
- * hands it on); pg: a KDC's change feed options (an admin command does without).
+ * hands it on); pg: a KDC's change feed options (an admin command does without); sqlite: the
+ * SQLite store's (the KDC's --principal-cache).
  */
-export async function openDb(o: StoreOpts, io: CliIo, onMasterPassword?: (pw: string) => void, pg: PgDatabaseOptions = {}): Promise<RealmDatabase> {
+export async function openDb(o: StoreOpts, io: CliIo, onMasterPassword?: (pw: string) => void, pg: PgDatabaseOptions = {}, sqlite: DatabaseHandleOptions = {}): Promise<RealmDatabase> {
   const fromEnv = io.env[MASTER_PASSWORD_ENV];
   try {
-    const db = await openStore(o, io, fromEnv, pg);
+    const db = await openStore(o, io, fromEnv, pg, sqlite);
     if (fromEnv !== undefined) onMasterPassword?.(fromEnv);
     return db;
   } catch (e) {
     if (!(e instanceof KdcDbError) || e.reason !== 'MASTER_PASSWORD_REQUIRED') throw e;
     if (!io.stdin.isTTY) throw new KdcDbError(e.reason, `${e.message} in ${MASTER_PASSWORD_ENV} or on a terminal`);
     const pw = await promptHidden(io, 'Enter KDC database master key: ');
-    const db = await openStore(o, io, pw, pg);
+    const db = await openStore(o, io, pw, pg, sqlite);
     onMasterPassword?.(pw);
     return db;
   }

@@ -43,6 +43,7 @@ export interface StartOptions {
   tcpIdleTimeout?: string;
   tcpFrameTimeout?: string;
   workers?: string;
+  principalCache?: string;
   kpasswdListen?: string[];
   kpasswdAdmin?: string[];
   logFile?: string;
@@ -123,6 +124,14 @@ function reportRefresh(io: CliIo): (e: unknown) => void {
  */
 function following(io: CliIo, who?: string): PgDatabaseOptions {
   return { follow: true, onStatus: (line) => void io.stderr.write(`${who === undefined ? line : line.replace(/^kdc: /, `kdc: ${who}: `)}\n`) };
+}
+
+/** --principal-cache as database handle options (only when given). */
+function cacheOption(o: StartOptions): { cacheSize?: number } {
+  if (o.principalCache === undefined) return {};
+  const n = parseCount('--principal-cache', o.principalCache);
+  if (n < 1) throw new UsageError('--principal-cache must be at least 1');
+  return { cacheSize: n };
 }
 
 /** Port 88 (RFC 4120 §7.2.3) on loopback only: serving other hosts is a choice made with --listen. */
@@ -207,7 +216,7 @@ export async function cmdStart(o: StartOptions, io: CliIo): Promise<void> {
     return startPrimary(o, io, { listen, ...(maxUdpReply !== undefined ? { maxUdpReply } : {}) }, workers, kpasswdListen);
   }
 
-  const db = await openDb(o, io, undefined, following(io));
+  const db = await openDb(o, io, undefined, following(io), cacheOption(o));
   let logFile: RotatingFile | undefined;
   try {
     if (o.logFile) logFile = new RotatingFile(o.logFile, { maxBytes: logMax, keep: logKeep });
@@ -251,7 +260,7 @@ export async function cmdStart(o: StartOptions, io: CliIo): Promise<void> {
 /** The primary: checks the database opens (asking for its master password once), then runs the workers. */
 async function startPrimary(o: StartOptions, io: CliIo, base: WorkerConfig, workers: number, kpasswdListen: { host: string; port: number }[]): Promise<void> {
   let masterPassword: string | undefined;
-  const db = await openDb(o, io, (pw) => (masterPassword = pw), following(io, 'kpasswd'));
+  const db = await openDb(o, io, (pw) => (masterPassword = pw), following(io, 'kpasswd'), cacheOption(o));
   const realm = db.realm;
   if (await ensureChangepwPrincipal(db)) io.stderr.write(`kdc: created kadmin/changepw@${db.realm} for the kpasswd service\n`);
   // The kpasswd service stays in the primary, one process (its replay cache is in memory): the database
@@ -300,7 +309,7 @@ async function serveAsWorker(o: StartOptions, io: CliIo): Promise<void> {
   let db: RealmDatabase;
   let server: KdcServer;
   try {
-    db = await openStore(o, io, config.masterPassword, following(io, `worker ${process.env.KPOP_KDC_WORKER ?? '?'}`));
+    db = await openStore(o, io, config.masterPassword, following(io, `worker ${process.env.KPOP_KDC_WORKER ?? '?'}`), cacheOption(o));
   } catch (e) {
     reportWorkerFailed((e as Error).message);
     throw e;

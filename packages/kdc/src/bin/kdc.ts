@@ -10,5 +10,7 @@ process.on('uncaughtException', (e) => {
 
 const code = await runKdcCli(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env });
 // Exit now: a standard input still open (a pipe whose writer lingers) must not keep a finished command alive.
-// stdout and stderr are synchronous on Linux for files, pipes and terminals, so nothing written is lost.
+// But first let what was written reach a slow reader: a write to a full pipe is queued, not blocking
+// (`kdc dump | ssh host kdc load -` lost all but the first 64 KiB when this exited at once).
+await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => (s.writableLength === 0 ? resolve() : s.write('', () => resolve())))));
 process.exit(code);

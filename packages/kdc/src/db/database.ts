@@ -2,11 +2,18 @@
  * KdcDatabase: the SQLite principal database (better-sqlite3) and the
  * in-memory view the exchanges read.
  *
- * - Reads on the request path (lookup, settings) touch only memory: every
- *   principal with its keys already decrypted under the master key.
+ * - Principals are read on demand, not at open: a lookup that misses the
+ *   in-memory view reads the row and its keys (two indexed reads), decrypts
+ *   the keys under the master key and keeps the record in a bounded cache
+ *   (`cacheSize` records, view.ts), so opening a realm of 100,000 principals
+ *   reads none of them and memory does not grow with the realm. Settings and
+ *   policies are small and held whole.
  * - Administrative writes (this process, or the `kdc` CLI in another) bump
  *   the `generation` counter in meta; refresh() compares it with the one in
- *   memory (one indexed read) and reloads only the rows changed since.
+ *   memory (one indexed read) and drops from the cache the records changed
+ *   since: by name when few changed, the whole cache after a bulk change
+ *   (a 100,000-name `kdc load`), so no refresh re-reads the realm while
+ *   requests wait.
  * - recordFailure/recordSuccess update memory at once (a lockout takes effect
  *   on the next request) and queue the event; a timer (unref'd) writes the
  *   queue in one transaction, re-applying the events to the row as stored so
@@ -37,9 +44,16 @@ import type { PrincipalRecord, RealmSettings } from './types.js';
 export type { AddPrincipalOptions, ChangePasswordOptions, ModifyPrincipalOptions, SettingsChanges } from './writes.js';
 
 
+/** SQLite's busy timeout as realm.ts sets it; flush({ wait: false }) sets 0 for its transaction. */
+export const BUSY_TIMEOUT_MS = 5000;
+/** A refresh that finds more changed names than this drops the whole cache rather than each name. */
+const EVICT_BY_NAME_MAX = 1024;
+
 export interface DatabaseHandleOptions {
   /** How often queued lockout bookkeeping is written; default 1000 ms. */
   flushIntervalMs?: number;
+  /** How many principals are kept decrypted in memory (SQLite); default DEFAULT_CACHE_SIZE (view.ts). */
+  cacheSize?: number;
   /** Clock for creation/modification times (tests). */
   now?: () => Date;
   /**
@@ -73,10 +87,13 @@ export function fileIdentity(path: string): string | undefined {
 type Statements = {
   generation: BetterSqlite3.Statement<[], number>;
   settings: BetterSqlite3.Statement<[], string>;
-  rowsSince: BetterSqlite3.Statement<[number], PrincipalRow>;
+  rowOf: BetterSqlite3.Statement<[string], PrincipalRow>;
   keysOf: BetterSqlite3.Statement<[string], KeyRow>;
-  allKeys: BetterSqlite3.Statement<[], KeyRow>;
+  allNames: BetterSqlite3.Statement<[], string>;
+  namesSince: BetterSqlite3.Statement<[number], string>;
+  countSince: BetterSqlite3.Statement<[number], number>;
   deletedSince: BetterSqlite3.Statement<[number], string>;
+  countDeletedSince: BetterSqlite3.Statement<[number], number>;
   lockoutOf: BetterSqlite3.Statement<[string], Pick<PrincipalRow, 'fail_count' | 'last_failure' | 'last_success' | 'locked_until' | 'gen'>>;
   writeLockout: BetterSqlite3.Statement<[number, number | null, number | null, number | null, string]>;
 };
@@ -85,10 +102,13 @@ function prepareStatements(db: BetterSqlite3.Database): Statements {
   return {
     generation: db.prepare<[], number>("SELECT CAST(v AS INTEGER) FROM meta WHERE k = 'generation'").pluck(),
     settings: db.prepare<[], string>("SELECT v FROM meta WHERE k = 'settings'").pluck(),
-    rowsSince: db.prepare<[number], PrincipalRow>('SELECT * FROM principals WHERE gen > ?'),
+    rowOf: db.prepare<[string], PrincipalRow>('SELECT * FROM principals WHERE name = ?'),
     keysOf: db.prepare<[string], KeyRow>('SELECT * FROM principal_keys WHERE principal = ? ORDER BY kvno DESC, rowid'),
-    allKeys: db.prepare<[], KeyRow>('SELECT * FROM principal_keys ORDER BY principal, kvno DESC, rowid'),
+    allNames: db.prepare<[], string>('SELECT name FROM principals').pluck(),
+    namesSince: db.prepare<[number], string>('SELECT name FROM principals WHERE gen > ?').pluck(),
+    countSince: db.prepare<[number], number>('SELECT count(*) FROM principals WHERE gen > ?').pluck(),
     deletedSince: db.prepare<[number], string>('SELECT name FROM deleted WHERE gen > ?').pluck(),
+    countDeletedSince: db.prepare<[number], number>('SELECT count(*) FROM deleted WHERE gen > ?').pluck(),
     lockoutOf: db.prepare('SELECT fail_count, last_failure, last_success, locked_until, gen FROM principals WHERE name = ?'),
     writeLockout: db.prepare('UPDATE principals SET fail_count = ?, last_failure = ?, last_success = ?, locked_until = ? WHERE name = ?'),
   };
@@ -123,7 +143,10 @@ export class KdcDatabase implements RealmDatabase {
     this.#interleave = opts.interleave;
     this.realm = realm;
     this.dir = dir;
-    this.#view = new PrincipalView(realm);
+    this.#view = new PrincipalView(realm, {
+      source: { read: (name) => this.#readOne(name), names: () => this.#stmt.allNames.all() },
+      ...(opts.cacheSize !== undefined ? { capacity: opts.cacheSize } : {}),
+    });
     this.#now = opts.now ?? (() => new Date());
     this.#flushIntervalMs = opts.flushIntervalMs ?? 1000;
     this.#stmt = prepareStatements(db);
@@ -136,7 +159,12 @@ export class KdcDatabase implements RealmDatabase {
     return this.#file?.path ?? `${this.dir}/kdc.sqlite`;
   }
 
-  // ---- PrincipalStore: the request path, memory only ----
+  /** Principals read from the file since open, held in memory now, and the bound (tests, the bench). */
+  cacheStats(): { reads: number; cached: number; capacity: number } {
+    return this.#view.stats();
+  }
+
+  // ---- PrincipalStore: the request path (memory, and one indexed read on a miss) ----
 
   settings(): RealmSettings {
     return this.#settings;
@@ -167,7 +195,7 @@ export class KdcDatabase implements RealmDatabase {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       try {
-        this.flush();
+        this.flush({ wait: false });
       } catch {
         // Busy or failing disk: flush() put the events back; try again later.
         if (this.#pending.size > 0) this.#schedule();
@@ -176,11 +204,18 @@ export class KdcDatabase implements RealmDatabase {
     this.#timer.unref();
   }
 
-  /** Writes the queued lockout bookkeeping now (also on a timer and on close). */
-  flush(): void {
+  /**
+   * Writes the queued lockout bookkeeping now (also on a timer and on close).
+   * `wait: false` (the KDC's timer and refresh): when another process holds
+   * the write lock (a `kdc load` of 100,000 names writes for seconds), fail
+   * at once and keep the events for the next try, rather than block the event
+   * loop, and every request with it, for up to the busy timeout.
+   */
+  flush({ wait = true }: { wait?: boolean } = {}): void {
     if (this.#pending.size === 0) return;
     const batch = this.#pending.take();
     const st = this.#stmt;
+    if (!wait) this.#db.pragma('busy_timeout = 0');
     try {
       this.#interleave?.('flush:taken');
       this.#db.transaction(() => {
@@ -196,6 +231,8 @@ export class KdcDatabase implements RealmDatabase {
       // Put the batch back in front of anything queued since, then report.
       this.#pending.putBack(batch);
       throw e;
+    } finally {
+      if (!wait) this.#db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     }
   }
 
@@ -211,8 +248,15 @@ export class KdcDatabase implements RealmDatabase {
     if (gen === undefined) throw new KdcDbError('CORRUPT', 'the database has no generation counter');
     if (gen === this.#generation) return false;
     this.#interleave?.('refresh:checked');
-    // Our queued bookkeeping goes to disk first: the rows reloaded below then include it.
-    if (this.#generation >= 0) this.flush();
+    // Our queued bookkeeping goes to disk first when it can without waiting; what stays queued
+    // (another process writing) is applied again to each record read back (#readOne).
+    if (this.#generation >= 0) {
+      try {
+        this.flush({ wait: false });
+      } catch {
+        this.#schedule();
+      }
+    }
     this.#db.transaction(() => this.#reload()).deferred();
     return true;
   }
@@ -223,7 +267,7 @@ export class KdcDatabase implements RealmDatabase {
     if (file === undefined) return;
     const id = fileIdentity(file.path);
     if (id === this.#fileId) return;
-    if (id === undefined) throw new KdcDbError('NO_DATABASE', `${file.path} was removed; still serving the ${this.#view.size} principals loaded before`);
+    if (id === undefined) throw new KdcDbError('NO_DATABASE', `${file.path} was removed; still serving the ${this.#view.size} principals held in memory`);
     const next = file.reopen(this.#mkey);
     try {
       // Bookkeeping queued for the old file's principals goes to the old file, still open.
@@ -248,24 +292,29 @@ export class KdcDatabase implements RealmDatabase {
     this.#interleave?.('reload:snapshot');
     this.#settings = JSON.parse(st.settings.get()!) as RealmSettings;
     this.policies?.reload();
-    if (since < 0) {
+    if (since < 0 || st.countSince.get(since)! + st.countDeletedSince.get(since)! > EVICT_BY_NAME_MAX) {
+      // A new file, or a bulk change: what was held is read again on demand.
       this.#view.clear();
-      const keysByName = new Map<string, KeyRow[]>();
-      for (const k of st.allKeys.iterate()) {
-        let list = keysByName.get(k.principal);
-        if (list === undefined) keysByName.set(k.principal, (list = []));
-        list.push(k);
-      }
-      for (const row of st.rowsSince.iterate(-1)) this.#install(this.#recordFrom(row, keysByName.get(row.name) ?? []), row.gen);
     } else {
       for (const name of st.deletedSince.iterate(since)) this.#view.remove(name);
-      for (const row of st.rowsSince.all(since)) this.#install(this.#recordFrom(row, st.keysOf.all(row.name)), row.gen);
+      for (const name of st.namesSince.iterate(since)) this.#view.remove(name);
     }
     this.#generation = gen;
   }
 
-  #install(r: DbPrincipalRecord, gen: number): void {
-    this.#view.install(r, gen);
+  /**
+   * One principal from the file (the view's source). Lockout events still
+   * queued for it (a record evicted, or dropped by a refresh, before the
+   * flush) are applied again, so the count in memory never goes back.
+   */
+  #readOne(canonicalName: string): { record: DbPrincipalRecord; gen: number } | undefined {
+    if (this.#closed) return undefined;
+    const row = this.#stmt.rowOf.get(canonicalName);
+    if (row === undefined) return undefined;
+    const record = this.#recordFrom(row, this.#stmt.keysOf.all(canonicalName));
+    const evs = this.#pending.pending.get(canonicalName);
+    if (evs !== undefined) replayLockout(record, row.gen, evs, this.policies.lockoutOf(canonicalName) ?? this.#settings.lockout);
+    return { record, gen: row.gen };
   }
 
   #recordFrom(row: PrincipalRow, keyRows: KeyRow[]): DbPrincipalRecord {

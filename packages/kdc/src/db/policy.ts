@@ -107,20 +107,27 @@ export function checkPolicyName(name: unknown): string {
   return name;
 }
 
+/** Principal-to-policy answers remembered between reloads. */
+const ASSIGNMENTS_REMEMBERED = 20_000;
+
 /** The AAD of a history key blob: distinct from a current key's (schema.ts keyAad). */
 export const historyAad = (name: string, kvno: number, etype: number): string => `history|${name}|${kvno}|${etype}`;
 
 /**
  * The policy half of the database: policies, which principal has which, and
- * the history of old password keys. Cached in memory (policies are few and
- * read on every lockout decision); reload() runs on every refresh that saw
- * the generation move.
+ * the history of old password keys. Policies are few and read on every
+ * lockout decision: held whole. Which principal has which policy is read on
+ * demand and remembered (a realm of 100,000 principals each with a policy
+ * is not read at open); reload() runs on every refresh that saw the
+ * generation move and forgets both.
  */
 export class PolicyStore implements PolicyAdmin {
   readonly #db: BetterSqlite3.Database;
   readonly #mkey: MasterKey;
   #policies = new Map<string, PasswordPolicy>();
-  #assigned = new Map<string, string>();
+  /** Canonical name → its policy name, or null for none; filled on demand, bounded. */
+  #assigned = new Map<string, string | null>();
+  readonly #assignedOf: BetterSqlite3.Statement<[string], string>;
   readonly #bump: () => void;
 
   constructor(db: BetterSqlite3.Database, mkey: MasterKey) {
@@ -129,12 +136,13 @@ export class PolicyStore implements PolicyAdmin {
     db.exec(POLICY_DDL);
     const bump = db.prepare("UPDATE meta SET v = CAST(CAST(v AS INTEGER) + 1 AS TEXT) WHERE k = 'generation'");
     this.#bump = () => void bump.run();
+    this.#assignedOf = db.prepare<[string], string>('SELECT policy FROM principal_policy WHERE principal = ?').pluck();
     this.reload();
   }
 
   reload(): void {
     this.#policies = new Map(this.#db.prepare<[], PolicyRow>('SELECT * FROM policies').all().map((r) => [r.name, fromRow(r)]));
-    this.#assigned = new Map(this.#db.prepare<[], { principal: string; policy: string }>('SELECT principal, policy FROM principal_policy').all().map((r) => [r.principal, r.policy]));
+    this.#assigned.clear();
   }
 
   get(name: string): PasswordPolicy | undefined {
@@ -147,11 +155,17 @@ export class PolicyStore implements PolicyAdmin {
 
   /** The policy a principal has (its name, even when the policy was since deleted: MIT shows it too). */
   policyNameOf(canonicalName: string): string | undefined {
-    return this.#assigned.get(canonicalName);
+    let n = this.#assigned.get(canonicalName);
+    if (n === undefined) {
+      n = this.#assignedOf.get(canonicalName) ?? null;
+      if (this.#assigned.size >= ASSIGNMENTS_REMEMBERED) this.#assigned.clear();
+      this.#assigned.set(canonicalName, n);
+    }
+    return n ?? undefined;
   }
 
   policyOf(canonicalName: string): PasswordPolicy | undefined {
-    const n = this.#assigned.get(canonicalName);
+    const n = this.policyNameOf(canonicalName);
     return n === undefined ? undefined : this.#policies.get(n);
   }
 
@@ -229,7 +243,7 @@ export class PolicyStore implements PolicyAdmin {
     const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
     return {
       policies: this.list().map((n) => this.#policies.get(n)!),
-      assignments: [...this.#assigned].sort(([a], [b]) => (a < b ? -1 : 1)).map(([principal, policy]) => ({ principal, policy })),
+      assignments: this.#db.prepare<[], { principal: string; policy: string }>('SELECT principal, policy FROM principal_policy').all().sort((a, b) => (a.principal < b.principal ? -1 : 1)),
       history: this.#db.prepare<[], HistoryRow>('SELECT * FROM password_history ORDER BY principal, kvno DESC, etype').all().map((h) => ({
         principal: h.principal, kvno: h.kvno, etype: h.etype, salt: h.salt, ...(h.s2kparams !== null ? { s2kparams: b64(h.s2kparams) } : {}), key: b64(h.key_enc),
       })),

@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { join, resolve } from 'node:path';
 import { DEFAULT_ENCTYPES, tgsPrincipal, formatPrincipal } from '@kpop/common';
-import { fileIdentity, KdcDatabase, type DatabaseFile, type DatabaseHandleOptions } from './database.js';
+import { BUSY_TIMEOUT_MS, fileIdentity, KdcDatabase, type DatabaseFile, type DatabaseHandleOptions } from './database.js';
 import { KdcDbError } from './errors.js';
 import { deriveMasterKey, MasterKey, newKdfParams, readStashFile, writeStashFile, type MasterKdfParams } from './master-key.js';
 import { DDL, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
@@ -41,7 +41,7 @@ function openSqlite(path: string, create: boolean): Database.Database {
     const db = new Database(path, { fileMustExist: !create });
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma('synchronous = NORMAL');
     return db;
   } finally {

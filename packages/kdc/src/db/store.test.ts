@@ -51,8 +51,11 @@ describe('refresh', () => {
     cli.addPrincipal('bob', { password: 'bob-pw' });
     cli.changePassword('alice', { password: 'alice-pw-2' });
     cli.updateSettings({ maxLife: 7200, lockout: { maxFailures: 5 } });
+    // alice was cached before the change and stays as read until the refresh; bob was never
+    // read, so the first lookup reads him from the database.
     const aliceBefore = kdc.lookup(['alice'])!;
-    expect(kdc.lookup(['bob'])).toBeUndefined();
+    expect(aliceBefore.kvno).toBe(1);
+    expect(kdc.lookup(['bob'])?.canonicalName).toBe('bob@LAB.TEST');
     expect(kdc.refresh()).toBe(true);
     expect(kdc.refresh()).toBe(false);
     expect(kdc.lookup(['bob'])?.canonicalName).toBe('bob@LAB.TEST');
@@ -209,5 +212,114 @@ describe('dump and load', () => {
     db.addPrincipal('bob', { password: 'b' });
     db.load({ ...good, principals: good.principals.filter((p) => p.name === 'alice@LAB.TEST') }, { update: true });
     expect(db.listPrincipals()).toEqual(['alice@LAB.TEST', 'bob@LAB.TEST', 'krbtgt/LAB.TEST@LAB.TEST']);
+  });
+});
+
+describe('principals read on demand, in a bounded cache', () => {
+  const keys = [{ etype: 18, key: new Uint8Array(32).fill(1) }];
+  const keyOf = (i: number) => [{ etype: 18, key: new Uint8Array(32).fill(i % 250) }];
+
+  it('opening a realm reads no principal; a lookup reads one once; a second lookup is served from memory', () => {
+    const db = track(initRealm(realm.dir, { realm: 'LAB.TEST' }));
+    for (let i = 0; i < 50; i++) db.addPrincipal(`user${i}`, { keys: keyOf(i) });
+    db.close();
+    const kdc = track(openDatabase(realm.dir));
+    expect(kdc.cacheStats().cached).toBe(0);
+    expect(kdc.cacheStats().reads).toBe(0);
+    expect(kdc.lookup(['user7'])!.canonicalName).toBe('user7@LAB.TEST');
+    expect(kdc.lookup(['user7'])!.keys[0]!.key[0]).toBe(7);
+    expect(kdc.cacheStats()).toMatchObject({ reads: 1, cached: 1 });
+    expect(kdc.lookup(['nobody'])).toBeUndefined();
+    expect(kdc.lookup(['user7', 'x'])).toBeUndefined();
+    expect(kdc.cacheStats().cached).toBe(1);
+    // The admin view reads the database, not the cache: every name is listed.
+    expect(kdc.listPrincipals('user*')).toHaveLength(50);
+  });
+
+  it('with room for 4 records, lookups over 20 principals stay right and memory holds at most 4', () => {
+    const db = track(initRealm(realm.dir, { realm: 'LAB.TEST', cacheSize: 4 }));
+    for (let i = 0; i < 20; i++) db.addPrincipal(`user${i}`, { keys: keyOf(i), kvno: i + 1 });
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 20; i++) {
+        const r = db.lookup([`user${i}`])!;
+        expect(r.canonicalName).toBe(`user${i}@LAB.TEST`);
+        expect(r.kvno).toBe(i + 1);
+        expect(r.keys[0]!.key[0]).toBe(i);
+        // krbtgt is looked up by every TGS exchange: it stays (second chance) while others come and go.
+        expect(db.lookup(['krbtgt', 'LAB.TEST'])).toBeDefined();
+      }
+    }
+    expect(db.cacheStats().cached).toBeLessThanOrEqual(4);
+    const reads = db.cacheStats().reads;
+    db.lookup(['krbtgt', 'LAB.TEST']);
+    expect(db.cacheStats().reads).toBe(reads);
+  });
+
+  it('a record evicted before its lockout bookkeeping was written keeps its failures when read again', () => {
+    const db = track(initRealm(realm.dir, { realm: 'LAB.TEST', cacheSize: 2, flushIntervalMs: 3_600_000, lockout: { maxFailures: 3, failureWindow: 600, lockoutDuration: 600 } }));
+    db.addPrincipal('alice', { keys });
+    for (let i = 0; i < 5; i++) db.addPrincipal(`user${i}`, { keys });
+    const at = new Date('2026-12-01T10:00:00Z');
+    db.recordFailure('alice@LAB.TEST', at);
+    db.recordFailure('alice@LAB.TEST', at);
+    for (let i = 0; i < 5; i++) db.lookup([`user${i}`]);
+    expect(db.cacheStats().cached).toBeLessThanOrEqual(2);
+    expect(db.lookup(['alice'])!.failCount).toBe(2);
+    db.recordFailure('alice@LAB.TEST', at);
+    expect(isLockedOut(db.lookup(['alice'])!, at)).toBe(true);
+    db.flush();
+    const other = track(openDatabase(realm.dir));
+    expect(other.lookup(['alice'])!.failCount).toBe(3);
+  });
+
+  it('a bulk change by another process drops the cache at the next refresh; a small one drops only the names changed', () => {
+    const kdc = track(initRealm(realm.dir, { realm: 'LAB.TEST' }));
+    kdc.addPrincipal('alice', { keys: keyOf(1) });
+    kdc.addPrincipal('carol', { keys: keyOf(3) });
+    kdc.refresh();
+    expect(kdc.lookup(['alice'])!.keys[0]!.key[0]).toBe(1);
+    expect(kdc.lookup(['carol'])!.keys[0]!.key[0]).toBe(3);
+    const cached = kdc.cacheStats().cached;
+    const cli = track(openDatabase(realm.dir));
+    cli.changePassword('alice', { keys: keyOf(2) });
+    expect(kdc.refresh()).toBe(true);
+    expect(kdc.cacheStats().cached).toBe(cached - 1); // alice went, carol stayed
+    const reads = kdc.cacheStats().reads;
+    expect(kdc.lookup(['carol'])!.keys[0]!.key[0]).toBe(3);
+    expect(kdc.cacheStats().reads).toBe(reads);
+    expect(kdc.lookup(['alice'])!.keys[0]!.key[0]).toBe(2);
+    // 1,100 changes at once: more than are dropped one by one.
+    for (let i = 0; i < 1100; i++) cli.addPrincipal(`bulk${i}`, { keys: keyOf(i) });
+    cli.changePassword('alice', { keys: keyOf(4) });
+    cli.close();
+    expect(kdc.refresh()).toBe(true);
+    expect(kdc.cacheStats().cached).toBe(0);
+    expect(kdc.lookup(['alice'])!.keys[0]!.key[0]).toBe(4);
+    expect(kdc.lookup(['bulk1099'])!.keys[0]!.key[0]).toBe(1099 % 250);
+    expect(kdc.lookup(['carol'])!.keys[0]!.key[0]).toBe(3);
+  });
+});
+
+describe('another process holding the write lock', () => {
+  it('the KDC\'s own flush gives up at once and keeps its events; refresh still works; the events land once the lock is gone', () => {
+    const kdc = track(initRealm(realm.dir, { realm: 'LAB.TEST', flushIntervalMs: 3_600_000, lockout: { maxFailures: 5, failureWindow: 600, lockoutDuration: 600 } }));
+    kdc.addPrincipal('alice', { keys: [{ etype: 18, key: new Uint8Array(32).fill(1) }] });
+    const at = new Date('2026-12-01T10:00:00Z');
+    kdc.recordFailure('alice@LAB.TEST', at);
+    const holder = new Database(join(realm.dir, 'kdc.sqlite'));
+    holder.pragma('busy_timeout = 0');
+    holder.exec('BEGIN IMMEDIATE');
+    try {
+      expect(() => kdc.flush({ wait: false })).toThrow(/locked|busy/i);
+      expect(kdc.refresh()).toBe(false);
+      kdc.recordFailure('alice@LAB.TEST', at);
+      expect(kdc.lookup(['alice'])!.failCount).toBe(2);
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+    kdc.flush({ wait: false });
+    const other = track(openDatabase(realm.dir));
+    expect(other.lookup(['alice'])!.failCount).toBe(2);
   });
 });

@@ -1,10 +1,12 @@
 /**
- * The in-memory view both stores serve the exchanges from: every principal
- * with its keys decrypted, indexed by components (the wire's lookups) and by
+ * The in-memory view both stores serve the exchanges from: principals with
+ * their keys decrypted, indexed by components (the wire's lookups) and by
  * canonical name (administration), with the row generation each record was
- * loaded from; and the queue of lockout events not yet written.
+ * loaded from; every principal (PostgreSQL), or those read on demand into a
+ * bounded cache (SQLite, PrincipalSource); and the queue of lockout events
+ * not yet written.
  */
-import type { KeytabEntry } from '@kpop/common';
+import { formatPrincipal, type KeytabEntry } from '@kpop/common';
 import { KdcDbError } from './errors.js';
 import { applyFailure, applySuccess, type LockoutFields } from './lockout.js';
 import { componentsKey, globMatch, resolveName } from './names.js';
@@ -13,24 +15,63 @@ import type { LockoutPolicy, PrincipalRecord } from './types.js';
 
 /** `gen`: the row generation of the record this KDC held when the event happened. */
 export type LockoutEvent = { kind: 'failure' | 'success'; at: Date; gen: number };
+/** Records a bounded view keeps decrypted in memory by default (a few KB each with their keys). */
+export const DEFAULT_CACHE_SIZE = 10_000;
 /** Failures kept per principal between flushes; more add nothing once a lockout is reached. */
 const MAX_EVENTS_PER_PRINCIPAL = 256;
 
+/** Where a view that holds only some principals reads the others (the SQLite store). */
+export interface PrincipalSource {
+  /** The record of a canonical name, keys decrypted, with the `gen` of its row; undefined when there is none. */
+  read(canonicalName: string): { record: DbPrincipalRecord; gen: number } | undefined;
+  /** Every canonical name in the database (listings). */
+  names(): string[];
+}
+
+/** A record held, the generation of the row it was read from, and its second-chance bit. */
+interface Entry { record: DbPrincipalRecord; gen: number; used: boolean }
+
+/**
+ * Without a source the view holds every principal (the store installs them
+ * all). With one it is a bounded cache: a miss reads the principal from the
+ * source, and past `capacity` records the oldest one not used since its
+ * last pass goes (second chance: krbtgt and busy services stay).
+ */
 export class PrincipalView {
-  readonly #byKey = new Map<string, DbPrincipalRecord>();
-  readonly #byName = new Map<string, DbPrincipalRecord>();
-  /** Canonical name → the `gen` of the row each in-memory record was loaded from. */
-  readonly #rowGen = new Map<string, number>();
+  /** By componentsKey, oldest first (the eviction order); #byName holds the same entries. */
+  readonly #byKey = new Map<string, Entry>();
+  readonly #byName = new Map<string, Entry>();
+  readonly #source: PrincipalSource | undefined;
+  readonly #capacity: number;
+  #reads = 0;
 
-  constructor(readonly realm: string) {}
+  constructor(readonly realm: string, opts: { source?: PrincipalSource; capacity?: number } = {}) {
+    this.#source = opts.source;
+    this.#capacity = opts.source === undefined ? Infinity : (opts.capacity ?? DEFAULT_CACHE_SIZE);
+    if (!(this.#capacity >= 1) || (Number.isFinite(this.#capacity) && !Number.isInteger(this.#capacity))) {
+      throw new KdcDbError('BAD_ARGUMENT', `the principal cache size must be a whole number of at least 1, got ${String(opts.capacity)}`);
+    }
+  }
 
+  /** Records held in memory now. */
   get size(): number {
     return this.#byName.size;
   }
 
+  /** Records read from the source since the view was made, records held, and the bound (tests, the bench). */
+  stats(): { reads: number; cached: number; capacity: number } {
+    return { reads: this.#reads, cached: this.#byName.size, capacity: this.#capacity };
+  }
+
   lookup(nameString: readonly string[]): PrincipalRecord | undefined {
-    const r = this.#byKey.get(componentsKey(nameString));
-    if (r === undefined) return undefined;
+    let e = this.#byKey.get(componentsKey(nameString));
+    if (e === undefined) {
+      if (this.#source === undefined) return undefined;
+      e = this.#read(formatPrincipal({ realm: this.realm, name: { nameType: 1, nameString: nameString as string[] } }));
+      if (e === undefined) return undefined;
+    }
+    e.used = true;
+    const r = e.record;
     const c = r.principal.name.nameString;
     if (c.length !== nameString.length) return undefined;
     for (let i = 0; i < c.length; i++) if (c[i] !== nameString[i]) return undefined;
@@ -38,36 +79,65 @@ export class PrincipalView {
   }
 
   byName(canonicalName: string): DbPrincipalRecord | undefined {
-    return this.#byName.get(canonicalName);
+    return (this.#byName.get(canonicalName) ?? this.#read(canonicalName))?.record;
   }
 
   rowGen(canonicalName: string): number {
-    return this.#rowGen.get(canonicalName) ?? 0;
+    return this.#byName.get(canonicalName)?.gen ?? 0;
   }
 
   install(r: DbPrincipalRecord, gen: number): void {
-    this.#byName.set(r.canonicalName, r);
-    this.#rowGen.set(r.canonicalName, gen);
-    this.#byKey.set(componentsKey(r.principal.name.nameString), r);
+    this.#install(r, gen);
+  }
+
+  /** Makes room first, so the record just read is never the one evicted. */
+  #install(r: DbPrincipalRecord, gen: number): Entry {
+    this.remove(r.canonicalName);
+    if (this.#byName.size >= this.#capacity) this.#evictOne();
+    const e: Entry = { record: r, gen, used: false };
+    this.#byName.set(r.canonicalName, e);
+    this.#byKey.set(componentsKey(r.principal.name.nameString), e);
+    return e;
   }
 
   remove(canonicalName: string): void {
     const old = this.#byName.get(canonicalName);
     if (old === undefined) return;
     this.#byName.delete(canonicalName);
-    this.#rowGen.delete(canonicalName);
-    this.#byKey.delete(componentsKey(old.principal.name.nameString));
+    this.#byKey.delete(componentsKey(old.record.principal.name.nameString));
   }
 
   clear(): void {
     this.#byKey.clear();
     this.#byName.clear();
-    this.#rowGen.clear();
+  }
+
+  #read(canonicalName: string): Entry | undefined {
+    const got = this.#source?.read(canonicalName);
+    if (got === undefined) return undefined;
+    this.#reads++;
+    return this.#install(got.record, got.gen);
+  }
+
+  #evictOne(): void {
+    for (;;) {
+      const first = this.#byKey.entries().next();
+      if (first.done === true) return;
+      const [key, e] = first.value;
+      this.#byKey.delete(key);
+      if (e.used) {
+        e.used = false;
+        this.#byKey.set(key, e);
+        continue;
+      }
+      this.#byName.delete(e.record.canonicalName);
+      return;
+    }
   }
 
   /** An administrator's name ('alice', 'pop/host@REALM') to its record. */
   get(name: string): DbPrincipalRecord | undefined {
-    return this.#byName.get(resolveName(name, this.realm).canonicalName);
+    return this.byName(resolveName(name, this.realm).canonicalName);
   }
 
   require(name: string): DbPrincipalRecord {
@@ -78,7 +148,7 @@ export class PrincipalView {
 
   /** Sorted canonical names; a glob without '@' is matched against the name in this realm, as kadmin does. */
   list(glob?: string): string[] {
-    const names = [...this.#byName.keys()];
+    const names = this.#source !== undefined ? this.#source.names() : [...this.#byName.keys()];
     const pattern = glob === undefined || glob === '' ? undefined : glob.includes('@') ? glob : `${glob}@${this.realm}`;
     return (pattern === undefined ? names : names.filter((n) => globMatch(pattern, n))).sort();
   }
