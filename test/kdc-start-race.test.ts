@@ -104,7 +104,7 @@ describe('kdc start: an admin change made at once is served within 1 s', () => {
     // While the directory is gone the KDC says so on stderr (once) and keeps its last view.
     const end = Date.now() + 3000;
     while (!stderr().includes('was removed') && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-    expect(stderr()).toMatch(/kdc: cannot refresh the database: .*kdc\.sqlite was removed; still serving the \d+ principals loaded before/);
+    expect(stderr()).toMatch(/kdc: cannot refresh the database: .*kdc\.sqlite was removed; still serving the realm as it was from the file still open/);
     kdc(dir, ['init', '--realm', 'LAB.TEST']);
     kdc(dir, ['addprinc', 'carol', '--password', 'carol-pw']);
     const added = Date.now();

@@ -267,7 +267,7 @@ export class KdcDatabase implements RealmDatabase {
     if (file === undefined) return;
     const id = fileIdentity(file.path);
     if (id === this.#fileId) return;
-    if (id === undefined) throw new KdcDbError('NO_DATABASE', `${file.path} was removed; still serving the ${this.#view.size} principals held in memory`);
+    if (id === undefined) throw new KdcDbError('NO_DATABASE', `${file.path} was removed; still serving the realm as it was from the file still open`);
     const next = file.reopen(this.#mkey);
     try {
       // Bookkeeping queued for the old file's principals goes to the old file, still open.
