@@ -8,7 +8,21 @@
  * with search_path, so that a realm can share a database with other
  * applications and its statements read as the SQLite store's do.
  */
-import pg from 'pg';
+import type pg from 'pg';
+
+/**
+ * node-postgres, loaded when a store on PostgreSQL is first opened: its
+ * initialisation (and Node's fetch, which it touches) cost about 24 ms, a
+ * quarter of every `kdc` command on SQLite when it was loaded at start.
+ */
+let pgModule: typeof pg | undefined;
+export async function loadPg(): Promise<typeof pg> {
+  return (pgModule ??= ((await import('pg')) as unknown as { default: typeof pg }).default);
+}
+function loadedPg(): typeof pg {
+  if (pgModule === undefined) throw new Error('node-postgres is not loaded yet');
+  return pgModule;
+}
 import { KdcDbError } from '../errors.js';
 
 export const PG_SCHEMA = 'kpop_kdc';
@@ -88,7 +102,7 @@ export function unreachable(url: string, e: unknown): KdcDbError {
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === 20 && format !== 'binary') return (v: string) => Number(v);
-    return pg.types.getTypeParser(oid, format as 'text');
+    return loadedPg().types.getTypeParser(oid, format as 'text');
   },
 };
 
@@ -105,9 +119,10 @@ export function clientConfig(url: string): pg.ClientConfig {
 }
 
 /** A small pool (admin writes, reloads, lockout batches); an idle connection that dies is dropped, never thrown. */
-export function makePool(url: string, max = 4): pg.Pool {
+export async function makePool(url: string, max = 4): Promise<pg.Pool> {
+  const { Pool } = await loadPg();
   // query_timeout: a statement on a connection cut without a word fails instead of waiting for TCP to give up.
-  const pool = new pg.Pool({ ...clientConfig(url), max, idleTimeoutMillis: 10_000, query_timeout: 60_000 });
+  const pool = new Pool({ ...clientConfig(url), max, idleTimeoutMillis: 10_000, query_timeout: 60_000 });
   pool.on('error', () => {
     // An idle client lost its connection (server restart): the pool drops it; the next query connects anew.
   });

@@ -16,8 +16,8 @@
  *   give the realm (its tables gone) is reported once more, with that
  *   reason.
  */
-import pg from 'pg';
-import { clientConfig, describePgError, isConnectionError } from './connection.js';
+import type pg from 'pg';
+import { clientConfig, describePgError, isConnectionError, loadPg } from './connection.js';
 import { CHANGE_CHANNEL, LOCKOUT_CHANNEL } from './schema.js';
 
 /** How often the listening connection is checked with a query, and how long that query may take (ms). */
@@ -69,7 +69,8 @@ export class ChangeFeed {
   }
 
   async #connect(): Promise<void> {
-    const client = new pg.Client({ ...clientConfig(this.#url), query_timeout: HEARTBEAT_MS });
+    const { Client } = await loadPg();
+    const client = new Client({ ...clientConfig(this.#url), query_timeout: HEARTBEAT_MS });
     // Registered before connecting: an 'error' event with no listener would crash the process.
     client.on('error', (e) => this.lost(e, client));
     client.on('end', () => this.lost(new Error('Connection ended'), client));

@@ -43,7 +43,7 @@ export async function initPgRealm(url: string, dir: string, opts: InitPgRealmOpt
   if (opts.masterPassword !== undefined && opts.masterPassword.length === 0) throw new KdcDbError('BAD_ARGUMENT', 'the master password is empty');
   const root = resolve(dir);
   const stashPath = join(root, STASH_FILE);
-  const pool = makePool(url);
+  const pool = await makePool(url);
   try {
     if ((await readMeta(pool, url)) !== undefined) throw new KdcDbError('EXISTS', `the database at ${displayUrl(url)} already holds a realm (kdc dump, then drop the schema ${PG_SCHEMA}, to start again)`);
     let kdf: MasterKdfParams | undefined;
@@ -93,7 +93,7 @@ export async function initPgRealm(url: string, dir: string, opts: InitPgRealmOpt
 
 export async function openPgDatabase(url: string, dir: string, opts: OpenPgDatabaseOptions = {}): Promise<PgKdcDatabase> {
   const root = resolve(dir);
-  const pool = makePool(url);
+  const pool = await makePool(url);
   try {
     const meta = await readMeta(pool, url);
     if (meta === undefined) throw new KdcDbError('NO_DATABASE', `no KDC realm in the database at ${displayUrl(url)}: run "kdc init --realm REALM --db URL --dir ${dir}" first`);
