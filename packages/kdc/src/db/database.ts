@@ -30,8 +30,8 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { statSync } from 'node:fs';
 import type { KeytabEntry } from '@kpop/common';
 import { KdcDbError } from './errors.js';
-import { applyFailure, applySuccess, type LockoutFields } from './lockout.js';
-import { LockoutQueue, PrincipalView, replayLockout } from './view.js';
+import type { LockoutFields } from './lockout.js';
+import { LockoutQueue, PrincipalView, recordLockoutEvent, replayLockout } from './view.js';
 import type { MasterKey } from './master-key.js';
 import { resolveName } from './names.js';
 import { fromMs, recordFromRows, type DbPrincipalRecord, type KeyRow, type PrincipalRow } from './schema.js';
@@ -39,7 +39,7 @@ import { isRealmTgs, principalWriter, type AddPrincipalOptions, type ChangePassw
 import { dumpDatabase, loadDump, type LoadOptions } from './dump.js';
 import { PolicyStore } from './policy.js';
 import type { RealmDatabase } from './realm-database.js';
-import type { PrincipalRecord, RealmSettings } from './types.js';
+import type { LockoutPolicy, PrincipalRecord, RealmSettings } from './types.js';
 
 export type { AddPrincipalOptions, ChangePasswordOptions, ModifyPrincipalOptions, SettingsChanges } from './writes.js';
 
@@ -175,19 +175,16 @@ export class KdcDatabase implements RealmDatabase {
   }
 
   recordFailure(canonicalName: string, at: Date): void {
-    const r = this.#view.byName(canonicalName);
-    if (r === undefined || this.#closed) return;
-    applyFailure(r, at, this.policies.lockoutOf(canonicalName) ?? this.#settings.lockout);
-    this.#pending.push(canonicalName, { kind: 'failure', at, gen: this.#view.rowGen(canonicalName) });
-    this.#schedule();
+    if (!this.#closed && recordLockoutEvent(this.#view, this.#pending, canonicalName, 'failure', at, (n) => this.#lockoutPolicy(n))) this.#schedule();
   }
 
   recordSuccess(canonicalName: string, at: Date): void {
-    const r = this.#view.byName(canonicalName);
-    if (r === undefined || this.#closed) return;
-    applySuccess(r, at);
-    this.#pending.push(canonicalName, { kind: 'success', at, gen: this.#view.rowGen(canonicalName) });
-    this.#schedule();
+    if (!this.#closed && recordLockoutEvent(this.#view, this.#pending, canonicalName, 'success', at, (n) => this.#lockoutPolicy(n))) this.#schedule();
+  }
+
+  /** The principal's policy's lockout limits, else the realm's. */
+  #lockoutPolicy(name: string): LockoutPolicy {
+    return this.policies.lockoutOf(name) ?? this.#settings.lockout;
   }
 
   #schedule(): void {
@@ -223,7 +220,7 @@ export class KdcDatabase implements RealmDatabase {
           const row = st.lockoutOf.get(name);
           if (row === undefined) continue; // deleted meanwhile
           const f: LockoutFields = { failCount: row.fail_count, lastFailure: fromMs(row.last_failure), lastSuccess: fromMs(row.last_success), lockedUntil: fromMs(row.locked_until) };
-          replayLockout(f, row.gen, evs, this.policies.lockoutOf(name) ?? this.#settings.lockout);
+          replayLockout(f, row.gen, evs, this.#lockoutPolicy(name));
           st.writeLockout.run(f.failCount, f.lastFailure?.getTime() ?? null, f.lastSuccess?.getTime() ?? null, f.lockedUntil?.getTime() ?? null, name);
         }
       }).immediate();
@@ -313,7 +310,7 @@ export class KdcDatabase implements RealmDatabase {
     if (row === undefined) return undefined;
     const record = this.#recordFrom(row, this.#stmt.keysOf.all(canonicalName));
     const evs = this.#pending.pending.get(canonicalName);
-    if (evs !== undefined) replayLockout(record, row.gen, evs, this.policies.lockoutOf(canonicalName) ?? this.#settings.lockout);
+    if (evs !== undefined) replayLockout(record, row.gen, evs, this.#lockoutPolicy(canonicalName));
     return { record, gen: row.gen };
   }
 

@@ -167,6 +167,20 @@ export class PrincipalView {
   }
 }
 
+/**
+ * A KDC's failed or successful pre-authentication of a principal: applied to
+ * the record in memory at once (a lockout takes effect on the next request)
+ * and queued for the database. False when there is no such principal.
+ */
+export function recordLockoutEvent(view: PrincipalView, queue: LockoutQueue, name: string, kind: LockoutEvent['kind'], at: Date, policy: (name: string) => LockoutPolicy): boolean {
+  const r = view.byName(name);
+  if (r === undefined) return false;
+  if (kind === 'failure') applyFailure(r, at, policy(name));
+  else applySuccess(r, at);
+  queue.push(name, { kind, at, gen: view.rowGen(name) });
+  return true;
+}
+
 /** Lockout events per principal, waiting to be written. */
 export class LockoutQueue {
   pending = new Map<string, LockoutEvent[]>();

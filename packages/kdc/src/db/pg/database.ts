@@ -43,13 +43,13 @@ import type pg from 'pg';
 import type { KeytabEntry } from '@kpop/common';
 import { type Dump, dumpFromRows, parseDump, type LoadOptions } from '../dump.js';
 import { KdcDbError } from '../errors.js';
-import { applyFailure, applySuccess, type LockoutFields } from '../lockout.js';
+import type { LockoutFields } from '../lockout.js';
 import type { MasterKey } from '../master-key.js';
 import { resolveName } from '../names.js';
 import type { RealmDatabase } from '../realm-database.js';
 import { fromMs, recordFromRows, toMs, type DbPrincipalRecord, type KeyRow } from '../schema.js';
 import type { PrincipalRecord, RealmSettings } from '../types.js';
-import { LockoutQueue, PrincipalView, replayLockout, type LockoutEvent } from '../view.js';
+import { LockoutQueue, PrincipalView, recordLockoutEvent, replayLockout, type LockoutEvent } from '../view.js';
 import {
   changedSettings, isRealmTgs, keyRowsOf, modifiedRecord, newPrincipalRecord, principalRowOf, rekeyedRecord,
   type AddPrincipalOptions, type ChangePasswordOptions, type ModifyPrincipalOptions, type SettingsChanges,
@@ -167,19 +167,11 @@ export class PgKdcDatabase implements RealmDatabase {
   }
 
   recordFailure(canonicalName: string, at: Date): void {
-    const r = this.#view.byName(canonicalName);
-    if (r === undefined || this.#closed) return;
-    applyFailure(r, at, this.#lockoutPolicy(canonicalName));
-    this.#pending.push(canonicalName, { kind: 'failure', at, gen: this.#view.rowGen(canonicalName) });
-    this.#scheduleFlush(this.#flushIntervalMs);
+    if (!this.#closed && recordLockoutEvent(this.#view, this.#pending, canonicalName, 'failure', at, (n) => this.#lockoutPolicy(n))) this.#scheduleFlush(this.#flushIntervalMs);
   }
 
   recordSuccess(canonicalName: string, at: Date): void {
-    const r = this.#view.byName(canonicalName);
-    if (r === undefined || this.#closed) return;
-    applySuccess(r, at);
-    this.#pending.push(canonicalName, { kind: 'success', at, gen: this.#view.rowGen(canonicalName) });
-    this.#scheduleFlush(this.#flushIntervalMs);
+    if (!this.#closed && recordLockoutEvent(this.#view, this.#pending, canonicalName, 'success', at, (n) => this.#lockoutPolicy(n))) this.#scheduleFlush(this.#flushIntervalMs);
   }
 
   #lockoutPolicy(name: string) {
