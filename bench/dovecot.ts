@@ -5,9 +5,10 @@
 // root (Dovecot drops privileges).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../test/helpers/free-port.js';
 
 export type DovecotProtocol = 'pop3' | 'imap';
 
@@ -16,14 +17,6 @@ export function dovecotAvailable(protocol: DovecotProtocol): string | undefined 
   const r = spawnSync('dovecot', ['--version'], { encoding: 'utf8' });
   if (r.status !== 0) return `not installed (apt-get install dovecot-core dovecot-${protocol}d dovecot-gssapi)`;
   return undefined;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 function chownTree(path: string, uid: number): void {

@@ -19,26 +19,18 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeKrbErrorMessage, stringToKey } from '@kpop/common';
 import { buildAsReq, initRealm } from '@kpop/kdc';
 import { findProgram, hasMitKdc } from '../../test/helpers/mit-realm.js';
+import { freeTcpUdpPort as freePort } from '../../test/helpers/free-port.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const KDC_JS = join(root, 'packages/kdc/dist/bin/kdc.js');
 const sizes = (process.env.KDC_SCALE_SIZES ?? '1000,10000,100000').split(',').map(Number).filter((n) => n > 0);
 const PASSWORD = 'scale-pw-1';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** One UDP exchange; null after `ms` without an answer. */
 function ask(port: number, msg: Uint8Array, ms = 1000): Promise<Uint8Array | null> {

@@ -12,10 +12,10 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
-import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freeTcpUdpPort as freePort } from './free-port.js';
 
 const SBIN = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin'];
 
@@ -87,23 +87,6 @@ export interface MitRealm {
   /** The krb5kdc process id (the parent, with -w). */
   pid: number;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  for (;;) {
-    const s = createServer();
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-    const port = (s.address() as { port: number }).port;
-    await new Promise((r) => s.close(r));
-    // The same number must be free for UDP too.
-    const u = createSocket('udp4');
-    const ok = await new Promise<boolean>((r) => {
-      u.once('error', () => r(false));
-      u.bind(port, '127.0.0.1', () => r(true));
-    });
-    u.close();
-    if (ok) return port;
-  }
 }
 
 function krb5ConfText(realm: string, port: number, libdefaults: string, kpasswdPort = 0): string {

@@ -9,10 +9,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { postgresBinDir, type Postgres } from './postgres.js';
+import { freePort } from './free-port.js';
 
 export interface Replica {
   readonly port: number;
@@ -23,17 +23,6 @@ export interface Replica {
   /** Restart on another port (the old primary's, once it is gone). */
   moveTo(port: number): void;
   stop(): void;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function uid(flag: '-u' | '-g'): number {

@@ -22,9 +22,9 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chownSync, chmodSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port.js';
 
 export interface Postgres {
   /** postgresql://USER:PASSWORD@127.0.0.1:PORT/DATABASE */
@@ -74,17 +74,6 @@ export const hasPostgres: boolean = postgresBinDir() !== undefined;
 export const NO_POSTGRES = 'PostgreSQL is not installed (initdb/pg_ctl neither on PATH nor in /usr/lib/postgresql/*/bin): apt-get install postgresql';
 
 const isRoot = (): boolean => process.getuid?.() === 0;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const running = new Set<() => void>();
 let exitHookInstalled = false;
