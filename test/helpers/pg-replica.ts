@@ -7,11 +7,10 @@
  * move. stop() stops it and removes its folder (also at process exit).
  * As root, the programs run as `postgres` (initdb and postgres refuse root).
  */
-import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { postgresBinDir, type Postgres } from './postgres.js';
+import { ownedByPostgres, postgresBinDir, runPostgresProgram, type Postgres } from './postgres.js';
 import { freePort } from './free-port.js';
 
 export interface Replica {
@@ -25,10 +24,6 @@ export interface Replica {
   stop(): void;
 }
 
-function uid(flag: '-u' | '-g'): number {
-  return Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim());
-}
-
 export async function startReplica(primary: Postgres): Promise<Replica> {
   const bin = postgresBinDir();
   if (bin === undefined) throw new Error('PostgreSQL is not installed');
@@ -38,17 +33,9 @@ export async function startReplica(primary: Postgres): Promise<Replica> {
   const logFile = join(dir, 'server.log');
   if (root) {
     chmodSync(dir, 0o700);
-    chownSync(dir, uid('-u'), uid('-g'));
+    ownedByPostgres(dir);
   }
-  const run = (program: string, args: string[]): string => {
-    const [cmd, argv] = root ? ['runuser', ['-u', 'postgres', '--', join(bin, program), ...args]] : [join(bin, program), args];
-    const env = { ...process.env, LC_ALL: 'C', LANG: 'C' } as NodeJS.ProcessEnv;
-    delete env.LD_PRELOAD;
-    for (const k of Object.keys(env)) if (k.startsWith('FAKETIME') || k.startsWith('PG')) delete env[k];
-    const r = spawnSync(cmd, argv, { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
-    if (r.status !== 0) throw new Error(`${program} failed (exit ${String(r.status)}): ${r.stderr}${r.stdout}`);
-    return r.stdout;
-  };
+  const run = (program: string, args: string[]): string => runPostgresProgram(bin, dir, logFile, program, args);
   let port = 0;
   let up = false;
   const start = (): void => {

@@ -95,26 +95,12 @@ export async function startPostgres(opts: { database?: string } = {}): Promise<P
   const password = randomBytes(12).toString('hex');
   const database = opts.database ?? 'kdc';
   writeFileSync(join(dir, 'pwfile'), `${password}\n`, { mode: 0o600 });
-  const asOwner = (program: string, args: string[]): [string, string[]] =>
-    isRoot() ? ['runuser', ['-u', 'postgres', '--', join(bin, program), ...args]] : [join(bin, program), args];
   if (isRoot()) {
     chmodSync(dir, 0o700);
-    chownSync(dir, uidOf('postgres'), gidOf('postgres'));
-    chownSync(join(dir, 'pwfile'), uidOf('postgres'), gidOf('postgres'));
+    ownedByPostgres(dir);
+    ownedByPostgres(join(dir, 'pwfile'));
   }
-  const run = (program: string, args: string[], what: string): string => {
-    const [cmd, argv] = asOwner(program, args);
-    // Never under the test's libfaketime (the server's clock is the kernel's), never in a folder postgres cannot enter.
-    const env = { ...process.env, LC_ALL: 'C', LANG: 'C' } as NodeJS.ProcessEnv;
-    delete env.LD_PRELOAD;
-    for (const k of Object.keys(env)) if (k.startsWith('FAKETIME') || k.startsWith('PG')) delete env[k];
-    const r = spawnSync(cmd, argv, { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
-    if (r.status !== 0) {
-      const serverLog = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n') : '';
-      throw new Error(`${what} failed (${r.error?.message ?? `exit ${String(r.status)}`}): ${r.stderr}${r.stdout}\n${serverLog}`);
-    }
-    return r.stdout;
-  };
+  const run = (program: string, args: string[], what: string): string => runPostgresProgram(bin, dir, logFile, program, args, what);
 
   let port = 0;
   const pgCtlStart = (): void => {
@@ -192,6 +178,30 @@ export async function startPostgres(opts: { database?: string } = {}): Promise<P
     log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
     stop: async () => stopSync(),
   };
+}
+
+/** As root, gives `path` to the postgres user (initdb and postgres refuse to run as root); else nothing. */
+export function ownedByPostgres(path: string): void {
+  if (isRoot()) chownSync(path, uidOf('postgres'), gidOf('postgres'));
+}
+
+/**
+ * Runs one of PostgreSQL's programs from `bin` in `dir` (as `postgres` when we
+ * are root), never under the test's libfaketime (the server's clock is the
+ * kernel's) nor its PG* settings; a failure throws with the program's output
+ * and the tail of the server log.
+ */
+export function runPostgresProgram(bin: string, dir: string, logFile: string, program: string, args: string[], what = program): string {
+  const [cmd, argv] = isRoot() ? ['runuser', ['-u', 'postgres', '--', join(bin, program), ...args]] : [join(bin, program), args];
+  const env = { ...process.env, LC_ALL: 'C', LANG: 'C' } as NodeJS.ProcessEnv;
+  delete env.LD_PRELOAD;
+  for (const k of Object.keys(env)) if (k.startsWith('FAKETIME') || k.startsWith('PG')) delete env[k];
+  const r = spawnSync(cmd, argv, { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) {
+    const serverLog = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n') : '';
+    throw new Error(`${what} failed (${r.error?.message ?? `exit ${String(r.status)}`}): ${r.stderr}${r.stdout}\n${serverLog}`);
+  }
+  return r.stdout;
 }
 
 function idOf(flag: '-u' | '-g', name: string): number {
