@@ -103,6 +103,41 @@ async function latencyDuring(port: number, realm: string, change: () => ChildPro
 
 interface Row { kdc: string; n: number; startMs: number; rss: number; getprincMs: number; addprincMs: number; servedMs: number; bulk: { max: number; p99: number; n: number; changeMs: number } }
 
+/** One KDC as the measurements drive it: its server, its admin commands, its bulk rewrite. */
+interface Kdc {
+  label: string;
+  start(): ChildProcess;
+  getprinc(name: string): void;
+  addprinc(name: string): void;
+  /** Run before the bulk rewrite, outside its measurement (ours: the dump it loads back). */
+  beforeBulk?(): void;
+  bulkRewrite(): ChildProcess;
+}
+
+/** The same measurements of either KDC, serving `port` over a realm of `n` users. */
+async function measureKdc(k: Kdc, n: number, port: number, realm: string): Promise<Row> {
+  const t1 = performance.now();
+  const child = k.start();
+  child.stderr?.resume();
+  try {
+    const startMs = await untilServing(port, realm, t1);
+    for (let i = 0; i < 20; i++) await knows(port, realm, `user${(i * 7919) % n}`);
+    const rss = rssMb(child.pid!);
+    const getprincMs = wall(() => k.getprinc(`user${n >> 1}`));
+    const t2 = performance.now();
+    k.addprinc('newcomer');
+    const addprincMs = performance.now() - t2;
+    while (!(await knows(port, realm, 'newcomer'))) await new Promise((r) => setTimeout(r, 5));
+    const servedMs = performance.now() - t2;
+    k.beforeBulk?.();
+    const bulk = await latencyDuring(port, realm, () => k.bulkRewrite());
+    return { kdc: k.label, n, startMs, rss, getprincMs, addprincMs, servedMs, bulk };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
 async function ours(n: number): Promise<Row> {
   const top = mkdtempSync(join(tmpdir(), 'kdc-scale-ours-'));
   const dir = join(top, 'db');
@@ -121,27 +156,15 @@ async function ours(n: number): Promise<Row> {
     db.close();
     const port = await freePort();
     const kdc = (args: string[]): string => execFileSync(process.execPath, [KDC_JS, ...args, '--dir', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
-    const t1 = performance.now();
-    const child = spawn(process.execPath, [KDC_JS, 'start', '--dir', dir, '--listen', `127.0.0.1:${port}`, '--kpasswd-listen', 'none'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr!.resume();
-    try {
-      const startMs = await untilServing(port, realm, t1);
-      for (let i = 0; i < 20; i++) await knows(port, realm, `user${(i * 7919) % n}`);
-      const rss = rssMb(child.pid!);
-      const getprincMs = wall(() => kdc(['getprinc', `user${n >> 1}`]));
-      const t2 = performance.now();
-      kdc(['addprinc', '--randkey', 'newcomer']);
-      const addprincMs = performance.now() - t2;
-      while (!(await knows(port, realm, 'newcomer'))) await new Promise((r) => setTimeout(r, 5));
-      const servedMs = performance.now() - t2;
-      const dumpFile = join(top, 'dump.json');
-      writeFileSync(dumpFile, kdc(['dump']), { mode: 0o600 });
-      const bulk = await latencyDuring(port, realm, () => spawn(process.execPath, [KDC_JS, 'load', '--update', dumpFile, '--dir', dir], { stdio: ['ignore', 'ignore', 'inherit'] }));
-      return { kdc: 'ours (kdc start, SQLite)', n, startMs, rss, getprincMs, addprincMs, servedMs, bulk };
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    }
+    const dumpFile = join(top, 'dump.json');
+    return await measureKdc({
+      label: 'ours (kdc start, SQLite)',
+      start: () => spawn(process.execPath, [KDC_JS, 'start', '--dir', dir, '--listen', `127.0.0.1:${port}`, '--kpasswd-listen', 'none'], { stdio: ['ignore', 'ignore', 'pipe'] }),
+      getprinc: (name) => void kdc(['getprinc', name]),
+      addprinc: (name) => void kdc(['addprinc', '--randkey', name]),
+      beforeBulk: () => writeFileSync(dumpFile, kdc(['dump']), { mode: 0o600 }),
+      bulkRewrite: () => spawn(process.execPath, [KDC_JS, 'load', '--update', dumpFile, '--dir', dir], { stdio: ['ignore', 'ignore', 'inherit'] }),
+    }, n, port, realm);
   } finally {
     rmSync(top, { recursive: true, force: true });
   }
@@ -175,25 +198,13 @@ async function mit(n: number): Promise<Row> {
     const bulkFile = join(dir, 'bulk');
     writeFileSync(bulkFile, [lines[0], ...copies, ''].join('\n'));
     run('kdb5_util', ['-r', realm, 'load', '-update', bulkFile]);
-    const t1 = performance.now();
-    const child = spawn(findProgram('krb5kdc')!, ['-n', '-r', realm], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr!.resume();
-    try {
-      const startMs = await untilServing(port, realm, t1);
-      for (let i = 0; i < 20; i++) await knows(port, realm, `user${(i * 7919) % n}`);
-      const rss = rssMb(child.pid!);
-      const getprincMs = wall(() => run('kadmin.local', ['-r', realm, '-q', `getprinc user${n >> 1}`]));
-      const t2 = performance.now();
-      run('kadmin.local', ['-r', realm, '-q', 'addprinc -randkey newcomer']);
-      const addprincMs = performance.now() - t2;
-      while (!(await knows(port, realm, 'newcomer'))) await new Promise((r) => setTimeout(r, 5));
-      const servedMs = performance.now() - t2;
-      const bulk = await latencyDuring(port, realm, () => spawn(findProgram('kdb5_util')!, ['-r', realm, 'load', '-update', bulkFile], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
-      return { kdc: 'MIT krb5kdc 1.20 (db2)', n, startMs, rss, getprincMs, addprincMs, servedMs, bulk };
-    } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    }
+    return await measureKdc({
+      label: 'MIT krb5kdc 1.20 (db2)',
+      start: () => spawn(findProgram('krb5kdc')!, ['-n', '-r', realm], { env, stdio: ['ignore', 'ignore', 'pipe'] }),
+      getprinc: (name) => void run('kadmin.local', ['-r', realm, '-q', `getprinc ${name}`]),
+      addprinc: (name) => void run('kadmin.local', ['-r', realm, '-q', `addprinc -randkey ${name}`]),
+      bulkRewrite: () => spawn(findProgram('kdb5_util')!, ['-r', realm, 'load', '-update', bulkFile], { env, stdio: ['ignore', 'ignore', 'inherit'] }),
+    }, n, port, realm);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
