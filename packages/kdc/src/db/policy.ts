@@ -21,8 +21,8 @@ import { KdcDbError } from './errors.js';
 import type { MasterKey } from './master-key.js';
 import type { LockoutPolicy, PrincipalKey, PrincipalRecord } from './types.js';
 
-export const POLICY_DDL = `
-CREATE TABLE IF NOT EXISTS policies (
+/** The policies table's columns, the same in SQLite and PostgreSQL (pg/schema.ts). */
+export const POLICY_COLUMNS = `
   name TEXT PRIMARY KEY,
   min_length INTEGER NOT NULL,
   min_classes INTEGER NOT NULL,
@@ -32,7 +32,10 @@ CREATE TABLE IF NOT EXISTS policies (
   max_failure INTEGER NOT NULL,
   failure_interval INTEGER NOT NULL,
   lockout_duration INTEGER NOT NULL
-) STRICT;
+`;
+
+export const POLICY_DDL = `
+CREATE TABLE IF NOT EXISTS policies (${POLICY_COLUMNS}) STRICT;
 CREATE TABLE IF NOT EXISTS principal_policy (
   principal TEXT PRIMARY KEY REFERENCES principals (name) ON DELETE CASCADE,
   policy TEXT NOT NULL

@@ -17,6 +17,8 @@
  * principal_keys (principal, …), deleted (name) and (gen), policies (name),
  * principal_policy (principal) and (policy), password_history (principal, …).
  */
+import { POLICY_COLUMNS } from '../policy.js';
+
 export const PG_SCHEMA_VERSION = 1;
 
 export const PG_DDL = `
@@ -54,17 +56,7 @@ CREATE TABLE principal_keys (
 );
 CREATE TABLE deleted (name TEXT PRIMARY KEY, gen BIGINT NOT NULL);
 CREATE INDEX deleted_gen ON deleted (gen);
-CREATE TABLE policies (
-  name TEXT PRIMARY KEY,
-  min_length INTEGER NOT NULL,
-  min_classes INTEGER NOT NULL,
-  history INTEGER NOT NULL,
-  max_life INTEGER NOT NULL,
-  min_life INTEGER NOT NULL,
-  max_failure INTEGER NOT NULL,
-  failure_interval INTEGER NOT NULL,
-  lockout_duration INTEGER NOT NULL
-);
+CREATE TABLE policies (${POLICY_COLUMNS});
 CREATE TABLE principal_policy (
   principal TEXT PRIMARY KEY REFERENCES principals (name) ON DELETE CASCADE,
   policy TEXT NOT NULL
