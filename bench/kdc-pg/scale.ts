@@ -54,7 +54,7 @@ if (!hasPostgres) {
         const ms = performance.now() - t0;
         gcNow();
         const mem = process.memoryUsage();
-        console.log(`${`open ${db.listPrincipals().length} principals x 4 keys, ${store}`.padEnd(44)} ${ms.toFixed(0).padStart(8)} ms, heap +${mb(mem.heapUsed - heap0)} (now ${mb(mem.heapUsed)}, RSS ${mb(mem.rss)})`);
+        console.log(`${`open ${(await db.listPrincipals()).length} principals x 4 keys, ${store}`.padEnd(44)} ${ms.toFixed(0).padStart(8)} ms, heap +${mb(mem.heapUsed - heap0)} (now ${mb(mem.heapUsed)}, RSS ${mb(mem.rss)})`);
         await db.close();
         db = undefined;
       }

@@ -201,7 +201,7 @@ export async function cmdAddprinc(name: string, o: PrincipalOpts & SecretOpts & 
   const enctypes = o.enctypes === undefined ? undefined : parseEnctypes(o.enctypes);
   await withDb(o, io, async (db) => {
     const canonical = canonicalName(db, name);
-    if (db.getPrincipal(name) !== undefined) throw new KdcDbError('DUPLICATE', `principal ${canonical} already exists`);
+    if ((await db.getPrincipal(name)) !== undefined) throw new KdcDbError('DUPLICATE', `principal ${canonical} already exists`);
     const policy = choosePolicy(db, canonical, o, io);
     const secret = await keySource(o, io, canonical);
     if (policy !== undefined && 'password' in secret) checkPasswordQuality(secret.password, policy, { principal: resolveName(name, db.realm).principal });
@@ -225,7 +225,7 @@ export async function cmdModprinc(name: string, o: PrincipalOpts & StoreOpts & {
   if (o.policy !== undefined && o.clearPolicy === true) throw new UsageError('give only one of --policy and --clear-policy');
   if (Object.keys(changes).length === 0 && o.unlock !== true && o.policy === undefined && o.clearPolicy !== true) throw new UsageError('nothing to change: give e.g. --max-life, --expire, --pwexpire, --policy, --preauth, --disallow or --unlock');
   await withDb(o, io, async (db) => {
-    const existing = db.getPrincipal(name);
+    const existing = await db.getPrincipal(name);
     if (existing === undefined) throw new KdcDbError('UNKNOWN_PRINCIPAL', `principal ${canonicalName(db, name)} does not exist`);
     if (o.policy !== undefined || o.clearPolicy === true) {
       const policy = o.policy !== undefined ? choosePolicy(db, existing.canonicalName, o, io) : undefined;
@@ -243,7 +243,7 @@ export async function cmdModprinc(name: string, o: PrincipalOpts & StoreOpts & {
 export async function cmdCpw(name: string, o: SecretOpts & StoreOpts & { keepold: boolean; enctypes?: string }, io: CliIo): Promise<void> {
   const enctypes = o.enctypes === undefined ? undefined : parseEnctypes(o.enctypes);
   await withDb(o, io, async (db) => {
-    const existing = db.getPrincipal(name);
+    const existing = await db.getPrincipal(name);
     if (existing === undefined) throw new KdcDbError('UNKNOWN_PRINCIPAL', `principal ${canonicalName(db, name)} does not exist`);
     const secret = await keySource(o, io, existing.canonicalName);
     // A password set by an administrator meets the principal's policy too (not its minimum life).
@@ -256,7 +256,7 @@ export async function cmdCpw(name: string, o: SecretOpts & StoreOpts & { keepold
 
 export async function cmdDelprinc(name: string, o: StoreOpts & { force?: boolean }, io: CliIo): Promise<void> {
   await withDb(o, io, async (db) => {
-    const r = db.getPrincipal(name);
+    const r = await db.getPrincipal(name);
     if (r === undefined) throw new KdcDbError('UNKNOWN_PRINCIPAL', `principal ${canonicalName(db, name)} does not exist`);
     if (o.force !== true && io.stdin.isTTY) {
       io.stderr.write(`Are you sure you want to delete the principal "${r.canonicalName}"? (yes/no): `);
@@ -286,16 +286,16 @@ function readLine(io: CliIo): Promise<string> {
 }
 
 export async function cmdGetprinc(name: string, o: StoreOpts, io: CliIo): Promise<void> {
-  await withDb(o, io, (db) => {
-    const r = db.getPrincipal(name);
+  await withDb(o, io, async (db) => {
+    const r = await db.getPrincipal(name);
     if (r === undefined) throw new KdcDbError('UNKNOWN_PRINCIPAL', `principal ${canonicalName(db, name)} does not exist`);
     io.stdout.write(formatPrincipalRecord(r, db.settings(), now(io), db.policies.policyNameOf(r.canonicalName)));
   });
 }
 
 export async function cmdListprincs(glob: string | undefined, o: StoreOpts, io: CliIo): Promise<void> {
-  await withDb(o, io, (db) => {
-    const names = db.listPrincipals(glob);
+  await withDb(o, io, async (db) => {
+    const names = await db.listPrincipals(glob);
     if (names.length > 0) io.stdout.write(names.join('\n') + '\n');
   });
 }
@@ -304,10 +304,10 @@ export async function cmdKtadd(names: string[], o: StoreOpts & { keytab?: string
   const path = resolveKeytabName(o.keytab, io.env);
   const only = o.enctypes === undefined ? undefined : parseEnctypes(o.enctypes);
   await withDb(o, io, async (db) => {
-    for (const name of names) if (db.getPrincipal(name) === undefined) throw new KdcDbError('UNKNOWN_PRINCIPAL', `principal ${canonicalName(db, name)} does not exist; no keytab entry written`);
+    for (const name of names) if ((await db.getPrincipal(name)) === undefined) throw new KdcDbError('UNKNOWN_PRINCIPAL', `principal ${canonicalName(db, name)} does not exist; no keytab entry written`);
     // MIT's ktadd: with randomization, the principal gets new keys (old kvno kept) and the keytab the new ones.
     if (o.randkey === true) for (const name of names) await db.changePassword(name, { randkey: true });
-    const entries = db.keytabEntries(names, now(io)).filter((e) => only === undefined || only.includes(e.key.keytype));
+    const entries = (await db.keytabEntries(names, now(io))).filter((e) => only === undefined || only.includes(e.key.keytype));
     if (entries.length === 0) throw new UsageError('no key of the requested enctypes to write');
     addKeytabEntries(path, entries);
     for (const e of entries) {

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { getEnctype } from '@kpop/common';
 import { hasPostgres, NO_POSTGRES, startPostgres, type Postgres } from '../../../../test/helpers/postgres.js';
 import {
-  changePasswordUnderPolicy, initPgRealm, initRealm, isLockedOut, KdcDbError, openDatabase, openPgDatabase, OLD_KVNOS_KEPT,
+  changePasswordUnderPolicy, initPgRealm, initRealm, isLockedOut, KdcDbError, lookupLoaded, openDatabase, openPgDatabase, OLD_KVNOS_KEPT,
   PolicyRefusal, type InitRealmOptions, type RealmDatabase,
 } from './index.js';
 
@@ -114,7 +114,7 @@ for (const kind of [sqlite, postgres]) {
       expect(await reasonOf(() => db.addPrincipal('alice', { randkey: true }))).toBe('DUPLICATE');
       expect(await reasonOf(() => db.addPrincipal('bob', { randkey: true, maxLife: -1 }))).toBe('BAD_ARGUMENT');
       expect(await reasonOf(() => db.addPrincipal('bob@OTHER.TEST', { randkey: true }))).toBe('BAD_NAME');
-      expect(db.getPrincipal('bob')).toBeUndefined();
+      expect(await db.getPrincipal('bob')).toBeUndefined();
 
       const m = await db.modifyPrincipal('alice', { maxRenew: 7200, attributes: { disallowForwardable: true }, expiresAt: new Date('2030-01-01T00:00:00Z') });
       expect(m.maxLife).toBe(3600);
@@ -125,7 +125,7 @@ for (const kind of [sqlite, postgres]) {
 
       // kvno history: the new kvno and OLD_KVNOS_KEPT older ones.
       await db.addPrincipal('pop/mail.lab.test', { randkey: true, enctypes: [18, 17] });
-      const first = hex(db.lookup(['pop', 'mail.lab.test'])!.keys[0]!.key);
+      const first = hex((await lookupLoaded(db, ['pop', 'mail.lab.test']))!.keys[0]!.key);
       const r2 = await db.changePassword('pop/mail.lab.test', { randkey: true });
       expect(r2.keys.map((k) => [k.kvno, k.etype])).toEqual([[2, 18], [2, 17], [1, 18], [1, 17]]);
       expect(hex(r2.keys.find((k) => k.kvno === 1 && k.etype === 18)!.key)).toBe(first);
@@ -136,18 +136,18 @@ for (const kind of [sqlite, postgres]) {
       expect(r5.keys.map((k) => k.kvno)).toEqual([5, 5]);
 
       await db.deletePrincipal('alice');
-      expect(db.getPrincipal('alice')).toBeUndefined();
-      expect(db.lookup(['alice'])).toBeUndefined();
+      expect(await db.getPrincipal('alice')).toBeUndefined();
+      expect((await lookupLoaded(db, ['alice']))).toBeUndefined();
       expect(await reasonOf(() => db.deletePrincipal('alice'))).toBe('UNKNOWN_PRINCIPAL');
       expect(await reasonOf(() => db.deletePrincipal('krbtgt/LAB.TEST'))).toBe('PROTECTED');
-      expect(db.listPrincipals()).toEqual(['krbtgt/LAB.TEST@LAB.TEST', 'pop/mail.lab.test@LAB.TEST']);
-      expect(db.listPrincipals('pop/*')).toEqual(['pop/mail.lab.test@LAB.TEST']);
+      expect(await db.listPrincipals()).toEqual(['krbtgt/LAB.TEST@LAB.TEST', 'pop/mail.lab.test@LAB.TEST']);
+      expect(await db.listPrincipals('pop/*')).toEqual(['pop/mail.lab.test@LAB.TEST']);
 
       // Another handle (another process) reads the same from the database, keys decrypted alike.
       const other = await kind.open();
-      expect(other.listPrincipals()).toEqual(db.listPrincipals());
-      expect(other.lookup(['pop', 'mail.lab.test'])!.keys.map((k) => hex(k.key))).toEqual(r5.keys.map((k) => hex(k.key)));
-      expect(other.keytabEntries(['pop/mail.lab.test']).map((e) => [e.kvno, e.key.keytype])).toEqual([[5, 18], [5, 17]]);
+      expect(await other.listPrincipals()).toEqual(await db.listPrincipals());
+      expect((await lookupLoaded(other, ['pop', 'mail.lab.test']))!.keys.map((k) => hex(k.key))).toEqual(r5.keys.map((k) => hex(k.key)));
+      expect((await other.keytabEntries(['pop/mail.lab.test'])).map((e) => [e.kvno, e.key.keytype])).toEqual([[5, 18], [5, 17]]);
     });
 
     it('keeps realm settings', async () => {
@@ -197,16 +197,16 @@ for (const kind of [sqlite, postgres]) {
       const db = await kind.init({ realm: 'LAB.TEST', lockout: { maxFailures: 3, failureWindow: 600, lockoutDuration: 0 } });
       await db.addPrincipal('alice', { password: 'Alice-pw-1' });
       for (let i = 0; i < 3; i++) db.recordFailure('alice@LAB.TEST', new Date(t0.getTime() + i * 1000));
-      expect(isLockedOut(db.lookup(['alice'])!, t0)).toBe(true);
+      expect(isLockedOut((await lookupLoaded(db, ['alice']))!, t0)).toBe(true);
       await db.flush();
       const other = await kind.open();
-      const seen = other.lookup(['alice'])!;
+      const seen = (await lookupLoaded(other, ['alice']))!;
       expect(seen.failCount).toBe(3);
       expect(isLockedOut(seen, new Date(t0.getTime() + 86400_000))).toBe(true);
       await other.modifyPrincipal('alice', { unlock: true });
       await db.refresh();
-      expect(db.lookup(['alice'])!.failCount).toBe(0);
-      expect(db.lookup(['alice'])!.lockedUntil).toBeUndefined();
+      expect((await lookupLoaded(db, ['alice']))!.failCount).toBe(0);
+      expect((await lookupLoaded(db, ['alice']))!.lockedUntil).toBeUndefined();
       db.recordSuccess('alice@LAB.TEST', new Date(t0.getTime() + 5000));
       await db.flush();
     });
@@ -218,22 +218,22 @@ for (const kind of [sqlite, postgres]) {
       await db.changePassword('imap/mail.lab.test', { randkey: true });
       const dump = (await db.dump()) as { principals: { name: string; keys: { key: string }[] }[] };
       expect(dump.principals.map((p) => p.name)).toEqual(['alice@LAB.TEST', 'imap/mail.lab.test@LAB.TEST', 'krbtgt/LAB.TEST@LAB.TEST']);
-      const before = db.lookup(['imap', 'mail.lab.test'])!.keys.map((k) => [k.kvno, k.etype, hex(k.key)]);
+      const before = (await lookupLoaded(db, ['imap', 'mail.lab.test']))!.keys.map((k) => [k.kvno, k.etype, hex(k.key)]);
       await db.deletePrincipal('alice');
       await db.addPrincipal('mallory', { randkey: true });
       // A key that does not open under the master key: nothing is loaded.
       const bad = structuredClone(dump);
       bad.principals[0]!.keys[0]!.key = Buffer.alloc(60, 1).toString('base64');
       expect(await reasonOf(() => db.load(bad))).toMatch(/MASTER_KEY_MISMATCH|BAD_DUMP|CORRUPT/);
-      expect(db.getPrincipal('mallory')).toBeDefined();
+      expect(await db.getPrincipal('mallory')).toBeDefined();
       await db.load(dump, { update: true });
-      expect(db.getPrincipal('mallory')).toBeDefined();
-      expect(db.getPrincipal('alice')).toBeDefined();
+      expect(await db.getPrincipal('mallory')).toBeDefined();
+      expect(await db.getPrincipal('alice')).toBeDefined();
       await db.load(dump);
-      expect(db.getPrincipal('mallory')).toBeUndefined();
-      expect(db.lookup(['imap', 'mail.lab.test'])!.keys.map((k) => [k.kvno, k.etype, hex(k.key)])).toEqual(before);
+      expect(await db.getPrincipal('mallory')).toBeUndefined();
+      expect((await lookupLoaded(db, ['imap', 'mail.lab.test']))!.keys.map((k) => [k.kvno, k.etype, hex(k.key)])).toEqual(before);
       const other = await kind.open();
-      expect(other.listPrincipals()).toEqual(['alice@LAB.TEST', 'imap/mail.lab.test@LAB.TEST', 'krbtgt/LAB.TEST@LAB.TEST']);
+      expect(await other.listPrincipals()).toEqual(['alice@LAB.TEST', 'imap/mail.lab.test@LAB.TEST', 'krbtgt/LAB.TEST@LAB.TEST']);
       expect(await other.dump()).toEqual(await db.dump());
     });
 
@@ -266,10 +266,10 @@ for (const kind of [sqlite, postgres]) {
       const b = await kind.open();
       await a.addPrincipal('dave', { password: 'Dave-pw-1' });
       await b.refresh();
-      expect(hex(b.lookup(['dave'])!.keys[0]!.key)).toBe(hex(a.lookup(['dave'])!.keys[0]!.key));
+      expect(hex((await lookupLoaded(b, ['dave']))!.keys[0]!.key)).toBe(hex((await lookupLoaded(a, ['dave']))!.keys[0]!.key));
       await b.deletePrincipal('dave');
       await a.refresh();
-      expect(a.lookup(['dave'])).toBeUndefined();
+      expect((await lookupLoaded(a, ['dave']))).toBeUndefined();
     });
   });
 }

@@ -25,21 +25,22 @@ export interface PolicyPasswordChange {
 export function changePasswordUnderPolicy(db: KdcDatabase, name: string, password: string, o: PolicyPasswordChange): DbPrincipalRecord;
 export function changePasswordUnderPolicy(db: RealmDatabase, name: string, password: string, o: PolicyPasswordChange): Awaitable<DbPrincipalRecord>;
 export function changePasswordUnderPolicy(db: RealmDatabase, name: string, password: string, o: PolicyPasswordChange): Awaitable<DbPrincipalRecord> {
-  const r = db.getPrincipal(name);
-  if (r === undefined) throw new KdcDbError('UNKNOWN_PRINCIPAL', `principal ${name} does not exist`);
-  if (typeof password !== 'string' || password.length === 0) throw new KdcDbError('BAD_ARGUMENT', 'Empty passwords are not allowed');
-  const pol = db.policies.policyOf(r.canonicalName);
-  const change = (): Awaitable<DbPrincipalRecord> =>
-    andThen(db.changePassword(r.canonicalName, { password, ...(o.keepOld === false ? { keepOld: false } : {}) }), () =>
-      db.modifyPrincipal(r.canonicalName, { pwExpiresAt: pol !== undefined && pol.maxLife > 0 ? new Date(o.now.getTime() + pol.maxLife * 1000) : null }));
-  if (pol === undefined) return change();
-  checkPasswordQuality(password, pol, r);
-  if (o.self && pol.minLife > 0 && r.lastPwChange !== undefined) {
-    const until = new Date(r.lastPwChange.getTime() + pol.minLife * 1000);
-    if (o.now.getTime() < until.getTime()) throw refusal('TOOSOON', pol, until);
-  }
-  return andThen(db.policies.isReused(r, password, pol.history), (reused) => {
-    if (reused) throw refusal('REUSE', pol);
-    return andThen(pol.history > 1 ? db.policies.remember(r, pol.history - 1) : undefined, change);
+  return andThen(db.getPrincipal(name), (r) => {
+    if (r === undefined) throw new KdcDbError('UNKNOWN_PRINCIPAL', `principal ${name} does not exist`);
+    if (typeof password !== 'string' || password.length === 0) throw new KdcDbError('BAD_ARGUMENT', 'Empty passwords are not allowed');
+    const pol = db.policies.policyOf(r.canonicalName);
+    const change = (): Awaitable<DbPrincipalRecord> =>
+      andThen(db.changePassword(r.canonicalName, { password, ...(o.keepOld === false ? { keepOld: false } : {}) }), () =>
+        db.modifyPrincipal(r.canonicalName, { pwExpiresAt: pol !== undefined && pol.maxLife > 0 ? new Date(o.now.getTime() + pol.maxLife * 1000) : null }));
+    if (pol === undefined) return change();
+    checkPasswordQuality(password, pol, r);
+    if (o.self && pol.minLife > 0 && r.lastPwChange !== undefined) {
+      const until = new Date(r.lastPwChange.getTime() + pol.minLife * 1000);
+      if (o.now.getTime() < until.getTime()) throw refusal('TOOSOON', pol, until);
+    }
+    return andThen(db.policies.isReused(r, password, pol.history), (reused) => {
+      if (reused) throw refusal('REUSE', pol);
+      return andThen(pol.history > 1 ? db.policies.remember(r, pol.history - 1) : undefined, change);
+    });
   });
 }

@@ -8,8 +8,10 @@
  *
  * Each write returns T | Promise<T>: callers `await` it, which costs the
  * SQLite store nothing and keeps its synchronous API (and the tests written
- * against it) as it is. Lookups stay synchronous on both: they read the
- * in-memory view, as the AS/TGS exchanges do (PrincipalStore).
+ * against it) as it is. The administrative reads (getPrincipal,
+ * listPrincipals, keytabEntries) are awaitable too: PostgreSQL reads
+ * principals on demand. The exchanges' lookup() is synchronous on both
+ * (PrincipalStore), PostgreSQL's throwing NotLoaded for what it must read.
  */
 import type { KeytabEntry } from '@kpop/common';
 import type { Dump, LoadOptions } from './dump.js';
@@ -34,9 +36,9 @@ export interface RealmDatabase extends PrincipalStore {
   changePassword(name: string, opts: ChangePasswordOptions): Awaitable<DbPrincipalRecord>;
   deletePrincipal(name: string): Awaitable<void>;
   updateSettings(changes: SettingsChanges): Awaitable<RealmSettings>;
-  getPrincipal(name: string): DbPrincipalRecord | undefined;
-  listPrincipals(glob?: string): string[];
-  keytabEntries(names: string[], timestamp?: Date): KeytabEntry[];
+  getPrincipal(name: string): Awaitable<DbPrincipalRecord | undefined>;
+  listPrincipals(glob?: string): Awaitable<string[]>;
+  keytabEntries(names: string[], timestamp?: Date): Awaitable<KeytabEntry[]>;
   dump(): Awaitable<Dump | unknown>;
   load(dump: unknown, opts?: LoadOptions): Awaitable<void>;
   /** Writes queued lockout bookkeeping now. */

@@ -2,16 +2,18 @@
  * The in-memory view both stores serve the exchanges from: principals with
  * their keys decrypted, indexed by components (the wire's lookups) and by
  * canonical name (administration), with the row generation each record was
- * loaded from; every principal (PostgreSQL), or those read on demand into a
- * bounded cache (SQLite, PrincipalSource); and the queue of lockout events
- * not yet written.
+ * loaded from, held in a bounded cache of those read on demand: read
+ * synchronously from a PrincipalSource on a miss (SQLite), or loaded by the
+ * store when lookup() throws NotLoaded (PostgreSQL: a network read, which
+ * the request path awaits), with names known to be absent remembered too;
+ * and the queue of lockout events not yet written.
  */
 import { formatPrincipal, type KeytabEntry } from '@kpop/common';
 import { KdcDbError } from './errors.js';
 import { applyFailure, applySuccess, type LockoutFields } from './lockout.js';
 import { componentsKey, globMatch, resolveName } from './names.js';
 import type { DbPrincipalRecord } from './schema.js';
-import type { LockoutPolicy, PrincipalRecord } from './types.js';
+import { NotLoaded, type LockoutPolicy, type PrincipalRecord } from './types.js';
 
 /** `gen`: the row generation of the record this KDC held when the event happened. */
 export type LockoutEvent = { kind: 'failure' | 'success'; at: Date; gen: number };
@@ -32,22 +34,29 @@ export interface PrincipalSource {
 interface Entry { record: DbPrincipalRecord; gen: number; used: boolean }
 
 /**
- * Without a source the view holds every principal (the store installs them
- * all). With one it is a bounded cache: a miss reads the principal from the
- * source, and past `capacity` records the oldest one not used since its
- * last pass goes (second chance: krbtgt and busy services stay).
+ * Without a source or onDemand the view holds every principal the store
+ * installs. With a source it is a bounded cache: a miss reads the principal
+ * from the source, and past `capacity` records the oldest one not used since
+ * its last pass goes (second chance: krbtgt and busy services stay). With
+ * onDemand (no source: the store loads asynchronously) it is the same
+ * bounded cache, and lookup() of a name neither held nor known absent throws
+ * NotLoaded; byName() answers from memory only.
  */
 export class PrincipalView {
   /** By componentsKey, oldest first (the eviction order); #byName holds the same entries. */
   readonly #byKey = new Map<string, Entry>();
   readonly #byName = new Map<string, Entry>();
   readonly #source: PrincipalSource | undefined;
+  readonly #onDemand: boolean;
+  /** onDemand: canonical names known to have no principal, oldest first (bounded as the records are). */
+  readonly #absent = new Set<string>();
   readonly #capacity: number;
   #reads = 0;
 
-  constructor(readonly realm: string, opts: { source?: PrincipalSource; capacity?: number } = {}) {
+  constructor(readonly realm: string, opts: { source?: PrincipalSource; onDemand?: boolean; capacity?: number } = {}) {
     this.#source = opts.source;
-    this.#capacity = opts.source === undefined ? Infinity : (opts.capacity ?? DEFAULT_CACHE_SIZE);
+    this.#onDemand = opts.onDemand === true && opts.source === undefined;
+    this.#capacity = opts.source === undefined && !this.#onDemand ? Infinity : (opts.capacity ?? DEFAULT_CACHE_SIZE);
     if (!(this.#capacity >= 1) || (Number.isFinite(this.#capacity) && !Number.isInteger(this.#capacity))) {
       throw new KdcDbError('BAD_ARGUMENT', `the principal cache size must be a whole number of at least 1, got ${String(opts.capacity)}`);
     }
@@ -66,8 +75,13 @@ export class PrincipalView {
   lookup(nameString: readonly string[]): PrincipalRecord | undefined {
     let e = this.#byKey.get(componentsKey(nameString));
     if (e === undefined) {
-      if (this.#source === undefined) return undefined;
-      e = this.#read(formatPrincipal({ realm: this.realm, name: { nameType: 1, nameString: nameString as string[] } }));
+      if (this.#source === undefined && !this.#onDemand) return undefined;
+      const name = formatPrincipal({ realm: this.realm, name: { nameType: 1, nameString: nameString as string[] } });
+      if (this.#onDemand) {
+        if (this.#absent.has(name)) return undefined;
+        throw new NotLoaded(name);
+      }
+      e = this.#read(name);
       if (e === undefined) return undefined;
     }
     e.used = true;
@@ -90,9 +104,39 @@ export class PrincipalView {
     this.#install(r, gen);
   }
 
+  /** onDemand: holds the view's answer for a name that has no principal (until install(), forget() or clear()). */
+  markAbsent(canonicalName: string): void {
+    this.remove(canonicalName);
+    this.#absent.delete(canonicalName);
+    if (this.#absent.size >= this.#capacity) this.#absent.delete(this.#absent.values().next().value!);
+    this.#absent.add(canonicalName);
+  }
+
+  /** True when the view holds a record for the name, or knows there is none (onDemand). */
+  holds(canonicalName: string): boolean {
+    return this.#byName.has(canonicalName) || this.#absent.has(canonicalName);
+  }
+
+  /** The canonical names of the records held (a refresh re-reads those that changed). */
+  heldNames(): string[] {
+    return [...this.#byName.keys()];
+  }
+
+  /** Drops whatever the view holds for a name, record or absence: the next lookup loads it again. */
+  forget(canonicalName: string): void {
+    this.remove(canonicalName);
+    this.#absent.delete(canonicalName);
+  }
+
+  /** Drops every name known absent (after a change too large to check name by name). */
+  clearAbsent(): void {
+    this.#absent.clear();
+  }
+
   /** Makes room first, so the record just read is never the one evicted. */
   #install(r: DbPrincipalRecord, gen: number): Entry {
     this.remove(r.canonicalName);
+    this.#absent.delete(r.canonicalName);
     if (this.#byName.size >= this.#capacity) this.#evictOne();
     const e: Entry = { record: r, gen, used: false };
     this.#byName.set(r.canonicalName, e);
@@ -110,6 +154,7 @@ export class PrincipalView {
   clear(): void {
     this.#byKey.clear();
     this.#byName.clear();
+    this.#absent.clear();
   }
 
   #read(canonicalName: string): Entry | undefined {
@@ -148,9 +193,7 @@ export class PrincipalView {
 
   /** Sorted canonical names; a glob without '@' is matched against the name in this realm, as kadmin does. */
   list(glob?: string): string[] {
-    const names = this.#source !== undefined ? this.#source.names() : [...this.#byName.keys()];
-    const pattern = glob === undefined || glob === '' ? undefined : glob.includes('@') ? glob : `${glob}@${this.realm}`;
-    return (pattern === undefined ? names : names.filter((n) => globMatch(pattern, n))).sort();
+    return filterNames(this.#source !== undefined ? this.#source.names() : [...this.#byName.keys()], this.realm, glob);
   }
 
   /** The current keys of each principal, as keytab entries (all current enctypes). */
@@ -165,6 +208,12 @@ export class PrincipalView {
     }
     return out;
   }
+}
+
+/** Sorted canonical names matching a glob; one without '@' is matched against the name in this realm, as kadmin does. */
+export function filterNames(names: string[], realm: string, glob?: string): string[] {
+  const pattern = glob === undefined || glob === '' ? undefined : glob.includes('@') ? glob : `${glob}@${realm}`;
+  return (pattern === undefined ? names : names.filter((n) => globMatch(pattern, n))).sort();
 }
 
 /**

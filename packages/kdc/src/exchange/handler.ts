@@ -14,6 +14,7 @@ import type { Lookaside } from './lookaside.js';
 import { KdcFailure, Status, eTextFor, statusForCode } from './status.js';
 import type { StatusToken } from './status.js';
 import { processTgsReq } from './tgs-req.js';
+import { NotLoaded } from '../db/types.js';
 
 export interface HandlerContext extends KdcContext {
   readonly lookaside?: Lookaside;
@@ -34,13 +35,33 @@ const AS_REQ_TAG = 0x6a;
 const TGS_REQ_TAG = 0x6c;
 const DEFAULT_MAX_UDP_REPLY = 1400;
 
+/** Principals one request may wait for, one after another (client, server, the ticket's issuer, and one to spare). */
+const MAX_LOADS = 4;
+
 /** The contract's pure form: reply bytes or null. */
 export function handleRequest(bytes: Uint8Array, ctx: HandlerContext, origin: RequestOrigin = { transport: 'local' }): Uint8Array | null {
   return processRequest(bytes, ctx, origin).reply;
 }
 
+/** serveRequest over a store that answers from memory or synchronously (SQLite): the result now. */
 export function processRequest(bytes: Uint8Array, ctx: HandlerContext, origin: RequestOrigin): HandlerResult {
-  const t0 = performance.now();
+  const out = serveRequest(bytes, ctx, origin);
+  if (out instanceof Promise) {
+    out.catch(() => {});
+    throw new TypeError('processRequest: this store reads principals asynchronously; use serveRequest');
+  }
+  return out;
+}
+
+/**
+ * One request to its result: at once, unless the store must first read a
+ * principal the exchange asked for (lookup threw NotLoaded: PostgreSQL);
+ * then the exchange runs again once it is in memory. An exchange records
+ * nothing before its lookups, so running it again is safe. A read that
+ * fails (the database away) is answered KDC_ERR_SVC_UNAVAILABLE: MIT's and
+ * Heimdal's clients then ask the next KDC.
+ */
+export function serveRequest(bytes: Uint8Array, ctx: HandlerContext, origin: RequestOrigin, t0 = performance.now(), loads = 0): HandlerResult | Promise<HandlerResult> {
   const tag = bytes.length ? bytes[0] : -1;
   if (tag !== AS_REQ_TAG && tag !== TGS_REQ_TAG && origin.transport === 'udp') {
     // Not a KDC request: silence on UDP, so we can't be used to reflect junk.
@@ -80,6 +101,12 @@ export function processRequest(bytes: Uint8Array, ctx: HandlerContext, origin: R
     info.status = Status.ISSUE;
     info.code = 0;
   } catch (e) {
+    if (e instanceof NotLoaded && ctx.store.loadPrincipal !== undefined && loads < MAX_LOADS) {
+      return ctx.store.loadPrincipal(e.canonicalName).then(
+        () => serveRequest(bytes, ctx, origin, t0, loads + 1),
+        () => unavailable(ctx, origin, info, t0, e.canonicalName),
+      );
+    }
     // No new Error objects here: stack capture is the dearest part of a junk request.
     const f = describeFailure(e, decoded);
     malformed = f.status === Status.GENERIC;
@@ -99,6 +126,17 @@ export function processRequest(bytes: Uint8Array, ctx: HandlerContext, origin: R
   const sent = capForTransport(reply, ctx, origin, info);
   ctx.log?.(logRecord(info, (performance.now() - t0) * 1000, sent.length));
   return { reply: sent, status: info.status ?? Status.ISSUE, malformed };
+}
+
+/** The principal could not be read (the database away, or too slow): SVC_UNAVAILABLE, logged, not kept in the lookaside. */
+function unavailable(ctx: HandlerContext, origin: RequestOrigin, info: RequestInfo, t0: number, name: string): HandlerResult {
+  info.status = Status.DB_UNAVAILABLE;
+  info.code = ErrorCode.KDC_ERR_SVC_UNAVAILABLE;
+  info.detail = `cannot read ${name.slice(0, 256)} from the database`;
+  const reply = errorReply(ctx, info, ErrorCode.KDC_ERR_SVC_UNAVAILABLE, eTextFor(Status.DB_UNAVAILABLE), undefined);
+  const sent = capForTransport(reply, ctx, origin, info);
+  ctx.log?.(logRecord(info, (performance.now() - t0) * 1000, sent.length));
+  return { reply: sent, status: Status.DB_UNAVAILABLE, malformed: false };
 }
 
 interface FailureInfo {

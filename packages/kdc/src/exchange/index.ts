@@ -1,4 +1,4 @@
-export { handleRequest, processRequest, transportErrorReply } from './handler.js';
+export { handleRequest, processRequest, serveRequest, transportErrorReply } from './handler.js';
 export type { HandlerContext, HandlerResult } from './handler.js';
 export type { KdcContext, RequestOrigin, Transport } from './context.js';
 export { Lookaside } from './lookaside.js';

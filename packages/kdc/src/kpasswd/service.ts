@@ -46,7 +46,7 @@ import {
   type Keytab,
   type Principal,
 } from '@kpop/common';
-import { changePasswordUnderPolicy, KdcDbError, PolicyRefusal, settle, type Awaitable, type RealmDatabase } from '../db/index.js';
+import { andThen, changePasswordUnderPolicy, KdcDbError, lookupLoaded, PolicyRefusal, settle, type Awaitable, type PrincipalRecord, type RealmDatabase } from '../db/index.js';
 import { globMatch } from '../db/names.js';
 import type { RequestOrigin } from '../exchange/context.js';
 import type { KdcLogger } from '../exchange/log.js';
@@ -94,8 +94,7 @@ class Refusal {
   ) {}
 }
 
-function changepwKeytab(db: RealmDatabase): { keytab: Keytab; principal: Principal } | undefined {
-  const r = db.lookup(['kadmin', 'changepw']);
+function changepwKeytab(r: PrincipalRecord | undefined): { keytab: Keytab; principal: Principal } | undefined {
   if (r === undefined) return undefined;
   return {
     principal: r.principal,
@@ -172,8 +171,12 @@ function serve(bytes: Uint8Array, ctx: KpasswdContext, origin: RequestOrigin, no
     return { reply: errorReply(realm, now, r), status: r.status, result: r.result };
   };
 
-  // 2. The AP-REQ.
-  const service = changepwKeytab(ctx.db);
+  // 2. The AP-REQ (kadmin/changepw read first where the store reads on demand: nothing is recorded before it).
+  return andThen(lookupLoaded(ctx.db, ['kadmin', 'changepw']), (changepw) => authenticated(ctx, origin, now, rec, req, changepwKeytab(changepw), fail));
+}
+
+function authenticated(ctx: KpasswdContext, origin: RequestOrigin, now: Date, rec: Record<string, unknown>, req: Extract<ReturnType<typeof parseKpasswdRequest>, { ok: true }>['request'], service: ReturnType<typeof changepwKeytab>, fail: (r: Refusal) => KpasswdOutcome): Awaitable<KpasswdOutcome> {
+  const realm = ctx.db.realm;
   if (service === undefined) return fail(new Refusal(KpasswdResult.HARDERROR, 'Failed building kadmin/changepw principal', KpasswdStatus.HARD_ERROR, ErrorCode.KRB_ERR_GENERIC, 'no kadmin/changepw in the database'));
   let accepted: AcceptedApReq;
   try {
@@ -246,14 +249,16 @@ function serve(bytes: Uint8Array, ctx: KpasswdContext, origin: RequestOrigin, no
 
   // 5. The change.
   const targetName = formatPrincipal({ realm, name: { nameType: NameType.NT_PRINCIPAL, nameString: target.name.nameString } });
-  if (ctx.db.lookup(target.name.nameString) === undefined) return reply(KpasswdResult.HARDERROR, 'Principal does not exist', KpasswdStatus.UNKNOWN_TARGET);
-  return settle(() => changePasswordUnderPolicy(ctx.db, targetName, text, { self, now }), () => reply(KpasswdResult.SUCCESS, '', KpasswdStatus.CHANGED), (e) => {
-    if (e instanceof PolicyRefusal) {
-      rec.detail = e.kind;
-      return reply(KpasswdResult.SOFTERROR, e.serviceText, KpasswdStatus.POLICY);
-    }
-    rec.detail = e instanceof KdcDbError ? e.reason : 'change failed';
-    return reply(KpasswdResult.HARDERROR, e instanceof KdcDbError ? e.message : 'Server error', KpasswdStatus.HARD_ERROR);
+  return andThen(lookupLoaded(ctx.db, target.name.nameString), (known) => {
+    if (known === undefined) return reply(KpasswdResult.HARDERROR, 'Principal does not exist', KpasswdStatus.UNKNOWN_TARGET);
+    return settle(() => changePasswordUnderPolicy(ctx.db, targetName, text, { self, now }), () => reply(KpasswdResult.SUCCESS, '', KpasswdStatus.CHANGED), (e) => {
+      if (e instanceof PolicyRefusal) {
+        rec.detail = e.kind;
+        return reply(KpasswdResult.SOFTERROR, e.serviceText, KpasswdStatus.POLICY);
+      }
+      rec.detail = e instanceof KdcDbError ? e.reason : 'change failed';
+      return reply(KpasswdResult.HARDERROR, e instanceof KdcDbError ? e.message : 'Server error', KpasswdStatus.HARD_ERROR);
+    });
   });
 }
 

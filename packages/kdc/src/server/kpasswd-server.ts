@@ -9,7 +9,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { Admission, FramingError, LengthPrefixedReader, ReplayCache, frameMessage, type ConnectionGuard } from '@kpop/common';
-import { andThen, type Awaitable, type KdcDatabase, type RealmDatabase } from '../db/index.js';
+import { andThen, lookupLoaded, type Awaitable, type KdcDatabase, type RealmDatabase } from '../db/index.js';
 import type { KdcLogger } from '../exchange/log.js';
 import { processKpasswdAsync, type KpasswdContext, type KpasswdOutcome } from '../kpasswd/service.js';
 import type { ListenAddress } from './kdc-server.js';
@@ -41,9 +41,11 @@ export interface KpasswdServer {
 export function ensureChangepwPrincipal(db: KdcDatabase): boolean;
 export function ensureChangepwPrincipal(db: RealmDatabase): Awaitable<boolean>;
 export function ensureChangepwPrincipal(db: RealmDatabase): Awaitable<boolean> {
-  if (db.lookup(['kadmin', 'changepw']) !== undefined) return false;
-  // MIT's kdb5_util create: kadmin/changepw requires pre-authentication, may not be a TGT source, and issues only initial tickets.
-  return andThen(db.addPrincipal(`kadmin/changepw@${db.realm}`, { randkey: true, maxLife: 300 }), () => true);
+  return andThen(lookupLoaded(db, ['kadmin', 'changepw']), (r) => {
+    if (r !== undefined) return false;
+    // MIT's kdb5_util create: kadmin/changepw requires pre-authentication, may not be a TGT source, and issues only initial tickets.
+    return andThen(db.addPrincipal(`kadmin/changepw@${db.realm}`, { randkey: true, maxLife: 300 }), () => true);
+  });
 }
 
 /** One admitted connection: its guard runs the frame and idle deadlines (complete requests reset the idle clock). */

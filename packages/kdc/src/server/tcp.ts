@@ -11,8 +11,8 @@
 import net from 'node:net';
 import { ErrorCode, FramingError, LengthPrefixedReader, frameMessage, type ConnectionGuard, type ConnectionLimits } from '@kpop/common';
 import type { RequestGate } from './rate-limit.js';
-import { processRequest, transportErrorReply } from '../exchange/handler.js';
-import type { HandlerContext } from '../exchange/handler.js';
+import { serveRequest, transportErrorReply } from '../exchange/handler.js';
+import type { HandlerContext, HandlerResult } from '../exchange/handler.js';
 import { Status } from '../exchange/status.js';
 
 export interface TcpLimits {
@@ -63,6 +63,55 @@ export function serveTcpConnection(sock: net.Socket, ctx: HandlerContext, limits
     setTimeout(() => sock.destroy(), 1000).unref();
   };
 
+  // Requests are answered in order: one that waits for the database (PostgreSQL reading a principal)
+  // holds those behind it, and the socket is paused meanwhile so nothing piles up unread.
+  const backlog: Uint8Array[] = [];
+  let waiting = false;
+  /** Sends a result's reply; false when the connection is done. */
+  const deliver = (result: HandlerResult): boolean => {
+    if (closed) return false;
+    if (result.reply) sock.write(frameMessage(result.reply));
+    if (result.malformed) {
+      close();
+      return false;
+    }
+    return true;
+  };
+  /** Serves the frames waiting, in order; false when the connection is done. */
+  const pump = (): boolean => {
+    while (!waiting && !closed && backlog.length > 0) {
+      const frame = backlog.shift()!;
+      // The per-address request budget (shared with UDP): over it, the connection goes.
+      if (gate && !gate.admit(origin.address, 'tcp')) {
+        sock.destroy();
+        return false;
+      }
+      let result: HandlerResult | Promise<HandlerResult>;
+      try {
+        result = serveRequest(frame, ctx, origin);
+      } catch {
+        close();
+        return false;
+      }
+      if (result instanceof Promise) {
+        waiting = true;
+        sock.pause();
+        result.then((r) => {
+          waiting = false;
+          if (!deliver(r)) return;
+          sock.resume();
+          pump();
+        }, () => {
+          waiting = false;
+          close();
+        });
+        return true;
+      }
+      if (!deliver(result)) return false;
+    }
+    return !closed;
+  };
+
   sock.setNoDelay(true);
   if (guard) guard.authenticated();
   else sock.setTimeout(limits.idleTimeoutMs, () => sock.destroy());
@@ -88,25 +137,8 @@ export function serveTcpConnection(sock: net.Socket, ctx: HandlerContext, limits
       return;
     }
     if (guard && frames.length) guard.activity();
-    for (const frame of frames) {
-      // The per-address request budget (shared with UDP): over it, the connection goes.
-      if (gate && !gate.admit(origin.address, 'tcp')) {
-        sock.destroy();
-        return;
-      }
-      let result;
-      try {
-        result = processRequest(frame, ctx, origin);
-      } catch {
-        close();
-        return;
-      }
-      if (result.reply) sock.write(frameMessage(result.reply));
-      if (result.malformed) {
-        close();
-        return;
-      }
-    }
+    backlog.push(...frames);
+    if (!pump()) return;
     if (sock.writableLength > limits.maxPendingWrite) {
       sock.destroy();
       return;

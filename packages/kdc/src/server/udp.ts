@@ -7,7 +7,7 @@
  * address costs a byte test and a Map lookup per datagram.
  */
 import type dgram from 'node:dgram';
-import { processRequest } from '../exchange/handler.js';
+import { serveRequest } from '../exchange/handler.js';
 import type { HandlerContext } from '../exchange/handler.js';
 import type { RequestGate } from './rate-limit.js';
 
@@ -22,11 +22,18 @@ export function serveUdp(socket: dgram.Socket, ctx: HandlerContext, gate?: Reque
       if (!gate.admit(rinfo.address, 'udp')) return;
     }
     try {
-      const result = processRequest(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), ctx, { transport: 'udp', address: rinfo.address, port: rinfo.port });
+      const result = serveRequest(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), ctx, { transport: 'udp', address: rinfo.address, port: rinfo.port });
       // No completion callback: it would cost a call back into JS per reply, and a failed send is dropped either way (the client retransmits).
-      if (result.reply) socket.send(result.reply, rinfo.port, rinfo.address);
+      if (!(result instanceof Promise)) {
+        if (result.reply) socket.send(result.reply, rinfo.port, rinfo.address);
+      } else {
+        // The store is reading a principal (PostgreSQL): answer when it is in.
+        result.then((r) => {
+          if (r.reply) socket.send(r.reply, rinfo.port, rinfo.address);
+        }, () => {});
+      }
     } catch {
-      // processRequest answers every failure itself; anything left is dropped.
+      // serveRequest answers every failure itself; anything left is dropped.
     }
   });
   // Errors of a datagram socket (e.g. ICMP port unreachable surfacing) are not fatal.

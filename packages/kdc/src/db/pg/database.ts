@@ -3,18 +3,30 @@
  * KDCs (each on its own host, each with the master key in its own stash
  * file or from its operator's master password; never in the database).
  *
- * The request path is the SQLite store's: every principal in memory with its
- * keys decrypted (view.ts), loaded in full at open; lookups never wait for
- * the database, so a KDC whose database goes away keeps serving.
+ * Principals are read on demand, as the SQLite store reads them, into the
+ * same bounded view (view.ts: `cacheSize` records with their keys
+ * decrypted, and the names known to have none): opening a realm of a
+ * million principals reads none of them. A lookup that misses throws
+ * NotLoaded; the request handler awaits loadPrincipal(name), which reads the row and
+ * its keys in one statement (the misses of one turn of the event loop in one
+ * round trip), and asks again. A KDC whose database goes away keeps serving
+ * every principal it holds; one it does not hold gets KDC_ERR_SVC_UNAVAILABLE,
+ * on which MIT's and Heimdal's clients try the next KDC.
  *
  * Change feed. Every administrative write runs in one transaction that takes
  * the next generation (schema.ts: the row lock orders writers) and ends with
  * NOTIFY kpop_kdc_change, delivered at COMMIT. A KDC (follow: true) LISTENs
- * on a connection of its own and, on a notification, reloads the rows with
- * gen > the last it saw, in one REPEATABLE READ snapshot, asynchronously
- * (decrypting a batch at a time). The generation is also read on every
- * refresh() (the server's timer, the kpasswd service), the fallback for a
- * notification lost with a connection.
+ * on a connection of its own and, on a notification, reads the names whose
+ * rows have gen > the last it saw (in one REPEATABLE READ snapshot): those
+ * it holds are read again (a batch at a time, yielding between batches; the
+ * old record serves until the new one is in), those it knew absent are
+ * forgotten. After a bulk change only the names it holds are asked for. The
+ * generation is also read on every refresh() (the server's timer, the
+ * kpasswd service), the fallback for a notification lost with a connection.
+ *
+ * A read on demand and a refresh may cross: a read whose snapshot is older
+ * than the newest generation a refresh has seen is read again, so a record
+ * changed between the two is never installed stale.
  *
  * Losing the database (feed.ts). The listening connection's 'error' and
  * 'end' are handled: the KDC says so once (onStatus), keeps serving from
@@ -47,9 +59,9 @@ import type { LockoutFields } from '../lockout.js';
 import type { MasterKey } from '../master-key.js';
 import { resolveName } from '../names.js';
 import type { RealmDatabase } from '../realm-database.js';
-import { fromMs, recordFromRows, toMs, type DbPrincipalRecord, type KeyRow } from '../schema.js';
+import { fromMs, recordFromRows, toMs, type DbPrincipalRecord } from '../schema.js';
 import type { PrincipalRecord, RealmSettings } from '../types.js';
-import { LockoutQueue, PrincipalView, recordLockoutEvent, replayLockout, type LockoutEvent } from '../view.js';
+import { filterNames, LockoutQueue, PrincipalView, recordLockoutEvent, replayLockout, type LockoutEvent } from '../view.js';
 import {
   changedSettings, isRealmTgs, keyRowsOf, modifiedRecord, newPrincipalRecord, principalRowOf, rekeyedRecord,
   type AddPrincipalOptions, type ChangePasswordOptions, type ModifyPrincipalOptions, type SettingsChanges,
@@ -57,7 +69,7 @@ import {
 import { displayUrl, inTransaction, isConnectionError, unreachable } from './connection.js';
 import { ChangeFeed } from './feed.js';
 import { PgPolicyStore } from './policy.js';
-import { insertKeys, lockoutRowsForUpdate, notifyLockouts, readAll, readChanges, replacePrincipals, upsertPrincipal, writeLockouts, type Client, type LockoutNote } from './statements.js';
+import { allNames, insertKeys, lockoutRowsForUpdate, notifyLockouts, readAll, readChanges, readPrincipals, replacePrincipals, upsertPrincipal, writeLockouts, type Client, type LockoutNote } from './statements.js';
 import { CHANGE_CHANNEL, LOCKOUT_CHANNEL } from './schema.js';
 
 export interface PgDatabaseOptions {
@@ -71,10 +83,21 @@ export interface PgDatabaseOptions {
   flushIntervalMs?: number;
   /** Longest wait between two reconnection attempts (ms, default 10000). */
   maxBackoffMs?: number;
+  /** How many principals are kept decrypted in memory; default DEFAULT_CACHE_SIZE (view.ts). */
+  cacheSize?: number;
+  /** Longest a request waits for a principal to be read (ms, default 2000); then it is answered SVC_UNAVAILABLE. */
+  loadTimeoutMs?: number;
 }
 
-/** Rows decrypted between two yields to the event loop during a reload. */
+/** Names read again (and rows decrypted) per statement, with a yield to the event loop between two. */
 const RELOAD_SLICE = 500;
+/** A refresh that finds more changed names than this asks only about the names held (as the SQLite store's EVICT_BY_NAME_MAX). */
+const CHANGES_BY_NAME_MAX = 1024;
+/** Reads of one batch retried when a refresh saw a newer generation meanwhile; past this the read fails. */
+const MAX_STALE_READS = 8;
+
+/** A name asked for by the request path, waiting for its batch's read. */
+interface Wanted { name: string; resolve: () => void; reject: (e: unknown) => void }
 
 export class PgKdcDatabase implements RealmDatabase {
   readonly realm: string;
@@ -91,7 +114,18 @@ export class PgKdcDatabase implements RealmDatabase {
   readonly #pending = new LockoutQueue();
   #settings!: RealmSettings;
   #generation = -1;
+  /** The newest generation a refresh has seen (set before it asks which names it holds): reads older than it are read again. */
+  #seenGen = -1;
   #closed = false;
+  readonly #loadTimeoutMs: number;
+  /** Request-path reads: one promise per name, names gathered for one statement per turn of the event loop. */
+  readonly #loading = new Map<string, Promise<void>>();
+  #wanted: Wanted[] = [];
+  #batchScheduled = false;
+  /** Names being read (request path or refresh), and the last lockout note heard for each meanwhile. */
+  readonly #inFlight = new Map<string, number>();
+  readonly #notesInFlight = new Map<string, LockoutNote>();
+  #reads = 0;
   /** The change feed (follow: true), undefined for a one-shot handle. */
   readonly #feed: ChangeFeed | undefined;
   // refresh: one at a time; a request during one runs another after it
@@ -117,7 +151,7 @@ export class PgKdcDatabase implements RealmDatabase {
           if (channel === LOCKOUT_CHANNEL) this.#onLockoutNote(payload);
           else if (channel === CHANGE_CHANNEL) this.refresh().catch(() => {});
         },
-        // What changed while away: rows by generation, and the lockout fields of every row (they carry none).
+        // What changed while away: rows by generation, and the lockout fields of the rows held (they carry no generation).
         onReconnected: async () => {
           await this.#refreshOnce();
           await this.#reloadLockouts();
@@ -129,11 +163,12 @@ export class PgKdcDatabase implements RealmDatabase {
         },
       }, opts.maxBackoffMs !== undefined ? { maxBackoffMs: opts.maxBackoffMs } : {})
       : undefined;
-    this.#view = new PrincipalView(realm);
+    this.#view = new PrincipalView(realm, { onDemand: true, ...(opts.cacheSize !== undefined ? { capacity: opts.cacheSize } : {}) });
+    this.#loadTimeoutMs = opts.loadTimeoutMs ?? 2000;
     this.policies = new PgPolicyStore(pool, mkey, url, (fn) => this.#write(fn), () => this.#catchUp());
   }
 
-  /** Loads the whole realm, then (follow) starts listening. */
+  /** Reads the realm's settings and policies (no principal: they are read on demand), then (follow) starts listening. */
   static async open(pool: pg.Pool, url: string, mkey: MasterKey, realm: string, dir: string, opts: PgDatabaseOptions = {}): Promise<PgKdcDatabase> {
     const db = new PgKdcDatabase(pool, url, mkey, realm, dir, opts);
     try {
@@ -162,8 +197,118 @@ export class PgKdcDatabase implements RealmDatabase {
     return this.#settings;
   }
 
+  /** Throws NotLoaded for a name not in memory: await loadPrincipal(name) and ask again (exchange/handler.ts does). */
   lookup(nameString: readonly string[]): PrincipalRecord | undefined {
     return this.#view.lookup(nameString);
+  }
+
+  /** Principals read since open, held in memory now, and the bound (tests, the bench). */
+  cacheStats(): { reads: number; cached: number; capacity: number } {
+    return { ...this.#view.stats(), reads: this.#reads };
+  }
+
+  /**
+   * Reads a principal (or that there is none) into memory for the request
+   * path: names asked for in one turn of the event loop share one statement.
+   * Rejects (UNREACHABLE) while the database is away or when the read takes
+   * longer than loadTimeoutMs.
+   */
+  loadPrincipal(canonicalName: string): Promise<void> {
+    if (this.#view.holds(canonicalName)) return Promise.resolve();
+    const known = this.#loading.get(canonicalName);
+    if (known !== undefined) return known;
+    if (this.#closed || !this.connected) return Promise.reject(new KdcDbError('UNREACHABLE', `the database at ${this.location} is away; ${canonicalName} is not in memory`));
+    const p = new Promise<void>((resolve, reject) => {
+      this.#wanted.push({ name: canonicalName, resolve, reject });
+      if (!this.#batchScheduled) {
+        this.#batchScheduled = true;
+        setImmediate(() => this.#readWanted());
+      }
+    });
+    this.#loading.set(canonicalName, p);
+    const done = (): void => void this.#loading.delete(canonicalName);
+    p.then(done, done);
+    return p;
+  }
+
+  #readWanted(): void {
+    this.#batchScheduled = false;
+    const batch = this.#wanted;
+    this.#wanted = [];
+    for (let i = 0; i < batch.length; i += RELOAD_SLICE) {
+      const part = batch.slice(i, i + RELOAD_SLICE);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new KdcDbError('UNREACHABLE', `the database at ${this.location} did not answer within ${this.#loadTimeoutMs} ms`)), this.#loadTimeoutMs);
+      });
+      Promise.race([this.#read(part.map((w) => w.name)), timeout]).then(
+        () => {
+          clearTimeout(timer);
+          for (const w of part) w.resolve();
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          if (isConnectionError(e)) this.#feed?.lost(e);
+          const err = isConnectionError(e) ? unreachable(this.#url, e) : e;
+          for (const w of part) w.reject(err);
+        },
+      );
+    }
+  }
+
+  /**
+   * Reads the named principals and installs what it finds, and the absence
+   * of the others, unless a refresh saw a newer generation than the read's
+   * snapshot meanwhile (the row may have changed since): then reads again.
+   */
+  async #read(names: readonly string[]): Promise<void> {
+    for (const n of names) this.#inFlight.set(n, (this.#inFlight.get(n) ?? 0) + 1);
+    try {
+      for (let tries = 0; ; tries++) {
+        const got = await readPrincipals(this.#pool, names);
+        if (this.#closed) return;
+        if (got.gen < this.#seenGen) {
+          if (tries < MAX_STALE_READS) continue;
+          throw new KdcDbError('CORRUPT', `the database at ${this.location} keeps answering at generation ${got.gen}, older than ${this.#seenGen}`);
+        }
+        const found = new Set<string>();
+        for (const row of got.rows) {
+          const r = recordFromRows(this.realm, this.#mkey, row, got.keys.get(row.name) ?? []);
+          found.add(row.name);
+          this.#view.install(r, row.gen);
+          this.#reads++;
+          const note = this.#notesInFlight.get(row.name);
+          if (note !== undefined) this.#setLockout(r, note);
+          else this.#reapplyPending(r);
+        }
+        for (const n of names) if (!found.has(n)) this.#view.markAbsent(n);
+        return;
+      }
+    } finally {
+      for (const n of names) {
+        const left = (this.#inFlight.get(n) ?? 1) - 1;
+        if (left > 0) this.#inFlight.set(n, left);
+        else {
+          this.#inFlight.delete(n);
+          this.#notesInFlight.delete(n);
+        }
+      }
+    }
+  }
+
+  /** Administration: the names given, read into memory (a one-shot handle holds nothing until asked). */
+  async #ensure(names: readonly string[]): Promise<void> {
+    const missing = [...new Set(names)].filter((n) => !this.#view.holds(n));
+    try {
+      for (let i = 0; i < missing.length; i += RELOAD_SLICE) await this.#read(missing.slice(i, i + RELOAD_SLICE));
+    } catch (e) {
+      throw isConnectionError(e) ? unreachable(this.#url, e) : e;
+    }
+  }
+
+  async #require(name: string): Promise<DbPrincipalRecord> {
+    await this.#ensure([resolveName(name, this.realm).canonicalName]);
+    return this.#view.require(name);
   }
 
   recordFailure(canonicalName: string, at: Date): void {
@@ -239,6 +384,8 @@ export class PgKdcDatabase implements RealmDatabase {
     } catch {
       return;
     }
+    // A read of this name in flight may have taken its snapshot before this change: it applies the note when it lands.
+    if (this.#inFlight.has(m.n)) this.#notesInFlight.set(m.n, m);
     const r = this.#view.byName(m.n);
     if (r === undefined) return;
     this.#setLockout(r, m);
@@ -265,7 +412,7 @@ export class PgKdcDatabase implements RealmDatabase {
 
   async #reloadLockouts(): Promise<void> {
     const rows = await this.#pool.query<{ name: string; fail_count: number; last_failure: number | null; last_success: number | null; locked_until: number | null }>(
-      'SELECT name, fail_count, last_failure, last_success, locked_until FROM principals');
+      'SELECT name, fail_count, last_failure, last_success, locked_until FROM principals WHERE name = ANY($1::text[])', [this.#view.heldNames()]);
     for (const row of rows.rows) {
       const r = this.#view.byName(row.name);
       if (r !== undefined) this.#setLockout(r, { f: row.fail_count, lf: row.last_failure, ls: row.last_success, lu: row.locked_until });
@@ -320,38 +467,31 @@ export class PgKdcDatabase implements RealmDatabase {
     if (this.#closed) return false;
     const since = this.#generation;
     const snap = await inTransaction(this.#pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (c) => {
-      const found = await readChanges(c, since);
+      const found = await readChanges(c, since, CHANGES_BY_NAME_MAX, (gen, full) => {
+        this.#seenGen = full ? gen : Math.max(this.#seenGen, gen);
+      }, () => this.#view.heldNames());
       if (found === 'no generation') throw new KdcDbError('CORRUPT', `the database at ${this.location} has no generation row`);
       return found;
     });
     if (snap === undefined) return false;
-    // Another reload finished first with a newer snapshot: ours is stale.
+    // Another refresh finished first with a newer snapshot: ours is stale.
     if (this.#generation !== since) return this.#generation < snap.gen ? this.#refreshOnce() : false;
     if (snap.settings === undefined) throw new KdcDbError('CORRUPT', `the database at ${this.location} has no realm settings`);
-    const keysByName = new Map<string, KeyRow[]>();
-    for (const k of snap.keys) {
-      let list = keysByName.get(k.principal);
-      if (list === undefined) keysByName.set(k.principal, (list = []));
-      list.push(k);
-    }
-    // Decrypt first (yielding now and then), install after: the view changes in one step.
-    const records: [DbPrincipalRecord, number][] = [];
-    for (let i = 0; i < snap.rows.length; i++) {
-      const row = snap.rows[i]!;
-      records.push([recordFromRows(this.realm, this.#mkey, row, keysByName.get(row.name) ?? []), row.gen]);
-      // Already serving (not the first load): let requests in between slices.
-      if (since >= 0 && i % RELOAD_SLICE === RELOAD_SLICE - 1) await new Promise((r) => setImmediate(r));
-    }
-    if (this.#generation !== since) return this.#generation < snap.gen ? this.#refreshOnce() : false;
     this.#settings = JSON.parse(snap.settings) as RealmSettings;
     this.policies.setAll(snap.policies, snap.assigned);
     if (snap.full) this.#view.clear();
-    for (const name of snap.deleted) this.#view.remove(name);
-    for (const [r, gen] of records) {
-      this.#view.install(r, gen);
-      this.#reapplyPending(r);
+    else if (snap.bulk) this.#view.clearAbsent();
+    // Names held are read again (the old record serves until then); names known absent are forgotten.
+    const again: string[] = [];
+    for (const name of snap.names) {
+      if (this.#view.byName(name) !== undefined) again.push(name);
+      else this.#view.forget(name);
     }
-    this.#generation = snap.gen;
+    for (let i = 0; i < again.length; i += RELOAD_SLICE) {
+      await this.#read(again.slice(i, i + RELOAD_SLICE));
+      if (i + RELOAD_SLICE < again.length) await new Promise((r) => setImmediate(r));
+    }
+    if (this.#generation === since) this.#generation = snap.gen;
     return true;
   }
 
@@ -394,25 +534,25 @@ export class PgKdcDatabase implements RealmDatabase {
       await this.#writeRecord(c, r, gen, true, false);
       await c.query('DELETE FROM deleted WHERE name = $1', [n.canonicalName]);
     });
-    return this.#view.byName(n.canonicalName)!;
+    return this.#require(n.canonicalName);
   }
 
   async modifyPrincipal(name: string, changes: ModifyPrincipalOptions): Promise<DbPrincipalRecord> {
-    const live = this.#view.require(name);
+    const live = await this.#require(name);
     const r = modifiedRecord(live, changes, this.#now());
     await this.#write((c, gen) => this.#writeRecord(c, r, gen, false, changes.unlock === true));
-    return this.#view.byName(r.canonicalName)!;
+    return this.#require(r.canonicalName);
   }
 
   async changePassword(name: string, opts: ChangePasswordOptions): Promise<DbPrincipalRecord> {
-    const live = this.#view.require(name);
+    const live = await this.#require(name);
     const r = rekeyedRecord(live, opts, this.#settings, this.#now());
     await this.#write((c, gen) => this.#writeRecord(c, r, gen, true, false));
-    return this.#view.byName(r.canonicalName)!;
+    return this.#require(r.canonicalName);
   }
 
   async deletePrincipal(name: string): Promise<void> {
-    const r = this.#view.require(name);
+    const r = await this.#require(name);
     if (isRealmTgs(r, this.realm)) throw new KdcDbError('PROTECTED', `${r.canonicalName} is the realm's ticket-granting service and cannot be deleted`);
     await this.#write(async (c, gen) => {
       await c.query('DELETE FROM principals WHERE name = $1', [r.canonicalName]);
@@ -426,15 +566,23 @@ export class PgKdcDatabase implements RealmDatabase {
     return this.#settings;
   }
 
-  getPrincipal(name: string): DbPrincipalRecord | undefined {
+  async getPrincipal(name: string): Promise<DbPrincipalRecord | undefined> {
+    await this.#ensure([resolveName(name, this.realm).canonicalName]);
     return this.#view.get(name);
   }
 
-  listPrincipals(glob?: string): string[] {
-    return this.#view.list(glob);
+  async listPrincipals(glob?: string): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await allNames(this.#pool);
+    } catch (e) {
+      throw isConnectionError(e) ? unreachable(this.#url, e) : e;
+    }
+    return filterNames(names, this.realm, glob);
   }
 
-  keytabEntries(names: string[], timestamp: Date = this.#now()): KeytabEntry[] {
+  async keytabEntries(names: string[], timestamp: Date = this.#now()): Promise<KeytabEntry[]> {
+    await this.#ensure(names.map((n) => resolveName(n, this.realm).canonicalName));
     return this.#view.keytabEntries(names, timestamp);
   }
 

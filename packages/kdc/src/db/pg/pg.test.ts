@@ -11,11 +11,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hasPostgres, NO_POSTGRES, startPostgres, type Postgres } from '../../../../../test/helpers/postgres.js';
-import { initPgRealm, isLockedOut, KdcDbError, openPgDatabase, type OpenPgDatabaseOptions, type PgKdcDatabase } from '../index.js';
+import { initPgRealm, isLockedOut, KdcDbError, lookupLoaded, openPgDatabase, type OpenPgDatabaseOptions, type PgKdcDatabase } from '../index.js';
 
-async function until(what: string, cond: () => boolean, ms = 5000): Promise<number> {
+/** An update dump of the named principals with new random keys (added where new); the database is put back as it was. */
+async function changesDump(db: PgKdcDatabase, names: string[]): Promise<unknown> {
+  const before = await db.dump();
+  for (const n of names) {
+    if ((await db.getPrincipal(n)) === undefined) await db.addPrincipal(n, { randkey: true });
+    else await db.changePassword(n, { randkey: true });
+  }
+  const after = (await db.dump()) as { principals: { name: string }[] };
+  await db.load(before);
+  const wanted = new Set(names.map((n) => `${n}@LAB.TEST`));
+  return { ...after, principals: after.principals.filter((p) => wanted.has(p.name)) };
+}
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 5000): Promise<number> {
   const t0 = Date.now();
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
@@ -59,17 +72,20 @@ describe.skipIf(!hasPostgres)(`PostgreSQL store across KDCs${hasPostgres ? '' : 
   it('a KDC sees a change made through another handle within a second, without asking (LISTEN/NOTIFY)', async () => {
     const admin = await freshRealm();
     const kdc = await open();
+    // A request for alice before she exists: the KDC holds her absence ...
+    expect(await lookupLoaded(kdc, ['alice'])).toBeUndefined();
     await admin.addPrincipal('alice', { password: 'Alice-pw-1' });
-    const t = await until('alice on the KDC', () => kdc.lookup(['alice']) !== undefined, 1000);
+    // ... which the change feed drops, so she is served once added.
+    const t = await until('alice on the KDC', async () => (await lookupLoaded(kdc, ['alice'])) !== undefined, 1000);
     expect(t).toBeLessThan(1000);
-    const seen = kdc.lookup(['alice'])!;
-    expect(Buffer.from(seen.keys[0]!.key).toString('hex')).toBe(Buffer.from(admin.lookup(['alice'])!.keys[0]!.key).toString('hex'));
+    const seen = (await lookupLoaded(kdc, ['alice']))!;
+    expect(Buffer.from(seen.keys[0]!.key).toString('hex')).toBe(Buffer.from((await lookupLoaded(admin, ['alice']))!.keys[0]!.key).toString('hex'));
     await admin.changePassword('alice', { password: 'Alice-pw-2' });
-    await until('kvno 2 on the KDC', () => kdc.lookup(['alice'])!.kvno === 2, 1000);
+    await until('kvno 2 on the KDC', async () => (await lookupLoaded(kdc, ['alice']))!.kvno === 2, 1000);
     await admin.updateSettings({ maxLife: 1800 });
-    await until('the new max life on the KDC', () => kdc.settings().maxLife === 1800, 1000);
+    await until('the new max life on the KDC', async () => kdc.settings().maxLife === 1800, 1000);
     await admin.deletePrincipal('alice');
-    await until('alice gone from the KDC', () => kdc.lookup(['alice']) === undefined, 1000);
+    await until('alice gone from the KDC', async () => (await lookupLoaded(kdc, ['alice'])) === undefined, 1000);
   });
 
   it('counts failures spread over two KDCs exactly, and a lockout reached through one holds on the other', async () => {
@@ -77,37 +93,62 @@ describe.skipIf(!hasPostgres)(`PostgreSQL store across KDCs${hasPostgres ? '' : 
     await admin.addPrincipal('alice', { password: 'Alice-pw-1' });
     const a = await open();
     const b = await open();
+    // Each KDC reads alice on her first AS-REQ, before it can record anything for her.
+    for (const k of [a, b]) expect(await lookupLoaded(k, ['alice'])).toBeDefined();
     const t0 = new Date('2026-11-30T08:00:00Z');
     const at = (i: number) => new Date(t0.getTime() + i * 10);
     // No lockout: 13 failures recorded at once on both KDCs, written concurrently; none is lost.
     for (let i = 0; i < 13; i++) (i % 2 === 0 ? a : b).recordFailure('alice@LAB.TEST', at(i));
     await Promise.all([a.flush(), b.flush()]);
     const check = await open({ follow: false });
-    expect(check.lookup(['alice'])!.failCount).toBe(13);
+    expect((await lookupLoaded(check, ['alice']))!.failCount).toBe(13);
     // Each KDC's copy follows the row (the other's notification).
-    await until('both KDCs at 13', () => a.lookup(['alice'])!.failCount === 13 && b.lookup(['alice'])!.failCount === 13, 1000);
+    await until('both KDCs at 13', async () => (await lookupLoaded(a, ['alice']))!.failCount === 13 && (await lookupLoaded(b, ['alice']))!.failCount === 13, 1000);
 
     await admin.updateSettings({ lockout: { maxFailures: 5, failureWindow: 600, lockoutDuration: 600 } });
     await admin.modifyPrincipal('alice', { unlock: true });
-    await until('the policy and the unlock on both', () => [a, b].every((k) => k.settings().lockout.maxFailures === 5 && k.lookup(['alice'])!.failCount === 0), 1000);
+    await until('the policy and the unlock on both', async () => (await Promise.all([a, b].map(async (k) => k.settings().lockout.maxFailures === 5 && (await lookupLoaded(k, ['alice']))!.failCount === 0))).every(Boolean), 1000);
     const t1 = new Date(t0.getTime() + 60_000);
     // 2 + 2 through alternate KDCs, then the fifth through a: locked there at once ...
     for (const [k, i] of [[a, 0], [b, 1], [a, 2], [b, 3]] as const) {
       k.recordFailure('alice@LAB.TEST', new Date(t1.getTime() + i));
       await k.flush();
     }
-    await until('4 failures on both', () => a.lookup(['alice'])!.failCount === 4 && b.lookup(['alice'])!.failCount === 4, 1000);
-    expect(isLockedOut(b.lookup(['alice'])!, t1)).toBe(false);
+    await until('4 failures on both', async () => (await lookupLoaded(a, ['alice']))!.failCount === 4 && (await lookupLoaded(b, ['alice']))!.failCount === 4, 1000);
+    expect(isLockedOut((await lookupLoaded(b, ['alice']))!, t1)).toBe(false);
     a.recordFailure('alice@LAB.TEST', new Date(t1.getTime() + 4));
-    expect(isLockedOut(a.lookup(['alice'])!, new Date(t1.getTime() + 5))).toBe(true);
+    expect(isLockedOut((await lookupLoaded(a, ['alice']))!, new Date(t1.getTime() + 5))).toBe(true);
     await a.flush();
     // ... and on b as soon as the lockout's notification arrives (milliseconds).
-    const lag = await until('the lockout on b', () => isLockedOut(b.lookup(['alice'])!, new Date(t1.getTime() + 5)), 1000);
+    const lag = await until('the lockout on b', async () => isLockedOut((await lookupLoaded(b, ['alice']))!, new Date(t1.getTime() + 5)), 1000);
     expect(lag).toBeLessThan(1000);
-    expect(b.lookup(['alice'])!.failCount).toBe(5);
+    expect((await lookupLoaded(b, ['alice']))!.failCount).toBe(5);
     const row = await open({ follow: false });
-    expect(row.lookup(['alice'])!.failCount).toBe(5);
-    expect(row.lookup(['alice'])!.lockedUntil).toEqual(new Date(t1.getTime() + 4 + 600_000));
+    expect((await lookupLoaded(row, ['alice']))!.failCount).toBe(5);
+    expect((await lookupLoaded(row, ['alice']))!.lockedUntil).toEqual(new Date(t1.getTime() + 4 + 600_000));
+  });
+
+  it('reads principals on demand into a bounded cache; a bulk change re-reads only the changed names it holds', async () => {
+    const admin = await freshRealm();
+    for (let i = 0; i < 20; i++) await admin.addPrincipal(`u${i}`, { randkey: true });
+    // The bulk change to come, made beforehand: u1 with a new key, nobody and 1,100 others added.
+    const extra = await changesDump(admin, ['u1', 'nobody', ...Array.from({ length: 1100 }, (_, i) => `bulk${i}`)]);
+    const kdc = await open({ cacheSize: 8 });
+    expect(kdc.cacheStats()).toEqual({ reads: 0, cached: 0, capacity: 8 });
+    for (let i = 0; i < 20; i++) expect((await lookupLoaded(kdc, [`u${i}`]))?.canonicalName).toBe(`u${i}@LAB.TEST`);
+    expect(kdc.cacheStats().reads).toBe(20);
+    expect(kdc.cacheStats().cached).toBeLessThanOrEqual(8);
+    // Names asked for in one turn of the event loop are read together, each once.
+    const many = await Promise.all(['u0', 'u1', 'u2', 'u1', 'nobody'].map((n) => lookupLoaded(kdc, [n])));
+    expect(many.map((r) => r?.canonicalName)).toEqual(['u0@LAB.TEST', 'u1@LAB.TEST', 'u2@LAB.TEST', 'u1@LAB.TEST', undefined]);
+    // The KDC re-reads what it holds that changed (u1's new key), forgets every absence (nobody), reads nothing else.
+    const u1Before = Buffer.from((await lookupLoaded(kdc, ['u1']))!.keys[0]!.key).toString('hex');
+    const readsBefore = kdc.cacheStats().reads;
+    await admin.load(extra, { update: true });
+    await until('the new u1 on the KDC', async () => Buffer.from((await lookupLoaded(kdc, ['u1']))!.keys[0]!.key).toString('hex') !== u1Before, 2000);
+    expect(kdc.cacheStats().reads - readsBefore).toBeLessThanOrEqual(8);
+    expect(await lookupLoaded(kdc, ['nobody'])).toBeDefined();
+    expect(kdc.cacheStats().cached).toBeLessThanOrEqual(8);
   });
 
   it('keeps a master password\'s realm without a stash: the database holds only the scrypt parameters and the check value', async () => {
@@ -119,7 +160,7 @@ describe.skipIf(!hasPostgres)(`PostgreSQL store across KDCs${hasPostgres ? '' : 
     expect(await reason(openPgDatabase(url, dir, { follow: false }))).toBe('MASTER_PASSWORD_REQUIRED');
     expect(await reason(openPgDatabase(url, dir, { follow: false, masterPassword: 'wrong' }))).toBe('MASTER_KEY_MISMATCH');
     const other = await open({ follow: false, masterPassword: 'Master-pw-1' });
-    expect(Buffer.from(other.lookup(['alice'])!.keys[0]!.key).toString('hex')).toBe(Buffer.from(db.lookup(['alice'])!.keys[0]!.key).toString('hex'));
+    expect(Buffer.from((await lookupLoaded(other, ['alice']))!.keys[0]!.key).toString('hex')).toBe(Buffer.from((await lookupLoaded(db, ['alice']))!.keys[0]!.key).toString('hex'));
     const meta = pg.psql('SELECT k FROM kpop_kdc.meta ORDER BY k', `r${n}`).trim().split('\n');
     expect(meta).toEqual(['master_check', 'master_kdf', 'realm', 'schema_version', 'settings']);
   });
@@ -131,15 +172,15 @@ describe.skipIf(!hasPostgres)(`PostgreSQL store across KDCs${hasPostgres ? '' : 
     await admin.addPrincipal('old3', { randkey: true });
     await admin.close();
     const kdc = await open();
-    expect(kdc.lookup(['old3'])).toBeDefined();
+    expect((await lookupLoaded(kdc, ['old3']))).toBeDefined();
     pg.psql('DROP SCHEMA kpop_kdc CASCADE', `r${n}`);
     const again = await initPgRealm(url, dir, { realm: 'LAB.TEST', follow: false });
     handles.push(again);
     await again.addPrincipal('new1', { randkey: true });
     await kdc.refresh();
-    expect(kdc.lookup(['new1'])).toBeDefined();
-    expect(kdc.lookup(['old1'])).toBeUndefined();
-    expect(kdc.listPrincipals()).toEqual(['krbtgt/LAB.TEST@LAB.TEST', 'new1@LAB.TEST']);
+    expect((await lookupLoaded(kdc, ['new1']))).toBeDefined();
+    expect((await lookupLoaded(kdc, ['old1']))).toBeUndefined();
+    expect(await kdc.listPrincipals()).toEqual(['krbtgt/LAB.TEST@LAB.TEST', 'new1@LAB.TEST']);
   });
 
   it.each(['pause', 'crash'] as const)('serves from memory while the database is away (%s), says so once, reconnects and catches up; admin calls fail with one clear line', async (how) => {
@@ -148,17 +189,23 @@ describe.skipIf(!hasPostgres)(`PostgreSQL store across KDCs${hasPostgres ? '' : 
     await admin.close();
     const lines: string[] = [];
     const kdc = await open({ onStatus: (l) => lines.push(l), maxBackoffMs: 300 });
+    // The principals it has served are in memory (read on demand); nothing else is.
+    expect((await lookupLoaded(kdc, ['alice']))?.kvno).toBe(1);
+    expect(await lookupLoaded(kdc, ['krbtgt', 'LAB.TEST'])).toBeDefined();
     // A clean shutdown (the server tells its clients) or a crash (connections cut).
     if (how === 'pause') pg.pause();
     else pg.crash();
     try {
-      await until('the lost line', () => lines.length > 0);
+      await until('the lost line', async () => lines.length > 0);
       expect(lines[0]).toMatch(/^kdc: lost the database at postgresql:\/\/127\.0\.0\.1:\d+\/r\d+ \(.+\); serving the 2 principals in memory, reconnecting$/);
       // Still serving: lookups and bookkeeping from memory.
-      expect(kdc.lookup(['alice'])?.kvno).toBe(1);
+      expect((await lookupLoaded(kdc, ['alice']))?.kvno).toBe(1);
       kdc.recordFailure('alice@LAB.TEST', new Date('2026-11-30T08:00:00Z'));
-      expect(kdc.lookup(['alice'])!.failCount).toBe(1);
+      expect((await lookupLoaded(kdc, ['alice']))!.failCount).toBe(1);
       expect(await kdc.refresh()).toBe(false);
+      // A principal it does not hold cannot be read: the request handler answers SVC_UNAVAILABLE for it.
+      const away = await Promise.resolve(lookupLoaded(kdc, ['pop', 'mail.lab.test'])).then(() => 'read', (e: unknown) => (e instanceof KdcDbError ? e.reason : String(e)));
+      expect(away).toBe('UNREACHABLE');
       // An administrative call fails with one line, no password.
       const err = await kdc.addPrincipal('bob', { randkey: true }).then(() => undefined, (e: unknown) => e);
       expect(err).toBeInstanceOf(KdcDbError);
@@ -172,14 +219,14 @@ describe.skipIf(!hasPostgres)(`PostgreSQL store across KDCs${hasPostgres ? '' : 
     } finally {
       pg.resume();
     }
-    await until('the back line', () => lines.length > 1, 10_000);
+    await until('the back line', async () => lines.length > 1, 10_000);
     expect(lines[1]).toMatch(/^kdc: the database at postgresql:\/\/127\.0\.0\.1:\d+\/r\d+ is reachable again; serving what it holds now$/);
     // The failure recorded while away reached the database, and changes flow again.
     const failCount = (): string => pg.psql("SELECT fail_count FROM kpop_kdc.principals WHERE name = 'alice@LAB.TEST'", `r${n}`).trim();
-    await until('the queued failure in the database', () => failCount() === '1', 5000);
+    await until('the queued failure in the database', async () => failCount() === '1', 5000);
     const other = await open({ follow: false });
     await other.addPrincipal('carol', { randkey: true });
-    await until('carol on the KDC', () => kdc.lookup(['carol']) !== undefined, 1000);
+    await until('carol on the KDC', async () => (await lookupLoaded(kdc, ['carol'])) !== undefined, 1000);
   });
 });
 

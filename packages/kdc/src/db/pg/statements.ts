@@ -17,28 +17,78 @@ const KEY_COLUMNS = 'principal, kvno, etype, salt, s2kparams, key_enc';
 /** A row's lockout fields, as a batch writes them and the lockout channel carries them (times in ms). */
 export interface LockoutNote { n: string; f: number; lf: number | null; ls: number | null; lu: number | null }
 
-export interface Changes { gen: number; full: boolean; settings: string | undefined; policies: PolicyRow[]; assigned: { principal: string; policy: string }[]; deleted: string[]; rows: PrincipalRow[]; keys: KeyRow[] }
+/**
+ * What changed since a generation, for a KDC that holds some principals in
+ * memory: the realm-wide parts (small, read whole) and the names whose rows
+ * changed or went. `names` lists every such name when there are few
+ * (`bulk` false); after a bulk change (a large `kdc load`) only those among
+ * the names held, and the caller forgets every name it knew to be absent.
+ */
+export interface Changes { gen: number; full: boolean; settings: string | undefined; policies: PolicyRow[]; assigned: { principal: string; policy: string }[]; names: string[]; bulk: boolean }
 
 /**
- * What changed since generation `since` (-1: everything), read in the
- * caller's snapshot; undefined when nothing did. A generation below `since`
+ * What changed since generation `seen` (-1: everything), read in the
+ * caller's snapshot; undefined when nothing did. A generation below `seen`
  * means the realm was made anew (schema dropped, kdc init again): then
- * everything, `full`.
+ * `full`, and the caller drops all it holds. `onGeneration` hears the
+ * snapshot's generation before `held` is asked for the names held, so that
+ * a principal installed between the two is judged against it (database.ts).
  */
-export async function readChanges(c: Client, seen: number): Promise<Changes | undefined | 'no generation'> {
+export async function readChanges(c: Client, seen: number, byName: number, onGeneration: (gen: number, full: boolean) => void, held: () => string[]): Promise<Changes | undefined | 'no generation'> {
   const gen = (await c.query<{ gen: number }>('SELECT gen FROM generation')).rows[0]?.gen;
   if (gen === undefined) return 'no generation';
   if (gen === seen) return undefined;
   const since = gen < seen ? -1 : seen;
+  onGeneration(gen, since < 0);
   const settings = (await c.query<{ v: string }>("SELECT v FROM meta WHERE k = 'settings'")).rows[0]?.v;
   const policies = (await c.query<PolicyRow>('SELECT * FROM policies')).rows;
   const assigned = (await c.query<{ principal: string; policy: string }>('SELECT principal, policy FROM principal_policy')).rows;
-  const deleted = since < 0 ? [] : (await c.query<{ name: string }>('SELECT name FROM deleted WHERE gen > $1', [since])).rows.map((r) => r.name);
-  const rows = (await c.query<PrincipalRow>(`SELECT ${PRINCIPAL_COLUMNS} FROM principals WHERE gen > $1`, [since])).rows;
-  const keys = since < 0
-    ? (await c.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM principal_keys ORDER BY principal, kvno DESC, pos`)).rows
-    : rows.length === 0 ? [] : (await c.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM principal_keys WHERE principal = ANY($1::text[]) ORDER BY principal, kvno DESC, pos`, [rows.map((r) => r.name)])).rows;
-  return { gen, full: since < 0, settings, policies, assigned, deleted, rows, keys };
+  const base = { gen, full: since < 0, settings, policies, assigned };
+  if (since < 0) return { ...base, names: [], bulk: false };
+  const n = Number((await c.query<{ n: string }>('SELECT (SELECT count(*) FROM principals WHERE gen > $1) + (SELECT count(*) FROM deleted WHERE gen > $1) AS n', [since])).rows[0]!.n);
+  if (n <= byName) {
+    const names = (await c.query<{ name: string }>('SELECT name FROM principals WHERE gen > $1 UNION SELECT name FROM deleted WHERE gen > $1', [since])).rows.map((r) => r.name);
+    return { ...base, names, bulk: false };
+  }
+  const names = (await c.query<{ name: string }>(`SELECT name FROM principals WHERE gen > $1 AND name = ANY($2::text[])
+    UNION SELECT name FROM deleted WHERE gen > $1 AND name = ANY($2::text[])`, [since, held()])).rows.map((r) => r.name);
+  return { ...base, names, bulk: true };
+}
+
+/** A principal row with its keys, as one statement returns them (key columns null for a principal without keys). */
+type JoinedRow = PrincipalRow & { snap: number; k_kvno: number | null; k_etype: number | null; k_salt: string | null; k_s2kparams: Uint8Array | null; k_key_enc: Uint8Array | null };
+
+/**
+ * The rows and keys of the named principals and the generation they are
+ * as of: one statement, so one snapshot even outside a transaction (READ
+ * COMMITTED takes a snapshot per statement), in one round trip. Names with
+ * no row are simply not in `rows`.
+ */
+export async function readPrincipals(c: Client | pg.Pool, names: readonly string[]): Promise<{ gen: number; rows: PrincipalRow[]; keys: Map<string, KeyRow[]> }> {
+  const cols = PRINCIPAL_COLUMNS.split(', ').map((x) => `p.${x}`).join(', ');
+  const res = await c.query<JoinedRow>(`SELECT g.gen AS snap, ${cols}, k.kvno AS k_kvno, k.etype AS k_etype, k.salt AS k_salt, k.s2kparams AS k_s2kparams, k.key_enc AS k_key_enc
+    FROM generation g LEFT JOIN principals p ON p.name = ANY($1::text[]) LEFT JOIN principal_keys k ON k.principal = p.name
+    ORDER BY p.name, k.kvno DESC, k.pos`, [names]);
+  const first = res.rows[0];
+  if (first === undefined) throw new Error('the database has no generation row');
+  const rows: PrincipalRow[] = [];
+  const keys = new Map<string, KeyRow[]>();
+  for (const j of res.rows) {
+    if ((j.name as string | null) === null) continue;
+    let list = keys.get(j.name);
+    if (list === undefined) {
+      const { snap: _s, k_kvno: _a, k_etype: _b, k_salt: _c, k_s2kparams: _d, k_key_enc: _e, ...row } = j;
+      rows.push(row);
+      keys.set(j.name, (list = []));
+    }
+    if (j.k_kvno !== null) list.push({ principal: j.name, kvno: j.k_kvno, etype: j.k_etype!, salt: j.k_salt!, s2kparams: j.k_s2kparams, key_enc: j.k_key_enc! });
+  }
+  return { gen: first.snap, rows, keys };
+}
+
+/** Canonical names in the realm, sorted (listings). */
+export async function allNames(c: Client | pg.Pool): Promise<string[]> {
+  return (await c.query<{ name: string }>('SELECT name FROM principals ORDER BY name')).rows.map((r) => r.name);
 }
 
 /** Everything `kdc dump` writes, in the caller's snapshot: meta, the rows by name, the keys newest kvno first. */
