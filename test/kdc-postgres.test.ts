@@ -9,7 +9,9 @@
  *   both;
  * - the database goes away: the KDC says so once, keeps issuing tickets
  *   from memory, admin commands fail with one line (no password, no stack),
- *   and when the database is back the KDC catches up.
+ *   and when the database is back the KDC catches up; a principal the KDC
+ *   never read (principals are read on demand) gets KDC_ERR_SVC_UNAVAILABLE,
+ *   on which MIT's kinit asks the next KDC, which holds it.
  *
  * A throwaway cluster from test/helpers/postgres.ts; skips only where
  * PostgreSQL or MIT's clients are not installed, saying so.
@@ -161,12 +163,23 @@ describe.skipIf(skipWhy !== '')(`the KDC on PostgreSQL${skipWhy ? ` (skipped: ${
   });
 
   it('keeps serving from memory while the database is away; says so once; admin commands fail with one line; catches up when it is back', async () => {
+    // erin has logged in through kdc2 only: kdc1 has never read her (principals are read on demand).
+    expect(kdc(['addprinc', 'erin', '--password', 'Erin-pw-1'], onPg()).code).toBe(0);
+    await eventually('erin on kdc2', () => kinit(k2, ['erin'], 'Erin-pw-1', 'cc-e').code === 0, 5000);
+    const both = join(tmp, 'krb5-both.conf');
+    writeFileSync(both, readFileSync(k1.conf, 'utf8').replace(/(  kdc = 127\.0\.0\.1:\d+\n)/, `$1  kdc = 127.0.0.1:${k2.port}\n`));
     pg!.pause();
     try {
       await eventually('the lost line', () => /kdc: lost the database/.test(k1.stderr()), 10_000);
-      expect(k1.stderr()).toMatch(/kdc: lost the database at postgresql:\/\/127\.0\.0\.1:\d+\/kdc \([^)]+\); serving the 5 principals in memory, reconnecting\n/);
+      expect(k1.stderr()).toMatch(/kdc: lost the database at postgresql:\/\/127\.0\.0\.1:\d+\/kdc \([^)]+\); serving the \d+ principals in memory, reconnecting\n/);
       const served = kinit(k1, ['alice'], 'Alice-pw-1', 'cc-away');
       expect(served.code, served.out).toBe(0);
+      // erin is not in kdc1's memory: it answers KDC_ERR_SVC_UNAVAILABLE, and MIT's kinit asks kdc2, which holds her.
+      // (With kdc1 alone MIT would count that answer as none and retry it for its full 30 s timeout.)
+      const next = kinit({ ...k1, conf: both }, ['erin'], 'Erin-pw-1', 'cc-away');
+      expect(next.code, next.out).toBe(0);
+      await eventually('the DB_UNAVAILABLE log line', () => /"cname":"erin@LAB.TEST".*"status":"DB_UNAVAILABLE"/.test(k1.stdout()), 5000);
+      expect(k1.stdout()).not.toMatch(/"cname":"erin@LAB.TEST".*"status":"ISSUE"/);
       const add = kdc(['addprinc', 'dave', '--password', 'Dave-pw-1'], onPg());
       expect(add.code).toBe(1);
       expect(add.err).toMatch(/^kdc addprinc: cannot reach the database at postgresql:\/\/127\.0\.0\.1:\d+\/kdc: connection refused\n$/);
