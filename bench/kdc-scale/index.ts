@@ -1,7 +1,9 @@
 // A realm that grows: our KDC (`kdc start`, the built program users run, on
-// its SQLite store) beside MIT's krb5kdc 1.20 with the same number of
-// principals, in the same run, at each size (default 1,000, 10,000 and
-// 100,000; KDC_SCALE_SIZES=1000,5000 for others):
+// its SQLite store and on PostgreSQL) beside MIT's krb5kdc 1.20 with the
+// same number of principals, in the same run, at each size (default 1,000,
+// 10,000 and 100,000; KDC_SCALE_SIZES=1000,5000 for others;
+// KDC_SCALE_KDCS=pg for only some of sqlite,pg,mit, e.g.
+// KDC_SCALE_SIZES=1000000 KDC_SCALE_KDCS=pg for a million on PostgreSQL):
 //
 //   start      spawn until the first AS-REQ is answered (UDP probe every 5 ms)
 //   RSS        the KDC's resident set once serving, after a few lookups
@@ -12,7 +14,11 @@
 //              MIT: `kdb5_util load -update` of its dump) while AS exchanges go on
 //              every 2 ms: the longest one and the 99th percentile during the change
 //
-// Ours is filled through the library (given keys, no string-to-key); MIT's
+// On PostgreSQL (a throwaway cluster, test/helpers/postgres.ts) the bulk
+// rewrite is skipped above 100,000 principals (its dump alone is 600 MB).
+//
+// Ours is filled through the library (given keys, no string-to-key; on
+// PostgreSQL loaded in chunks of 20,000 as `kdc load --update` would); MIT's
 // by `kdb5_util load` of a dump whose principal lines are copies of one made
 // by kadmin.local (its keys are not bound to the name, so each copy is a
 // valid principal; only `alice` logs in).
@@ -23,8 +29,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeKrbErrorMessage, stringToKey } from '@kpop/common';
-import { buildAsReq, initRealm } from '@kpop/kdc';
+import { buildAsReq, initPgRealm, initRealm, type Dump } from '@kpop/kdc';
+import { readStashFile } from '../../packages/kdc/src/db/master-key.js';
+import { keyAad } from '../../packages/kdc/src/db/schema.js';
 import { findProgram, hasMitKdc } from '../../test/helpers/mit-realm.js';
+import { hasPostgres, NO_POSTGRES, startPostgres, type Postgres } from '../../test/helpers/postgres.js';
 import { freeTcpUdpPort as freePort } from '../../test/helpers/free-port.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -101,7 +110,7 @@ async function latencyDuring(port: number, realm: string, change: () => ChildPro
   return { max: lat[lat.length - 1]!, p99: lat[Math.floor(lat.length * 0.99)]!, n: lat.length, changeMs };
 }
 
-interface Row { kdc: string; n: number; startMs: number; rss: number; getprincMs: number; addprincMs: number; servedMs: number; bulk: { max: number; p99: number; n: number; changeMs: number } }
+interface Row { kdc: string; n: number; startMs: number; rss: number; getprincMs: number; addprincMs: number; servedMs: number; bulk: { max: number; p99: number; n: number; changeMs: number } | undefined }
 
 /** One KDC as the measurements drive it: its server, its admin commands, its bulk rewrite. */
 interface Kdc {
@@ -111,7 +120,8 @@ interface Kdc {
   addprinc(name: string): void;
   /** Run before the bulk rewrite, outside its measurement (ours: the dump it loads back). */
   beforeBulk?(): void;
-  bulkRewrite(): ChildProcess;
+  /** Absent: no bulk rewrite at this size. */
+  bulkRewrite?(): ChildProcess;
 }
 
 /** The same measurements of either KDC, serving `port` over a realm of `n` users. */
@@ -129,8 +139,10 @@ async function measureKdc(k: Kdc, n: number, port: number, realm: string): Promi
     const addprincMs = performance.now() - t2;
     while (!(await knows(port, realm, 'newcomer'))) await new Promise((r) => setTimeout(r, 5));
     const servedMs = performance.now() - t2;
+    const rewrite = k.bulkRewrite;
+    if (rewrite === undefined) return { kdc: k.label, n, startMs, rss, getprincMs, addprincMs, servedMs, bulk: undefined };
     k.beforeBulk?.();
-    const bulk = await latencyDuring(port, realm, () => k.bulkRewrite());
+    const bulk = await latencyDuring(port, realm, () => rewrite());
     return { kdc: k.label, n, startMs, rss, getprincMs, addprincMs, servedMs, bulk };
   } finally {
     child.kill('SIGTERM');
@@ -164,6 +176,61 @@ async function ours(n: number): Promise<Row> {
       addprinc: (name) => void kdc(['addprinc', '--randkey', name]),
       beforeBulk: () => writeFileSync(dumpFile, kdc(['dump']), { mode: 0o600 }),
       bulkRewrite: () => spawn(process.execPath, [KDC_JS, 'load', '--update', dumpFile, '--dir', dir], { stdio: ['ignore', 'ignore', 'inherit'] }),
+    }, n, port, realm);
+  } finally {
+    rmSync(top, { recursive: true, force: true });
+  }
+}
+
+/** Principals at most for which the bulk rewrite (dump + load --update of the whole realm) is measured on PostgreSQL. */
+const PG_BULK_MAX = 100_000;
+
+async function oursPg(pg: Postgres, n: number): Promise<Row> {
+  const top = mkdtempSync(join(tmpdir(), 'kdc-scale-pg-'));
+  const dir = join(top, 'db');
+  const realm = 'OURS.TEST';
+  const database = `scale${n}`;
+  pg.createDatabase(database);
+  const url = pg.urlFor(database);
+  try {
+    const db = await initPgRealm(url, dir, { realm, follow: false });
+    await db.addPrincipal('alice', { password: PASSWORD, enctypes: [18] });
+    await db.addPrincipal('template0', { randkey: true, enctypes: [18, 17] });
+    // Every user a copy of template0's row with keys of its own, encrypted under the master key for its name (as kdc load takes them).
+    const { principals, ...header } = (await db.dump()) as Dump;
+    const template = principals.find((p) => p.name === `template0@${realm}`)!;
+    const mkey = readStashFile(join(dir, 'stash'));
+    const k32 = new Uint8Array(32);
+    const t0 = performance.now();
+    const CHUNK = 20_000;
+    for (let at = 0; at < n; at += CHUNK) {
+      const chunk = [];
+      for (let i = at; i < Math.min(n, at + CHUNK); i++) {
+        k32[0] = i & 0xff;
+        k32[1] = (i >> 8) & 0xff;
+        k32[2] = (i >> 16) & 0xff;
+        const name = `user${i}@${realm}`;
+        const keys = [[18, k32], [17, k32.subarray(0, 16)]] as const;
+        chunk.push({ ...template, name, components: [`user${i}`], keys: keys.map(([etype, key]) => ({ kvno: 1, etype, salt: `${realm}user${i}`, key: Buffer.from(mkey.encrypt(key, keyAad(name, 1, etype))).toString('base64') })) });
+      }
+      await db.load({ ...header, principals: chunk }, { update: true });
+      if ((at + CHUNK) % 100_000 === 0 || at + CHUNK >= n) process.stderr.write(`  ours on PostgreSQL: ${Math.min(n, at + CHUNK)}/${n} principals (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
+    }
+    await db.close();
+    const port = await freePort();
+    // The URL (with its password) travels in the environment, never on a command line.
+    const env = { ...process.env, KPOP_KDC_DB: url };
+    const kdc = (args: string[]): string => execFileSync(process.execPath, [KDC_JS, ...args, '--dir', dir], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
+    const dumpFile = join(top, 'dump.json');
+    return await measureKdc({
+      label: 'ours (kdc start, PostgreSQL)',
+      start: () => spawn(process.execPath, [KDC_JS, 'start', '--dir', dir, '--listen', `127.0.0.1:${port}`, '--kpasswd-listen', 'none'], { env, stdio: ['ignore', 'ignore', 'pipe'] }),
+      getprinc: (name) => void kdc(['getprinc', name]),
+      addprinc: (name) => void kdc(['addprinc', '--randkey', name]),
+      ...(n <= PG_BULK_MAX ? {
+        beforeBulk: () => writeFileSync(dumpFile, kdc(['dump']), { mode: 0o600 }),
+        bulkRewrite: () => spawn(process.execPath, [KDC_JS, 'load', '--update', dumpFile, '--dir', dir], { env, stdio: ['ignore', 'ignore', 'inherit'] }),
+      } : {}),
     }, n, port, realm);
   } finally {
     rmSync(top, { recursive: true, force: true });
@@ -211,14 +278,22 @@ async function mit(n: number): Promise<Row> {
 }
 
 if (!existsSync(KDC_JS)) throw new Error(`${KDC_JS} is missing: run node scripts/build.mjs first`);
-console.log('principals  KDC                          start ms  RSS MB  getprinc ms  addprinc ms  served ms  bulk change: s   AS max ms  AS p99 ms  (AS exchanges)');
-for (const n of sizes) {
-  const rows = [await ours(n)];
-  if (hasMitKdc) rows.push(await mit(n));
-  else console.log(`  (MIT krb5kdc not installed: apt-get install krb5-kdc krb5-admin-server for the side-by-side figures)`);
-  for (const r of rows) {
-    console.log(
-      `${String(r.n).padStart(10)}  ${r.kdc.padEnd(27)} ${r.startMs.toFixed(0).padStart(8)}  ${r.rss.toFixed(0).padStart(6)}  ${r.getprincMs.toFixed(0).padStart(11)}  ${r.addprincMs.toFixed(0).padStart(11)}  ${r.servedMs.toFixed(0).padStart(9)}  ${(r.bulk.changeMs / 1000).toFixed(1).padStart(14)}  ${r.bulk.max.toFixed(1).padStart(10)}  ${r.bulk.p99.toFixed(1).padStart(9)}  (${r.bulk.n})`,
-    );
+console.log('principals  KDC                            start ms  RSS MB  getprinc ms  addprinc ms  served ms  bulk change: s   AS max ms  AS p99 ms  (AS exchanges)');
+const kdcs = new Set((process.env.KDC_SCALE_KDCS ?? 'sqlite,pg,mit').split(','));
+const pg = kdcs.has('pg') && hasPostgres ? await startPostgres() : undefined;
+if (kdcs.has('pg') && !hasPostgres) console.log(`  (ours on PostgreSQL skipped: ${NO_POSTGRES})`);
+if (kdcs.has('mit') && !hasMitKdc) console.log(`  (MIT krb5kdc not installed: apt-get install krb5-kdc krb5-admin-server for the side-by-side figures)`);
+try {
+  for (const n of sizes) {
+    const rows: Row[] = [];
+    if (kdcs.has('sqlite')) rows.push(await ours(n));
+    if (pg !== undefined) rows.push(await oursPg(pg, n));
+    if (kdcs.has('mit') && hasMitKdc) rows.push(await mit(n));
+    for (const r of rows) {
+      const b = r.bulk === undefined ? `${'(not run)'.padStart(14)}  ${''.padStart(10)}  ${''.padStart(9)}` : `${(r.bulk.changeMs / 1000).toFixed(1).padStart(14)}  ${r.bulk.max.toFixed(1).padStart(10)}  ${r.bulk.p99.toFixed(1).padStart(9)}  (${r.bulk.n})`;
+      console.log(`${String(r.n).padStart(10)}  ${r.kdc.padEnd(29)} ${r.startMs.toFixed(0).padStart(8)}  ${r.rss.toFixed(0).padStart(6)}  ${r.getprincMs.toFixed(0).padStart(11)}  ${r.addprincMs.toFixed(0).padStart(11)}  ${r.servedMs.toFixed(0).padStart(9)}  ${b}`);
+    }
   }
+} finally {
+  await pg?.stop();
 }
