@@ -186,6 +186,8 @@ for (const kind of [sqlite, postgres]) {
       expect(db.policies.lockoutOf('alice@LAB.TEST')).toEqual({ maxFailures: 2, failureWindow: 0, lockoutDuration: 0 });
       const other = await kind.open();
       expect(other.policies.get('users')).toEqual(db.policies.get('users'));
+      // An assignment is known with its principal (PostgreSQL reads both on demand).
+      expect(await other.getPrincipal('alice')).toBeDefined();
       expect(other.policies.policyNameOf('alice@LAB.TEST')).toBe('users');
       await db.policies.assign('alice@LAB.TEST', undefined);
       await db.policies.delete('users');

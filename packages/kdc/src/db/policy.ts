@@ -380,6 +380,11 @@ type Awaitable<T> = T | Promise<T>;
 export interface PolicyAdmin {
   get(name: string): PasswordPolicy | undefined;
   list(): string[];
+  /**
+   * The policy of a principal, policyOf and lockoutOf too: on PostgreSQL of a
+   * principal this handle has read (getPrincipal, a lookup), as assignments
+   * are read with their principals; undefined for one it has not.
+   */
   policyNameOf(canonicalName: string): string | undefined;
   policyOf(canonicalName: string): PasswordPolicy | undefined;
   lockoutOf(canonicalName: string): LockoutPolicy | undefined;

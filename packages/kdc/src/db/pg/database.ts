@@ -166,6 +166,7 @@ export class PgKdcDatabase implements RealmDatabase {
     this.#view = new PrincipalView(realm, { onDemand: true, ...(opts.cacheSize !== undefined ? { capacity: opts.cacheSize } : {}) });
     this.#loadTimeoutMs = opts.loadTimeoutMs ?? 2000;
     this.policies = new PgPolicyStore(pool, mkey, url, (fn) => this.#write(fn), () => this.#catchUp());
+    this.policies.trackHeld((n) => this.#view.byName(n) !== undefined);
   }
 
   /** Reads the realm's settings and policies (no principal: they are read on demand), then (follow) starts listening. */
@@ -272,6 +273,7 @@ export class PgKdcDatabase implements RealmDatabase {
           throw new KdcDbError('CORRUPT', `the database at ${this.location} keeps answering at generation ${got.gen}, older than ${this.#seenGen}`);
         }
         const found = new Set<string>();
+        for (const n of names) this.policies.noteAssignment(n, got.policies.get(n));
         for (const row of got.rows) {
           const r = recordFromRows(this.realm, this.#mkey, row, got.keys.get(row.name) ?? []);
           found.add(row.name);
@@ -478,7 +480,7 @@ export class PgKdcDatabase implements RealmDatabase {
     if (this.#generation !== since) return this.#generation < snap.gen ? this.#refreshOnce() : false;
     if (snap.settings === undefined) throw new KdcDbError('CORRUPT', `the database at ${this.location} has no realm settings`);
     this.#settings = JSON.parse(snap.settings) as RealmSettings;
-    this.policies.setAll(snap.policies, snap.assigned);
+    this.policies.setAll(snap.policies);
     if (snap.full) this.#view.clear();
     else if (snap.bulk) this.#view.clearAbsent();
     // Names held are read again (the old record serves until then); names known absent are forgotten.

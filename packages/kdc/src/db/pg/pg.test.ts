@@ -151,6 +151,24 @@ describe.skipIf(!hasPostgres)(`PostgreSQL store across KDCs${hasPostgres ? '' : 
     expect(kdc.cacheStats().cached).toBeLessThanOrEqual(8);
   });
 
+  it('a policy assigned through another handle reaches a KDC holding the principal; assignments are read with principals, not per refresh', async () => {
+    const admin = await freshRealm();
+    await admin.policies.add('strict', { maxFailure: 1, failureCountInterval: 60, lockoutDuration: 60 });
+    await admin.addPrincipal('alice', { password: 'Alice-pw-1' });
+    await admin.addPrincipal('bob', { password: 'Bob-pw-1' });
+    const kdc = await open();
+    expect(await lookupLoaded(kdc, ['alice'])).toBeDefined();
+    expect(kdc.policies.lockoutOf('alice@LAB.TEST')).toBeUndefined();
+    await admin.policies.assign('alice@LAB.TEST', 'strict');
+    await until('the policy on the KDC', () => kdc.policies.lockoutOf('alice@LAB.TEST')?.maxFailures === 1, 1000);
+    // bob's assignment is read when bob is.
+    await admin.policies.assign('bob@LAB.TEST', 'strict');
+    expect(await lookupLoaded(kdc, ['bob'])).toBeDefined();
+    expect(kdc.policies.policyNameOf('bob@LAB.TEST')).toBe('strict');
+    await admin.policies.assign('alice@LAB.TEST', undefined);
+    await until('the policy gone on the KDC', () => kdc.policies.policyNameOf('alice@LAB.TEST') === undefined, 1000);
+  });
+
   it('keeps a master password\'s realm without a stash: the database holds only the scrypt parameters and the check value', async () => {
     const db = await freshRealm({ realm: 'LAB.TEST', masterPassword: 'Master-pw-1' });
     await db.addPrincipal('alice', { password: 'Alice-pw-1' });

@@ -1,9 +1,13 @@
 /**
  * Password policies in PostgreSQL: the SQLite PolicyStore's behaviour
  * (../policy.ts: the checks, the import's validation and the reuse test are
- * the same functions), with policies and assignments cached in memory from
- * each reload and every write going through the database's generation and
- * change notification, so every KDC applies a new policy's lockout limits.
+ * the same functions). The policies (a handful) are read whole on each
+ * refresh; a principal's assignment is read with the principal, on demand
+ * (a million principals with the default policy must not be a million rows
+ * per refresh), and kept while the principal is. Every write goes through
+ * the database's generation and change notification, and an assignment
+ * also moves its principal's gen, so every KDC holding that principal
+ * reads it again and applies the new policy's lockout limits.
  */
 import type pg from 'pg';
 import { KdcDbError } from '../errors.js';
@@ -36,7 +40,9 @@ export class PgPolicyStore implements PolicyAdmin {
   readonly #write: Write;
   readonly #catchUp: () => Promise<void>;
   #policies = new Map<string, PasswordPolicy>();
+  /** The assignments of the principals read (database.ts notes each read); pruned to those still held. */
   #assigned = new Map<string, string>();
+  #held: (canonicalName: string) => boolean = () => true;
 
   constructor(pool: pg.Pool, mkey: MasterKey, url: string, write: Write, catchUp: () => Promise<void>) {
     this.#pool = pool;
@@ -46,10 +52,27 @@ export class PgPolicyStore implements PolicyAdmin {
     this.#catchUp = catchUp;
   }
 
-  /** From a reload's snapshot. */
-  setAll(policies: readonly PolicyRow[], assigned: readonly { principal: string; policy: string }[]): void {
+  /** From a refresh's snapshot. */
+  setAll(policies: readonly PolicyRow[]): void {
     this.#policies = new Map(policies.map((r) => [r.name, fromRow(r)]));
-    this.#assigned = new Map(assigned.map((r) => [r.principal, r.policy]));
+  }
+
+  /** Which names the principal view still holds (assignments of the others are dropped now and then). */
+  trackHeld(held: (canonicalName: string) => boolean): void {
+    this.#held = held;
+  }
+
+  /** A principal was read: its policy, or none. */
+  noteAssignment(canonicalName: string, policy: string | undefined): void {
+    if (policy === undefined) {
+      this.#assigned.delete(canonicalName);
+      return;
+    }
+    this.#assigned.set(canonicalName, policy);
+    // Keep the map about as large as the view: drop what the view has evicted.
+    if (this.#assigned.size > 1024 && this.#assigned.size % 1024 === 0) {
+      for (const n of this.#assigned.keys()) if (!this.#held(n)) this.#assigned.delete(n);
+    }
   }
 
   get(name: string): PasswordPolicy | undefined {
@@ -112,9 +135,11 @@ export class PgPolicyStore implements PolicyAdmin {
 
   async assign(canonicalName: string, policy: string | undefined): Promise<void> {
     if (policy !== undefined) this.#require(policy);
-    await this.#write(async (cl) => {
+    await this.#write(async (cl, gen) => {
       if (policy === undefined) await cl.query('DELETE FROM principal_policy WHERE principal = $1', [canonicalName]);
       else await cl.query(ASSIGN, [canonicalName, policy]);
+      // The change feed names the principal: KDCs holding it read it (and its policy) again.
+      await cl.query('UPDATE principals SET gen = $2 WHERE name = $1', [canonicalName, gen]);
     });
   }
 
@@ -122,9 +147,10 @@ export class PgPolicyStore implements PolicyAdmin {
     await this.#catchUp();
     const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
     const history = await this.#query<HistoryRow>('SELECT principal, kvno, etype, salt, s2kparams, key_enc FROM password_history ORDER BY principal, kvno DESC, etype');
+    const assignments = await this.#query<{ principal: string; policy: string }>('SELECT principal, policy FROM principal_policy');
     return {
       policies: this.list().map((n) => this.#policies.get(n)!),
-      assignments: [...this.#assigned].sort(([a], [b]) => (a < b ? -1 : 1)).map(([principal, policy]) => ({ principal, policy })),
+      assignments: assignments.sort((a, b) => (a.principal < b.principal ? -1 : a.principal > b.principal ? 1 : 0)),
       history: history.map((h) => ({ principal: h.principal, kvno: h.kvno, etype: h.etype, salt: h.salt, ...(h.s2kparams !== null ? { s2kparams: b64(h.s2kparams) } : {}), key: b64(h.key_enc) })),
     };
   }
@@ -135,13 +161,16 @@ export class PgPolicyStore implements PolicyAdmin {
     const exists = (n: string): boolean => (check !== undefined ? check.principals.has(n) || (update && inDb.has(n)) : inDb.has(n));
     const { policies, assignments, history } = parsePolicyImport(input, update ? this.list() : [], exists, this.#mkey);
     if (check !== undefined) return;
-    await this.#write(async (cl) => {
+    await this.#write(async (cl, gen) => {
       if (!update) {
+        // Principals losing their assignment are changes too (see assign()).
+        await cl.query('UPDATE principals SET gen = $1 WHERE name IN (SELECT principal FROM principal_policy)', [gen]);
         await cl.query('DELETE FROM principal_policy');
         await cl.query('DELETE FROM policies');
       }
       for (const p of policies) await upsert(cl, p);
       for (const a of assignments) await cl.query(ASSIGN, [a.principal, a.policy]);
+      if (assignments.length > 0) await cl.query('UPDATE principals SET gen = $1 WHERE name = ANY($2::text[])', [gen, assignments.map((a) => a.principal)]);
       for (const h of history) await cl.query(PUT_HISTORY, [h.principal, h.kvno, h.etype, h.salt, h.s2k, h.key_enc]);
     });
   }

@@ -19,12 +19,13 @@ export interface LockoutNote { n: string; f: number; lf: number | null; ls: numb
 
 /**
  * What changed since a generation, for a KDC that holds some principals in
- * memory: the realm-wide parts (small, read whole) and the names whose rows
- * changed or went. `names` lists every such name when there are few
+ * memory: the realm-wide parts (small, read whole: settings, the policies)
+ * and the names whose rows changed or went (an assignment of a policy moves
+ * its principal's gen too). `names` lists every such name when there are few
  * (`bulk` false); after a bulk change (a large `kdc load`) only those among
  * the names held, and the caller forgets every name it knew to be absent.
  */
-export interface Changes { gen: number; full: boolean; settings: string | undefined; policies: PolicyRow[]; assigned: { principal: string; policy: string }[]; names: string[]; bulk: boolean }
+export interface Changes { gen: number; full: boolean; settings: string | undefined; policies: PolicyRow[]; names: string[]; bulk: boolean }
 
 /**
  * What changed since generation `seen` (-1: everything), read in the
@@ -42,8 +43,7 @@ export async function readChanges(c: Client, seen: number, byName: number, onGen
   onGeneration(gen, since < 0);
   const settings = (await c.query<{ v: string }>("SELECT v FROM meta WHERE k = 'settings'")).rows[0]?.v;
   const policies = (await c.query<PolicyRow>('SELECT * FROM policies')).rows;
-  const assigned = (await c.query<{ principal: string; policy: string }>('SELECT principal, policy FROM principal_policy')).rows;
-  const base = { gen, full: since < 0, settings, policies, assigned };
+  const base = { gen, full: since < 0, settings, policies };
   if (since < 0) return { ...base, names: [], bulk: false };
   const n = Number((await c.query<{ n: string }>('SELECT (SELECT count(*) FROM principals WHERE gen > $1) + (SELECT count(*) FROM deleted WHERE gen > $1) AS n', [since])).rows[0]!.n);
   if (n <= byName) {
@@ -56,34 +56,37 @@ export async function readChanges(c: Client, seen: number, byName: number, onGen
 }
 
 /** A principal row with its keys, as one statement returns them (key columns null for a principal without keys). */
-type JoinedRow = PrincipalRow & { snap: number; k_kvno: number | null; k_etype: number | null; k_salt: string | null; k_s2kparams: Uint8Array | null; k_key_enc: Uint8Array | null };
+type JoinedRow = PrincipalRow & { snap: number; pol: string | null; k_kvno: number | null; k_etype: number | null; k_salt: string | null; k_s2kparams: Uint8Array | null; k_key_enc: Uint8Array | null };
 
 /**
- * The rows and keys of the named principals and the generation they are
+ * The rows, keys and policy names of the named principals and the generation they are
  * as of: one statement, so one snapshot even outside a transaction (READ
  * COMMITTED takes a snapshot per statement), in one round trip. Names with
  * no row are simply not in `rows`.
  */
-export async function readPrincipals(c: Client | pg.Pool, names: readonly string[]): Promise<{ gen: number; rows: PrincipalRow[]; keys: Map<string, KeyRow[]> }> {
+export async function readPrincipals(c: Client | pg.Pool, names: readonly string[]): Promise<{ gen: number; rows: PrincipalRow[]; keys: Map<string, KeyRow[]>; policies: Map<string, string> }> {
   const cols = PRINCIPAL_COLUMNS.split(', ').map((x) => `p.${x}`).join(', ');
-  const res = await c.query<JoinedRow>(`SELECT g.gen AS snap, ${cols}, k.kvno AS k_kvno, k.etype AS k_etype, k.salt AS k_salt, k.s2kparams AS k_s2kparams, k.key_enc AS k_key_enc
-    FROM generation g LEFT JOIN principals p ON p.name = ANY($1::text[]) LEFT JOIN principal_keys k ON k.principal = p.name
+  const res = await c.query<JoinedRow>(`SELECT g.gen AS snap, ${cols}, pp.policy AS pol, k.kvno AS k_kvno, k.etype AS k_etype, k.salt AS k_salt, k.s2kparams AS k_s2kparams, k.key_enc AS k_key_enc
+    FROM generation g LEFT JOIN principals p ON p.name = ANY($1::text[]) LEFT JOIN principal_policy pp ON pp.principal = p.name
+    LEFT JOIN principal_keys k ON k.principal = p.name
     ORDER BY p.name, k.kvno DESC, k.pos`, [names]);
   const first = res.rows[0];
   if (first === undefined) throw new Error('the database has no generation row');
   const rows: PrincipalRow[] = [];
   const keys = new Map<string, KeyRow[]>();
+  const policies = new Map<string, string>();
   for (const j of res.rows) {
     if ((j.name as string | null) === null) continue;
     let list = keys.get(j.name);
     if (list === undefined) {
-      const { snap: _s, k_kvno: _a, k_etype: _b, k_salt: _c, k_s2kparams: _d, k_key_enc: _e, ...row } = j;
+      const { snap: _s, pol, k_kvno: _a, k_etype: _b, k_salt: _c, k_s2kparams: _d, k_key_enc: _e, ...row } = j;
       rows.push(row);
+      if (pol !== null) policies.set(j.name, pol);
       keys.set(j.name, (list = []));
     }
     if (j.k_kvno !== null) list.push({ principal: j.name, kvno: j.k_kvno, etype: j.k_etype!, salt: j.k_salt!, s2kparams: j.k_s2kparams, key_enc: j.k_key_enc! });
   }
-  return { gen: first.snap, rows, keys };
+  return { gen: first.snap, rows, keys, policies };
 }
 
 /** Canonical names in the realm, sorted (listings). */
