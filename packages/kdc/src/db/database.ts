@@ -160,7 +160,7 @@ export class KdcDatabase implements RealmDatabase {
   }
 
   /** Principals read from the file since open, held in memory now, and the bound (tests, the bench). */
-  cacheStats(): { reads: number; cached: number; capacity: number } {
+  cacheStats(): { reads: number; cached: number; capacity: number; absent: number } {
     return this.#view.stats();
   }
 

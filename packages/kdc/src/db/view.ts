@@ -67,9 +67,9 @@ export class PrincipalView {
     return this.#byName.size;
   }
 
-  /** Records read from the source since the view was made, records held, and the bound (tests, the bench). */
-  stats(): { reads: number; cached: number; capacity: number } {
-    return { reads: this.#reads, cached: this.#byName.size, capacity: this.#capacity };
+  /** Records read from the source since the view was made, records held, the bound, and names held as absent (tests, the bench). */
+  stats(): { reads: number; cached: number; capacity: number; absent: number } {
+    return { reads: this.#reads, cached: this.#byName.size, capacity: this.#capacity, absent: this.#absent.size };
   }
 
   lookup(nameString: readonly string[]): PrincipalRecord | undefined {

@@ -95,6 +95,12 @@ const RELOAD_SLICE = 500;
 const CHANGES_BY_NAME_MAX = 1024;
 /** Reads of one batch retried when a refresh saw a newer generation meanwhile; past this the read fails. */
 const MAX_STALE_READS = 8;
+/**
+ * Names the request path may be waiting for at once. A flood of requests for
+ * names that do not exist while the database is slow would otherwise pile up
+ * for loadTimeoutMs each; past this they are answered SVC_UNAVAILABLE at once.
+ */
+const MAX_PENDING_READS = 10_000;
 
 /** A name asked for by the request path, waiting for its batch's read. */
 interface Wanted { name: string; resolve: () => void; reject: (e: unknown) => void }
@@ -204,7 +210,7 @@ export class PgKdcDatabase implements RealmDatabase {
   }
 
   /** Principals read since open, held in memory now, and the bound (tests, the bench). */
-  cacheStats(): { reads: number; cached: number; capacity: number } {
+  cacheStats(): { reads: number; cached: number; capacity: number; absent: number } {
     return { ...this.#view.stats(), reads: this.#reads };
   }
 
@@ -219,6 +225,7 @@ export class PgKdcDatabase implements RealmDatabase {
     const known = this.#loading.get(canonicalName);
     if (known !== undefined) return known;
     if (this.#closed || !this.connected) return Promise.reject(new KdcDbError('UNREACHABLE', `the database at ${this.location} is away; ${canonicalName} is not in memory`));
+    if (this.#loading.size >= MAX_PENDING_READS) return Promise.reject(new KdcDbError('UNREACHABLE', `${MAX_PENDING_READS} principals are being read from the database at ${this.location} already`));
     const p = new Promise<void>((resolve, reject) => {
       this.#wanted.push({ name: canonicalName, resolve, reject });
       if (!this.#batchScheduled) {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hasPostgres, NO_POSTGRES, startPostgres, type Postgres } from '../../../../../test/helpers/postgres.js';
+import { buildAsReq, serveRequest } from '../../index.js';
 import { initPgRealm, isLockedOut, KdcDbError, lookupLoaded, openPgDatabase, type OpenPgDatabaseOptions, type PgKdcDatabase } from '../index.js';
 
 /** An update dump of the named principals with new random keys (added where new); the database is put back as it was. */
@@ -134,7 +135,7 @@ describe.skipIf(!hasPostgres)(`PostgreSQL store across KDCs${hasPostgres ? '' : 
     // The bulk change to come, made beforehand: u1 with a new key, nobody and 1,100 others added.
     const extra = await changesDump(admin, ['u1', 'nobody', ...Array.from({ length: 1100 }, (_, i) => `bulk${i}`)]);
     const kdc = await open({ cacheSize: 8 });
-    expect(kdc.cacheStats()).toEqual({ reads: 0, cached: 0, capacity: 8 });
+    expect(kdc.cacheStats()).toEqual({ reads: 0, cached: 0, capacity: 8, absent: 0 });
     for (let i = 0; i < 20; i++) expect((await lookupLoaded(kdc, [`u${i}`]))?.canonicalName).toBe(`u${i}@LAB.TEST`);
     expect(kdc.cacheStats().reads).toBe(20);
     expect(kdc.cacheStats().cached).toBeLessThanOrEqual(8);
@@ -167,6 +168,20 @@ describe.skipIf(!hasPostgres)(`PostgreSQL store across KDCs${hasPostgres ? '' : 
     expect(kdc.policies.policyNameOf('bob@LAB.TEST')).toBe('strict');
     await admin.policies.assign('alice@LAB.TEST', undefined);
     await until('the policy gone on the KDC', () => kdc.policies.policyNameOf('alice@LAB.TEST') === undefined, 1000);
+  });
+
+  it('answers a flood of AS-REQs for names that do not exist (read in batches, remembered as absent within the bound) and goes on serving', async () => {
+    const admin = await freshRealm();
+    await admin.addPrincipal('alice', { password: 'Alice-pw-1' });
+    const kdc = await open({ cacheSize: 1000 });
+    const ctx = { store: kdc, now: () => new Date('2026-11-30T08:00:00Z'), enctypes: [18, 17] };
+    const statuses = new Map<string, number>();
+    const replies = await Promise.all(Array.from({ length: 5000 }, (_, i) => serveRequest(buildAsReq({ realm: 'LAB.TEST', cname: [`ghost${i}`], etypes: [18] }), ctx, { transport: 'udp', address: '127.0.0.2', port: 1 })));
+    for (const r of replies) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+    expect(statuses).toEqual(new Map([['C_PRINCIPAL_UNKNOWN', 5000]]));
+    expect(kdc.cacheStats().absent).toBeLessThanOrEqual(1000);
+    const ok = await serveRequest(buildAsReq({ realm: 'LAB.TEST', cname: ['alice'], etypes: [18] }), ctx, { transport: 'udp', address: '127.0.0.3', port: 1 });
+    expect(ok.status).toBe('PREAUTH_REQUIRED');
   });
 
   it('keeps a master password\'s realm without a stash: the database holds only the scrypt parameters and the check value', async () => {
