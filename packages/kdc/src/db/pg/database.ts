@@ -87,6 +87,11 @@ export interface PgDatabaseOptions {
   cacheSize?: number;
   /** Longest a request waits for a principal to be read (ms, default 2000); then it is answered SVC_UNAVAILABLE. */
   loadTimeoutMs?: number;
+  /**
+   * Tests only: awaited where another writer's change could land between two
+   * steps ('read:fetched': a read on demand has its rows, not yet installed).
+   */
+  interleaveRead?: (point: 'read:fetched', names: readonly string[]) => void | Promise<void>;
 }
 
 /** Names read again (and rows decrypted) per statement, with a yield to the event loop between two. */
@@ -124,6 +129,7 @@ export class PgKdcDatabase implements RealmDatabase {
   #seenGen = -1;
   #closed = false;
   readonly #loadTimeoutMs: number;
+  readonly #interleave: PgDatabaseOptions['interleaveRead'];
   /** Request-path reads: one promise per name, names gathered for one statement per turn of the event loop. */
   readonly #loading = new Map<string, Promise<void>>();
   #wanted: Wanted[] = [];
@@ -171,6 +177,7 @@ export class PgKdcDatabase implements RealmDatabase {
       : undefined;
     this.#view = new PrincipalView(realm, { onDemand: true, ...(opts.cacheSize !== undefined ? { capacity: opts.cacheSize } : {}) });
     this.#loadTimeoutMs = opts.loadTimeoutMs ?? 2000;
+    this.#interleave = opts.interleaveRead;
     this.policies = new PgPolicyStore(pool, mkey, url, (fn) => this.#write(fn), () => this.#catchUp());
     this.policies.trackHeld((n) => this.#view.byName(n) !== undefined);
   }
@@ -274,6 +281,7 @@ export class PgKdcDatabase implements RealmDatabase {
     try {
       for (let tries = 0; ; tries++) {
         const got = await readPrincipals(this.#pool, names);
+        await this.#interleave?.('read:fetched', names);
         if (this.#closed) return;
         if (got.gen < this.#seenGen) {
           if (tries < MAX_STALE_READS) continue;

@@ -184,6 +184,26 @@ describe.skipIf(!hasPostgres)(`PostgreSQL store across KDCs${hasPostgres ? '' : 
     expect(ok.status).toBe('PREAUTH_REQUIRED');
   });
 
+  it('a read on demand that crosses a change already applied is read again, never installed stale', async () => {
+    const admin = await freshRealm();
+    await admin.addPrincipal('alice', { password: 'Alice-pw-1' });
+    let kdc: PgKdcDatabase | undefined;
+    let crossed = false;
+    kdc = await open({
+      // The first read of alice has its rows; before it installs them, alice's key changes and this KDC's refresh runs.
+      interleaveRead: async (_point, names) => {
+        if (crossed || !names.includes('alice@LAB.TEST')) return;
+        crossed = true;
+        await admin.changePassword('alice', { password: 'Alice-pw-2' });
+        await kdc!.refresh();
+      },
+    });
+    const seen = await lookupLoaded(kdc, ['alice']);
+    expect(crossed).toBe(true);
+    expect(seen?.kvno).toBe(2);
+    expect(Buffer.from(seen!.keys[0]!.key).toString('hex')).toBe(Buffer.from((await admin.getPrincipal('alice'))!.keys[0]!.key).toString('hex'));
+  });
+
   it('keeps a master password\'s realm without a stash: the database holds only the scrypt parameters and the check value', async () => {
     const db = await freshRealm({ realm: 'LAB.TEST', masterPassword: 'Master-pw-1' });
     await db.addPrincipal('alice', { password: 'Alice-pw-1' });
