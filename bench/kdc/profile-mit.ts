@@ -26,7 +26,8 @@ if ('reason' in built) {
 }
 const realm = makeOurRealm();
 const logFd = openSync(join(realm.dir, 'kdc.log'), 'a', 0o600);
-const flags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+// KDC_NODE_FLAGS: extra V8/Node flags for the KDC process (e.g. --single-threaded-gc), to try them.
+const flags = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(process.env.KDC_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])];
 const child: ChildProcess = spawn(process.execPath, [...flags, join(root, 'packages/kdc/dist/bin/kdc.js'), 'start', '--dir', join(realm.dir, 'db'), '--listen', '127.0.0.1:0', '--rate-per-address', '0'], { cwd: root, stdio: ['ignore', logFd, 'pipe'] });
 closeSync(logFd);
 const port = await new Promise<number>((resolve, reject) => {
