@@ -78,7 +78,7 @@ export async function startOurKdc(realmDir: string, keytab: string, workers: num
   // (KPOP_KDC_SHARED_SOCKETS=1: shared sockets even where SO_REUSEPORT works).
   const node = process.env.KDC_BENCH_NODE ?? process.execPath;
   const program = process.env.KDC_BENCH_PROGRAM ?? join(root, 'packages/kdc/dist/bin/kdc.js');
-  const child: ChildProcess = spawn(node, [program, 'start', '--dir', join(realmDir, 'db'), '--listen', '127.0.0.1:0', '--workers', String(workers)], {
+  const child: ChildProcess = spawn(node, [program, 'start', '--dir', join(realmDir, 'db'), '--listen', '127.0.0.1:0', '--workers', String(workers), '--rate-per-address', '0'], {
     cwd: root,
     stdio: ['ignore', logFd, 'pipe'],
   });

@@ -63,7 +63,7 @@ export abstract class AesCtsHmacEnctype implements Enctype {
     if (k === undefined) {
       checkKey(this.name, this.keySize, key);
       k = this.deriveCipherKeys(key, usage);
-      this.caches.cipher.set(key, slot, k);
+      this.caches.cipher.admit(key, slot, k);
     }
     return k;
   }
@@ -74,7 +74,7 @@ export abstract class AesCtsHmacEnctype implements Enctype {
     if (k === undefined) {
       checkKey(this.name, this.keySize, key);
       k = Buffer.from(this.deriveChecksumKey(key, usage));
-      this.caches.checksum.set(key, slot, k);
+      this.caches.checksum.admit(key, slot, k);
     }
     return k;
   }

@@ -1,4 +1,5 @@
 /** The EncryptionKey/EncryptedData/Checksum layer, error codes, limits and CF2. */
+import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, KrbError } from '../krb5/errors.js';
@@ -201,6 +202,45 @@ describe('DerivedKeyCache', () => {
     }
     expect(c.get(new Uint8Array(16).fill(99), 1)).toBe(99);
     expect(c.get(new Uint8Array(16).fill(0), 0)).toBeUndefined();
+  });
+  it('admit() keeps a base key only from its second offer on (a one-shot key never enters)', () => {
+    const c = new DerivedKeyCache<number>(64);
+    const once = Array.from({ length: 50 }, (_, i) => new Uint8Array(32).fill(i + 1));
+    for (const k of once) c.admit(k, 0, 1);
+    expect(c.size).toBe(0);
+    const hot = new Uint8Array(32).fill(200);
+    c.admit(hot, 0, 7);
+    expect(c.get(hot, 0)).toBeUndefined();
+    // Seen before (another object with the same bytes counts): kept now, and its other slots at once.
+    c.admit(new Uint8Array(32).fill(200), 0, 7);
+    expect(c.get(hot, 0)).toBe(7);
+    c.admit(hot, 1, 8);
+    expect(c.get(hot, 1)).toBe(8);
+    // Thousands of one-shot keys later (the doorkeeper cleared twice) the cache is still bounded, and a key in use stays.
+    let admitted = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const k = new Uint8Array(randomBytes(32));
+      c.admit(k, 0, i);
+      if (c.get(k, 0) !== undefined) admitted++;
+      if (i % 8 === 0) expect(c.get(hot, 1)).toBe(8);
+    }
+    expect(c.size).toBeLessThanOrEqual(64);
+    // Only the doorkeeper's false positives get in (under 1.4 % of keys).
+    expect(admitted).toBeLessThan(200);
+  });
+  it('one-shot keys (a TGS-REQ subkey each) do not displace the keys in use', () => {
+    const enc = getEnctype(18);
+    const service = enc.randomKey();
+    const pt = new Uint8Array(40);
+    enc.encrypt(service, 2, pt);
+    enc.encrypt(service, 2, pt);
+    const before = sha1Sizes()[0]!;
+    for (let i = 0; i < 3000; i++) enc.encrypt(enc.randomKey(), 9, pt);
+    // Without the doorkeeper each would take an entry (up to the bound, 1024); its false positives are a few dozen.
+    expect(sha1Sizes()[0]).toBeLessThanOrEqual(before + 60);
+    // Still derived correctly every time (one-shot keys are derived, not cached).
+    const k = enc.randomKey();
+    expect(enc.decrypt(k, 9, enc.encrypt(k, 9, pt))).toEqual(pt);
   });
   it('a crypto operation with a key rewritten in place uses the new key', () => {
     const enc = getEnctype(18);

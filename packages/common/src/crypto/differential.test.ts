@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { KrbError } from '../krb5/errors.js';
 import { AesKey } from './aes-cts.js';
 import { getEnctype } from './registry.js';
-import { KC, KE, KI, deriveKey, s2kparamsFor, usageConstant } from './rfc3961.js';
+import { KC, KE, KI, deriveKey, deriveRandomsFolded, foldedUsageConstants, s2kparamsFor, usageConstant } from './rfc3961.js';
 import { kdfHmacSha2 } from './rfc8009.js';
 import { nfold } from './nfold.js';
 import {
@@ -54,6 +54,21 @@ describe('key derivation against the oracle', () => {
         expect(deriveKey(key, c)).toEqual(oracleDk(key, nfold(c, 16)));
       }
     }
+  });
+  it('the batched DR (every chain in the same ECB calls) for the cached n-folded usage constants', () => {
+    for (let i = 0; i < 40; i++) {
+      const key = rnd(i % 2 ? 16 : 32);
+      const usage = (i * 7919) % 1024;
+      const folded = foldedUsageConstants(usage);
+      expect(folded).toEqual(new Uint8Array([...nfold(usageConstant(usage, KC), 16), ...nfold(usageConstant(usage, KE), 16), ...nfold(usageConstant(usage, KI), 16)]));
+      const [kc, ke, ki] = deriveRandomsFolded(key, folded, key.length);
+      expect(kc).toEqual(oracleDk(key, folded.subarray(0, 16)));
+      expect(ke).toEqual(oracleDk(key, folded.subarray(16, 32)));
+      expect(ki).toEqual(oracleDk(key, folded.subarray(32, 48)));
+      // A single chain and a pair, as the enctypes ask for them.
+      expect(deriveRandomsFolded(key, folded.subarray(16), key.length)).toEqual([ke, ki]);
+    }
+    expect(() => foldedUsageConstants(-1)).toThrow();
   });
   it('KDF-HMAC-SHA2 (RFC 8009 §3) for both hashes', () => {
     for (let i = 0; i < 40; i++) {

@@ -62,6 +62,11 @@ function hashBytes(b: Uint8Array): number {
   return h >>> 0;
 }
 
+/** The doorkeeper: 2^16 bits (8 KiB), cleared after 4096 keys (false positives: at most 1.4 %, 0.5 % on average). */
+const DOOR_BITS = 1 << 16;
+const DOOR_MASK = DOOR_BITS - 1;
+const DOOR_KEYS = 4096;
+
 /**
  * Derived usage keys (RFC 3961 §5.3 Ke/Ki/Kc) by (base key, slot), where
  * the slot numbers (enctype, usage, kind). The same base key usually comes
@@ -72,6 +77,8 @@ function hashBytes(b: Uint8Array): number {
  * place gets keys derived from the new bytes. Another object with the same
  * bytes is found through a 32-bit hash of the bytes. At most `max` derived
  * values are held; past that the base keys least recently used go first.
+ * Callers that derive on a miss store with admit(), which skips keys seen
+ * only once.
  */
 export class DerivedKeyCache<V> {
   private readonly byObject = new WeakMap<Uint8Array, KeyEntry<V>>();
@@ -80,12 +87,49 @@ export class DerivedKeyCache<V> {
   private readonly age = new Set<KeyEntry<V>>();
   private count = 0;
   private tick = 0;
+  /** The doorkeeper's bits (see admit). */
+  private readonly door = new Uint32Array(DOOR_BITS / 32);
+  private doorCount = 0;
 
   constructor(private readonly max: number) {}
 
   /** Number of derived values held. */
   get size(): number {
     return this.count;
+  }
+
+  /**
+   * Keep v only if this base key was offered before, or already has an
+   * entry (a doorkeeper, as in TinyLFU): a key used for one message, such
+   * as the subkey of a TGS-REQ's authenticator, never enters the cache, so
+   * it costs no entry and evicts none of the keys in use (principal keys,
+   * cached tickets' session keys), which enter on their second use.
+   */
+  admit(key: Uint8Array, slot: number, v: V): void {
+    if (!(key instanceof Uint8Array)) return;
+    if (this.entry(key, false) === undefined && !this.seenBefore(hashBytes(key))) return;
+    this.set(key, slot, v);
+  }
+
+  /**
+   * Record a key hash in the doorkeeper, a Bloom filter (two bits per key,
+   * cleared after DOOR_KEYS insertions, so one-shot keys cannot fill it);
+   * true if both bits were already set: offered before (or, rarely, a
+   * false positive, which only means an entry made early).
+   */
+  private seenBefore(h: number): boolean {
+    const a = h & DOOR_MASK;
+    const b = (h >>> 16 ^ Math.imul(h, 0x9e3779b1) >>> 7) & DOOR_MASK;
+    const door = this.door;
+    const was = (door[a >>> 5]! >>> (a & 31)) & (door[b >>> 5]! >>> (b & 31)) & 1;
+    if (was) return true;
+    door[a >>> 5]! |= 1 << (a & 31);
+    door[b >>> 5]! |= 1 << (b & 31);
+    if (++this.doorCount >= DOOR_KEYS) {
+      door.fill(0);
+      this.doorCount = 0;
+    }
+    return false;
   }
 
   get(key: Uint8Array, slot: number): V | undefined {

@@ -30,16 +30,51 @@ export function usageConstant(usage: number, kind: number): Uint8Array {
  * i.e. AES-ECB. One ECB context serves every constant given.
  */
 export function deriveRandoms(baseKey: Uint8Array, constants: readonly Uint8Array[], outBytes: number): Uint8Array[] {
+  const folded = new Uint8Array(constants.length * AES_BLOCK);
+  constants.forEach((c, i) => folded.set(nfold(c, AES_BLOCK), i * AES_BLOCK));
+  return deriveRandomsFolded(baseKey, folded, outBytes);
+}
+
+/**
+ * DR (§5.1) for several constants at once, given their n-folds as
+ * consecutive blocks: the chains are independent, so each round encrypts
+ * the current block of every chain in one ECB call (a new key's Ke and Ki
+ * cost two AES calls for AES-256, one for AES-128, instead of two per key).
+ */
+export function deriveRandomsFolded(baseKey: Uint8Array, folded: Uint8Array, outBytes: number): Uint8Array[] {
   const aes = new AesKey(baseKey);
-  return constants.map((constant) => {
-    const out = new Uint8Array(outBytes);
-    let block: Uint8Array = nfold(constant, AES_BLOCK);
-    for (let off = 0; off < outBytes; off += AES_BLOCK) {
-      block = aes.encryptBlocks(block);
-      out.set(block.subarray(0, Math.min(AES_BLOCK, outBytes - off)), off);
-    }
-    return out;
-  });
+  const m = folded.length / AES_BLOCK;
+  const out: Uint8Array[] = [];
+  for (let c = 0; c < m; c++) out.push(new Uint8Array(outBytes));
+  let blocks: Uint8Array = folded;
+  for (let off = 0; off < outBytes; off += AES_BLOCK) {
+    blocks = aes.encryptBlocks(blocks);
+    const n = Math.min(AES_BLOCK, outBytes - off);
+    for (let c = 0; c < m; c++) out[c]!.set(blocks.subarray(c * AES_BLOCK, c * AES_BLOCK + n), off);
+  }
+  return out;
+}
+
+/** n-fold(usage ‖ kind) to one AES block, by usage: Kc, Ke, Ki in that order (48 bytes). */
+const foldedByUsage = new Map<number, Uint8Array>();
+const MAX_FOLDED = 1024;
+
+/**
+ * The n-folded §5.3 constants of a key usage, Kc ‖ Ke ‖ Ki (16 bytes each):
+ * every new key needs them, and they depend on the usage alone. Bounded
+ * (usages come from our code, but GSS and PRF callers may name others).
+ */
+export function foldedUsageConstants(usage: number): Uint8Array {
+  let f = foldedByUsage.get(usage);
+  if (f === undefined) {
+    f = new Uint8Array(3 * AES_BLOCK);
+    f.set(nfold(usageConstant(usage, KC), AES_BLOCK), 0);
+    f.set(nfold(usageConstant(usage, KE), AES_BLOCK), AES_BLOCK);
+    f.set(nfold(usageConstant(usage, KI), AES_BLOCK), 2 * AES_BLOCK);
+    if (foldedByUsage.size >= MAX_FOLDED) foldedByUsage.clear();
+    foldedByUsage.set(usage, f);
+  }
+  return f;
 }
 
 export function deriveRandom(baseKey: Uint8Array, constant: Uint8Array, outBytes: number): Uint8Array {

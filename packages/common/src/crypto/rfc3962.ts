@@ -12,7 +12,7 @@ import { AES_BLOCK, AesKey } from './aes-cts.js';
 import { AesCtsHmacEnctype, type CipherKeys } from './aes-cts-hmac.js';
 import { DerivedKeyCache } from './key-cache.js';
 import {
-  KC, KE, KI, checkKey, deriveKey, deriveRandoms, iterationsFrom, macEqual, toBytes, usageConstant,
+  checkKey, deriveKey, deriveRandomsFolded, foldedUsageConstants, iterationsFrom, macEqual, toBytes,
 } from './rfc3961.js';
 
 const MAC_SIZE = 12; // HMAC-SHA1-96 (RFC 3962 §6)
@@ -41,15 +41,15 @@ export class AesSha1Enctype extends AesCtsHmacEnctype {
     super('sha1', caches);
   }
 
-  /** RFC 3961 §5.3: Ke and Ki = DK(key, usage ‖ 0xAA / 0x55). */
+  /** RFC 3961 §5.3: Ke and Ki = DK(key, usage ‖ 0xAA / 0x55), both chains in the same AES calls. */
   protected deriveCipherKeys(key: Uint8Array, usage: number): CipherKeys {
-    const [ke, ki] = deriveRandoms(key, [usageConstant(usage, KE), usageConstant(usage, KI)], key.length);
-    return { ke: new AesKey(ke!), ki: Buffer.from(ki!) };
+    const [ke, ki] = deriveRandomsFolded(key, foldedUsageConstants(usage).subarray(AES_BLOCK), key.length);
+    return { ke: new AesKey(ke!), ki: Buffer.from(ki!.buffer, ki!.byteOffset, ki!.length) };
   }
 
   /** RFC 3961 §5.3: Kc = DK(key, usage ‖ 0x99). */
   protected deriveChecksumKey(key: Uint8Array, usage: number): Uint8Array {
-    return deriveKey(key, usageConstant(usage, KC));
+    return deriveRandomsFolded(key, foldedUsageConstants(usage).subarray(0, AES_BLOCK), key.length)[0]!;
   }
 
   /**
