@@ -3,7 +3,8 @@
  * by MIT's kinit. Both workers answer; a worker killed with SIGKILL under
  * kinit load is restarted by the primary (one log line) and no kinit fails
  * (MIT's own UDP retransmission reaches a live worker); hostile datagrams
- * crash no worker; SIGTERM stops them all.
+ * crash no worker; wrong passwords spread over the workers lock the
+ * principal on all of them after the policy's count; SIGTERM stops them all.
  */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -32,15 +33,26 @@ function kdc(args: string[]): { code: number; out: string; err: string } {
 }
 
 /** MIT kinit, asynchronously (the KDC's output keeps flowing meanwhile). */
-function kinit(cache: string): Promise<{ code: number; out: string }> {
+function kinit(cache: string, name = 'alice', password = 'alice-pw-1'): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    const c = spawn(findProgram('kinit')!, ['alice'], { env: { ...env, KRB5CCNAME: `FILE:${join(tmp, cache)}` }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const c = spawn(findProgram('kinit')!, [name], { env: { ...env, KRB5CCNAME: `FILE:${join(tmp, cache)}` }, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     c.stdout.on('data', (d) => (out += d));
     c.stderr.on('data', (d) => (out += d));
-    c.stdin.end('alice-pw-1\n');
+    c.stdin.end(`${password}\n`);
     c.once('exit', (code) => resolve({ code: code ?? -1, out }));
   });
+}
+
+/** The workers that logged an AS exchange for `cname` ending in `status`. */
+function workersWith(cname: string, status: string): Set<number> {
+  const seen = new Set<number>();
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const r = JSON.parse(line) as { worker?: number; status?: string; cname?: string };
+    if (r.cname === cname && r.status === status && r.worker !== undefined) seen.add(r.worker);
+  }
+  return seen;
 }
 
 async function eventually(fn: () => boolean, ms = 10_000): Promise<void> {
@@ -73,6 +85,8 @@ beforeAll(async () => {
   if (!hasMitClients) return;
   expect(kdc(['init', '--realm', 'LAB.TEST']).code).toBe(0);
   expect(kdc(['addprinc', 'alice', '--password', 'alice-pw-1']).code).toBe(0);
+  expect(kdc(['addpol', 'strict', '--maxfailure', '3', '--failurecountinterval', '10m', '--lockoutduration', '1h']).code).toBe(0);
+  expect(kdc(['addprinc', 'mallory', '--password', 'mallory-pw-1', '--policy', 'strict']).code).toBe(0);
   server = spawn(process.execPath, [KDC, 'start', '--listen', '127.0.0.1:0', '--kpasswd-listen', 'none', '--workers', '2', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   server.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -169,6 +183,25 @@ describe('kdc start --workers', () => {
     expect(workerPids().sort()).toEqual(pids.sort());
     expect(stderr).not.toMatch(/exited with (code [1-9]|signal SIG(SEGV|ABRT))/);
   }, 60_000);
+
+  it.skipIf(!hasMitClients)('the workers share one failure count: three wrong passwords over them lock the principal on every worker' + skip, async () => {
+    // Both workers hold mallory first (each has issued her a ticket), so neither reads her row again below.
+    for (let round = 0; round < 10 && workersWith('mallory@LAB.TEST', 'ISSUE').size < 2; round++) {
+      const ok = await Promise.all(Array.from({ length: 4 }, (_, i) => kinit(`cc-m-${round}-${i}`, 'mallory', 'mallory-pw-1')));
+      for (const r of ok) expect(r.code, r.out).toBe(0);
+      await eventually(() => workersWith('mallory@LAB.TEST', 'ISSUE').size > 0, 2000);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(workersWith('mallory@LAB.TEST', 'ISSUE')).toEqual(new Set([1, 2]));
+    for (let i = 0; i < 3; i++) expect((await kinit(`cc-mx-${i}`, 'mallory', 'wrong-pw')).out).toContain('Password incorrect');
+    // Whichever worker each attempt reaches refuses it: each has counted all three failures, not only its own.
+    for (let round = 0; round < 10 && workersWith('mallory@LAB.TEST', 'CLIENT_REVOKED').size < 2; round++) {
+      const refused = await Promise.all(Array.from({ length: 4 }, (_, i) => kinit(`cc-mr-${round}-${i}`, 'mallory', 'mallory-pw-1')));
+      for (const r of refused) expect(r.out).toMatch(/revoked/i);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(workersWith('mallory@LAB.TEST', 'CLIENT_REVOKED')).toEqual(new Set([1, 2]));
+  }, 90_000);
 
   it.skipIf(!hasMitClients)('SIGTERM stops the primary and every worker (exit 0)' + skip, async () => {
     const pids = workerPids();

@@ -21,7 +21,7 @@
  */
 import { jsonLine, parseLogKeep, parseLogSize, RotatingFile } from '@kpop/common';
 import { availableParallelism } from 'node:os';
-import { isKdcWorker, parseWorkers, receiveWorkerConfig, reportWorkerFailed, reportWorkerReady, reusePortWorks, superviseWorkers } from '../server/workers.js';
+import { isKdcWorker, parseWorkers, receiveWorkerConfig, reportWorkerFailed, reportWorkerReady, reusePortWorks, shareLockoutEvents, superviseWorkers } from '../server/workers.js';
 import type { WorkerConfig } from '../server/workers.js';
 import { batchedFdLogger, ensureChangepwPrincipal, startKdcServer, startKpasswdServer, stdoutLogger, type KpasswdServer, type RequestLimits, type TcpLimits } from '../server/index.js';
 import type { KdcServer } from '../server/index.js';
@@ -334,6 +334,7 @@ async function serveAsWorker(o: StartOptions, io: CliIo): Promise<void> {
     reportWorkerFailed(err.message);
     throw err;
   }
+  shareLockoutEvents(db);
   reportWorkerReady(server.udp);
   // The primary gone (its IPC channel closed): stop serving too.
   process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));

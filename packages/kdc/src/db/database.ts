@@ -31,7 +31,7 @@ import { statSync } from 'node:fs';
 import type { KeytabEntry } from '@kpop/common';
 import { KdcDbError } from './errors.js';
 import type { LockoutFields } from './lockout.js';
-import { LockoutQueue, PrincipalView, recordLockoutEvent, replayLockout } from './view.js';
+import { applyPeerLockoutEvent, LockoutQueue, LockoutRelay, PrincipalView, recordLockoutEvent, replayLockout, type PeerLockoutEvent } from './view.js';
 import type { MasterKey } from './master-key.js';
 import { resolveName } from './names.js';
 import { fromMs, recordFromRows, type DbPrincipalRecord, type KeyRow, type PrincipalRow } from './schema.js';
@@ -128,6 +128,7 @@ export class KdcDatabase implements RealmDatabase {
   #generation = -1;
   readonly #view: PrincipalView;
   readonly #pending = new LockoutQueue();
+  #relay: LockoutRelay | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   /** Password policies, their assignment and the password history (policy.ts); a new store when the file is replaced. */
@@ -175,12 +176,23 @@ export class KdcDatabase implements RealmDatabase {
   }
 
   recordFailure(canonicalName: string, at: Date): void {
-    if (!this.#closed && recordLockoutEvent(this.#view, this.#pending, canonicalName, 'failure', at, (n) => this.#lockoutPolicy(n))) this.#schedule();
+    if (!this.#closed && recordLockoutEvent(this.#view, this.#pending, canonicalName, 'failure', at, (n) => this.#lockoutPolicy(n), this.#relay)) this.#schedule();
   }
 
   recordSuccess(canonicalName: string, at: Date): void {
-    if (!this.#closed && recordLockoutEvent(this.#view, this.#pending, canonicalName, 'success', at, (n) => this.#lockoutPolicy(n))) this.#schedule();
+    if (!this.#closed && recordLockoutEvent(this.#view, this.#pending, canonicalName, 'success', at, (n) => this.#lockoutPolicy(n), this.#relay)) this.#schedule();
   }
+  /** Lockout events this handle records go to `send` too (a worker relays them to the others: server/workers.ts). */
+  relayLockout(send: (ev: PeerLockoutEvent) => void): void {
+    this.#relay ??= new LockoutRelay();
+    this.#relay.send = send;
+  }
+
+  /** Another worker's lockout event: applied to the principal in memory if held; that worker writes it. */
+  applyPeerLockout(ev: PeerLockoutEvent): void {
+    if (!this.#closed) applyPeerLockoutEvent(this.#view, ev, (n) => this.#lockoutPolicy(n));
+  }
+
 
   /** The principal's policy's lockout limits, else the realm's. */
   #lockoutPolicy(name: string): LockoutPolicy {

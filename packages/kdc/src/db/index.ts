@@ -24,6 +24,7 @@ export { PolicyStore, DEFAULT_POLICY, type PasswordPolicy, type PolicyChanges, t
 export { PolicyRefusal, checkPasswordQuality, characterClasses, type PolicyRefusalKind } from './password-quality.js';
 export { changePasswordUnderPolicy, type PolicyPasswordChange } from './password-change.js';
 export { andThen, settle, type Awaitable, type RealmDatabase } from './realm-database.js';
+export type { PeerLockoutEvent } from './view.js';
 export type { PolicyAdmin } from './policy.js';
 export { PgKdcDatabase, type PgDatabaseOptions } from './pg/database.js';
 export { initPgRealm, openPgDatabase, type InitPgRealmOptions, type OpenPgDatabaseOptions } from './pg/realm.js';

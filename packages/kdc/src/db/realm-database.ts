@@ -17,6 +17,7 @@ import type { KeytabEntry } from '@kpop/common';
 import type { Dump, LoadOptions } from './dump.js';
 import type { PolicyAdmin } from './policy.js';
 import type { DbPrincipalRecord } from './schema.js';
+import type { PeerLockoutEvent } from './view.js';
 import type { PrincipalStore, RealmSettings } from './types.js';
 import type { AddPrincipalOptions, ChangePasswordOptions, ModifyPrincipalOptions, SettingsChanges } from './writes.js';
 
@@ -43,6 +44,10 @@ export interface RealmDatabase extends PrincipalStore {
   load(dump: unknown, opts?: LoadOptions): Awaitable<void>;
   /** Writes queued lockout bookkeeping now. */
   flush(): Awaitable<void>;
+  /** Lockout events this handle records also go to `send` (to the other workers of one KDC). */
+  relayLockout(send: (ev: PeerLockoutEvent) => void): void;
+  /** Another worker's lockout event: applied in memory to the principal if held; never written here. */
+  applyPeerLockout(ev: PeerLockoutEvent): void;
   close(): Awaitable<void>;
 }
 

@@ -19,12 +19,16 @@
  * never goes through the environment or argv); restarts a worker that exits
  * while the KDC is meant to run, logging one line; gives up if workers keep
  * dying at start; and on SIGTERM/SIGINT stops them all. SIGHUP is passed on.
+ * It also passes each worker's lockout events (a wrong password, a success
+ * that clears failures) to the others (shareLockoutEvents), so that the
+ * workers enforce one count between them.
  */
 import cluster from 'node:cluster';
 import type { Worker } from 'node:cluster';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { ListenAddress } from './kdc-server.js';
+import type { PeerLockoutEvent, RealmDatabase } from '../db/index.js';
 
 /** What a worker needs to serve (sent by the primary over IPC). */
 export interface WorkerConfig {
@@ -35,8 +39,8 @@ export interface WorkerConfig {
   maxUdpReply?: number;
 }
 
-type FromPrimary = { kpopKdc: 'config'; config: WorkerConfig };
-type FromWorker = { kpopKdc: 'hello' } | { kpopKdc: 'ready'; udp: ListenAddress[] } | { kpopKdc: 'failed'; message: string };
+type FromPrimary = { kpopKdc: 'config'; config: WorkerConfig } | { kpopKdc: 'lockout'; ev: PeerLockoutEvent };
+type FromWorker = { kpopKdc: 'hello' } | { kpopKdc: 'ready'; udp: ListenAddress[] } | { kpopKdc: 'failed'; message: string } | { kpopKdc: 'lockout'; ev: PeerLockoutEvent };
 
 /** `auto` or a positive whole number (at most 256). */
 export function parseWorkers(text: string, cores: number): number {
@@ -58,6 +62,14 @@ export function receiveWorkerConfig(): Promise<WorkerConfig> {
     };
     process.on('message', onMessage);
     process.send?.({ kpopKdc: 'hello' } satisfies FromWorker);
+  });
+}
+
+/** In a worker: the lockout events its database handle records go to the primary, which passes them to the other workers; theirs are applied here. */
+export function shareLockoutEvents(db: Pick<RealmDatabase, 'relayLockout' | 'applyPeerLockout'>): void {
+  db.relayLockout((ev) => process.send?.({ kpopKdc: 'lockout', ev } satisfies FromWorker));
+  process.on('message', (m: FromPrimary) => {
+    if (m?.kpopKdc === 'lockout') db.applyPeerLockout(m.ev);
   });
 }
 
@@ -183,6 +195,8 @@ export async function superviseWorkers(opts: SupervisorOptions): Promise<Supervi
         } else if (m?.kpopKdc === 'failed') {
           lastFailure = m.message;
           reject(new Error(m.message));
+        } else if (m?.kpopKdc === 'lockout') {
+          for (const other of live.values()) if (other !== entry && other.ready) other.worker.send({ kpopKdc: 'lockout', ev: m.ev } satisfies FromPrimary);
         }
       });
       worker.once('exit', (code, signal) => {

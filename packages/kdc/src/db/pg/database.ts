@@ -61,7 +61,7 @@ import { resolveName } from '../names.js';
 import type { RealmDatabase } from '../realm-database.js';
 import { fromMs, recordFromRows, toMs, type DbPrincipalRecord } from '../schema.js';
 import type { PrincipalRecord, RealmSettings } from '../types.js';
-import { filterNames, LockoutQueue, PrincipalView, recordLockoutEvent, replayLockout, type LockoutEvent } from '../view.js';
+import { applyPeerLockoutEvent, filterNames, LockoutQueue, LockoutRelay, PrincipalView, recordLockoutEvent, replayLockout, type LockoutEvent, type PeerLockoutEvent } from '../view.js';
 import {
   changedSettings, isRealmTgs, keyRowsOf, modifiedRecord, newPrincipalRecord, principalRowOf, rekeyedRecord,
   type AddPrincipalOptions, type ChangePasswordOptions, type ModifyPrincipalOptions, type SettingsChanges,
@@ -123,6 +123,7 @@ export class PgKdcDatabase implements RealmDatabase {
   readonly #flushIntervalMs: number;
   readonly #view: PrincipalView;
   readonly #pending = new LockoutQueue();
+  #relay: LockoutRelay | undefined;
   #settings!: RealmSettings;
   #generation = -1;
   /** The newest generation a refresh has seen (set before it asks which names it holds): reads older than it are read again. */
@@ -329,12 +330,23 @@ export class PgKdcDatabase implements RealmDatabase {
   }
 
   recordFailure(canonicalName: string, at: Date): void {
-    if (!this.#closed && recordLockoutEvent(this.#view, this.#pending, canonicalName, 'failure', at, (n) => this.#lockoutPolicy(n))) this.#scheduleFlush(this.#flushIntervalMs);
+    if (!this.#closed && recordLockoutEvent(this.#view, this.#pending, canonicalName, 'failure', at, (n) => this.#lockoutPolicy(n), this.#relay)) this.#scheduleFlush(this.#flushIntervalMs);
   }
 
   recordSuccess(canonicalName: string, at: Date): void {
-    if (!this.#closed && recordLockoutEvent(this.#view, this.#pending, canonicalName, 'success', at, (n) => this.#lockoutPolicy(n))) this.#scheduleFlush(this.#flushIntervalMs);
+    if (!this.#closed && recordLockoutEvent(this.#view, this.#pending, canonicalName, 'success', at, (n) => this.#lockoutPolicy(n), this.#relay)) this.#scheduleFlush(this.#flushIntervalMs);
   }
+  /** Lockout events this handle records go to `send` too (a worker relays them to the others: server/workers.ts). */
+  relayLockout(send: (ev: PeerLockoutEvent) => void): void {
+    this.#relay ??= new LockoutRelay();
+    this.#relay.send = send;
+  }
+
+  /** Another worker's lockout event: applied to the principal in memory if held; that worker writes it. */
+  applyPeerLockout(ev: PeerLockoutEvent): void {
+    if (!this.#closed) applyPeerLockoutEvent(this.#view, ev, (n) => this.#lockoutPolicy(n));
+  }
+
 
   #lockoutPolicy(name: string) {
     return this.policies.lockoutOf(name) ?? this.#settings.lockout;
