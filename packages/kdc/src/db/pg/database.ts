@@ -26,7 +26,7 @@
  *
  * A read on demand and a refresh may cross: a read whose snapshot is older
  * than the newest generation a refresh has seen is read again, so a record
- * changed between the two is never installed stale.
+ * changed between the two is never installed stale (reader.ts).
  *
  * Losing the database (feed.ts). The listening connection's 'error' and
  * 'end' are handled: the KDC says so once (onStatus), keeps serving from
@@ -59,7 +59,7 @@ import type { LockoutFields } from '../lockout.js';
 import type { MasterKey } from '../master-key.js';
 import { resolveName } from '../names.js';
 import type { RealmDatabase } from '../realm-database.js';
-import { fromMs, recordFromRows, toMs, type DbPrincipalRecord } from '../schema.js';
+import { fromMs, toMs, type DbPrincipalRecord } from '../schema.js';
 import type { PrincipalRecord, RealmSettings } from '../types.js';
 import { applyPeerLockoutEvent, filterNames, LockoutQueue, LockoutRelay, PrincipalView, recordLockoutEvent, replayLockout, type LockoutEvent, type PeerLockoutEvent } from '../view.js';
 import {
@@ -68,8 +68,9 @@ import {
 } from '../writes.js';
 import { displayUrl, inTransaction, isConnectionError, unreachable } from './connection.js';
 import { ChangeFeed } from './feed.js';
+import { PrincipalReader, READ_SLICE } from './reader.js';
 import { PgPolicyStore } from './policy.js';
-import { allNames, insertKeys, lockoutRowsForUpdate, notifyLockouts, readAll, readChanges, readPrincipals, replacePrincipals, upsertPrincipal, writeLockouts, type Client, type LockoutNote } from './statements.js';
+import { allNames, insertKeys, lockoutRowsForUpdate, notifyLockouts, readAll, readChanges, replacePrincipals, upsertPrincipal, writeLockouts, type Client, type LockoutNote } from './statements.js';
 import { CHANGE_CHANNEL, LOCKOUT_CHANNEL } from './schema.js';
 
 export interface PgDatabaseOptions {
@@ -94,22 +95,10 @@ export interface PgDatabaseOptions {
   interleaveRead?: (point: 'read:fetched', names: readonly string[]) => void | Promise<void>;
 }
 
-/** Names read again (and rows decrypted) per statement, with a yield to the event loop between two. */
-const RELOAD_SLICE = 500;
+/** Names read again per statement during a refresh, with a yield to the event loop between two. */
+const RELOAD_SLICE = READ_SLICE;
 /** A refresh that finds more changed names than this asks only about the names held (as the SQLite store's EVICT_BY_NAME_MAX). */
 const CHANGES_BY_NAME_MAX = 1024;
-/** Reads of one batch retried when a refresh saw a newer generation meanwhile; past this the read fails. */
-const MAX_STALE_READS = 8;
-/**
- * Names the request path may be waiting for at once. A flood of requests for
- * names that do not exist while the database is slow would otherwise pile up
- * for loadTimeoutMs each; past this they are answered SVC_UNAVAILABLE at once.
- */
-const MAX_PENDING_READS = 10_000;
-
-/** A name asked for by the request path, waiting for its batch's read. */
-interface Wanted { name: string; resolve: () => void; reject: (e: unknown) => void }
-
 export class PgKdcDatabase implements RealmDatabase {
   readonly realm: string;
   readonly dir: string;
@@ -129,16 +118,7 @@ export class PgKdcDatabase implements RealmDatabase {
   /** The newest generation a refresh has seen (set before it asks which names it holds): reads older than it are read again. */
   #seenGen = -1;
   #closed = false;
-  readonly #loadTimeoutMs: number;
-  readonly #interleave: PgDatabaseOptions['interleaveRead'];
-  /** Request-path reads: one promise per name, names gathered for one statement per turn of the event loop. */
-  readonly #loading = new Map<string, Promise<void>>();
-  #wanted: Wanted[] = [];
-  #batchScheduled = false;
-  /** Names being read (request path or refresh), and the last lockout note heard for each meanwhile. */
-  readonly #inFlight = new Map<string, number>();
-  readonly #notesInFlight = new Map<string, LockoutNote>();
-  #reads = 0;
+  readonly #reader: PrincipalReader;
   /** The change feed (follow: true), undefined for a one-shot handle. */
   readonly #feed: ChangeFeed | undefined;
   // refresh: one at a time; a request during one runs another after it
@@ -177,10 +157,19 @@ export class PgKdcDatabase implements RealmDatabase {
       }, opts.maxBackoffMs !== undefined ? { maxBackoffMs: opts.maxBackoffMs } : {})
       : undefined;
     this.#view = new PrincipalView(realm, { onDemand: true, ...(opts.cacheSize !== undefined ? { capacity: opts.cacheSize } : {}) });
-    this.#loadTimeoutMs = opts.loadTimeoutMs ?? 2000;
-    this.#interleave = opts.interleaveRead;
     this.policies = new PgPolicyStore(pool, mkey, url, (fn) => this.#write(fn), () => this.#catchUp());
     this.policies.trackHeld((n) => this.#view.byName(n) !== undefined);
+    this.#reader = new PrincipalReader({
+      realm, pool, url, location: this.location, mkey, view: this.#view,
+      connected: () => this.connected,
+      closed: () => this.#closed,
+      seenGen: () => this.#seenGen,
+      noteAssignment: (n, policy) => this.policies.noteAssignment(n, policy),
+      installed: (r, note) => (note !== undefined ? this.#setLockout(r, note) : this.#reapplyPending(r)),
+      lost: (e) => this.#feed?.lost(e),
+      loadTimeoutMs: opts.loadTimeoutMs ?? 2000,
+      interleave: opts.interleaveRead,
+    });
   }
 
   /** Reads the realm's settings and policies (no principal: they are read on demand), then (follow) starts listening. */
@@ -219,113 +208,16 @@ export class PgKdcDatabase implements RealmDatabase {
 
   /** Principals read since open, held in memory now, and the bound (tests, the bench). */
   cacheStats(): { reads: number; cached: number; capacity: number; absent: number } {
-    return { ...this.#view.stats(), reads: this.#reads };
+    return { ...this.#view.stats(), reads: this.#reader.reads };
   }
 
-  /**
-   * Reads a principal (or that there is none) into memory for the request
-   * path: names asked for in one turn of the event loop share one statement.
-   * Rejects (UNREACHABLE) while the database is away or when the read takes
-   * longer than loadTimeoutMs.
-   */
+  /** Reads a principal (or that there is none) into memory for the request path (reader.ts). */
   loadPrincipal(canonicalName: string): Promise<void> {
-    if (this.#view.holds(canonicalName)) return Promise.resolve();
-    const known = this.#loading.get(canonicalName);
-    if (known !== undefined) return known;
-    if (this.#closed || !this.connected) return Promise.reject(new KdcDbError('UNREACHABLE', `the database at ${this.location} is away; ${canonicalName} is not in memory`));
-    if (this.#loading.size >= MAX_PENDING_READS) return Promise.reject(new KdcDbError('UNREACHABLE', `${MAX_PENDING_READS} principals are being read from the database at ${this.location} already`));
-    const p = new Promise<void>((resolve, reject) => {
-      this.#wanted.push({ name: canonicalName, resolve, reject });
-      if (!this.#batchScheduled) {
-        this.#batchScheduled = true;
-        setImmediate(() => this.#readWanted());
-      }
-    });
-    this.#loading.set(canonicalName, p);
-    const done = (): void => void this.#loading.delete(canonicalName);
-    p.then(done, done);
-    return p;
-  }
-
-  #readWanted(): void {
-    this.#batchScheduled = false;
-    const batch = this.#wanted;
-    this.#wanted = [];
-    for (let i = 0; i < batch.length; i += RELOAD_SLICE) {
-      const part = batch.slice(i, i + RELOAD_SLICE);
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new KdcDbError('UNREACHABLE', `the database at ${this.location} did not answer within ${this.#loadTimeoutMs} ms`)), this.#loadTimeoutMs);
-      });
-      Promise.race([this.#read(part.map((w) => w.name)), timeout]).then(
-        () => {
-          clearTimeout(timer);
-          for (const w of part) w.resolve();
-        },
-        (e: unknown) => {
-          clearTimeout(timer);
-          if (isConnectionError(e)) this.#feed?.lost(e);
-          const err = isConnectionError(e) ? unreachable(this.#url, e) : e;
-          for (const w of part) w.reject(err);
-        },
-      );
-    }
-  }
-
-  /**
-   * Reads the named principals and installs what it finds, and the absence
-   * of the others, unless a refresh saw a newer generation than the read's
-   * snapshot meanwhile (the row may have changed since): then reads again.
-   */
-  async #read(names: readonly string[]): Promise<void> {
-    for (const n of names) this.#inFlight.set(n, (this.#inFlight.get(n) ?? 0) + 1);
-    try {
-      for (let tries = 0; ; tries++) {
-        const got = await readPrincipals(this.#pool, names);
-        await this.#interleave?.('read:fetched', names);
-        if (this.#closed) return;
-        if (got.gen < this.#seenGen) {
-          if (tries < MAX_STALE_READS) continue;
-          throw new KdcDbError('CORRUPT', `the database at ${this.location} keeps answering at generation ${got.gen}, older than ${this.#seenGen}`);
-        }
-        const found = new Set<string>();
-        for (const n of names) this.policies.noteAssignment(n, got.policies.get(n));
-        for (const row of got.rows) {
-          const r = recordFromRows(this.realm, this.#mkey, row, got.keys.get(row.name) ?? []);
-          found.add(row.name);
-          this.#view.install(r, row.gen);
-          this.#reads++;
-          const note = this.#notesInFlight.get(row.name);
-          if (note !== undefined) this.#setLockout(r, note);
-          else this.#reapplyPending(r);
-        }
-        for (const n of names) if (!found.has(n)) this.#view.markAbsent(n);
-        return;
-      }
-    } finally {
-      for (const n of names) {
-        const left = (this.#inFlight.get(n) ?? 1) - 1;
-        if (left > 0) this.#inFlight.set(n, left);
-        else {
-          this.#inFlight.delete(n);
-          this.#notesInFlight.delete(n);
-        }
-      }
-    }
-  }
-
-  /** Administration: the names given, read into memory (a one-shot handle holds nothing until asked). */
-  async #ensure(names: readonly string[]): Promise<void> {
-    const missing = [...new Set(names)].filter((n) => !this.#view.holds(n));
-    try {
-      for (let i = 0; i < missing.length; i += RELOAD_SLICE) await this.#read(missing.slice(i, i + RELOAD_SLICE));
-    } catch (e) {
-      throw isConnectionError(e) ? unreachable(this.#url, e) : e;
-    }
+    return this.#reader.load(canonicalName);
   }
 
   async #require(name: string): Promise<DbPrincipalRecord> {
-    await this.#ensure([resolveName(name, this.realm).canonicalName]);
+    await this.#reader.ensure([resolveName(name, this.realm).canonicalName]);
     return this.#view.require(name);
   }
 
@@ -414,7 +306,7 @@ export class PgKdcDatabase implements RealmDatabase {
       return;
     }
     // A read of this name in flight may have taken its snapshot before this change: it applies the note when it lands.
-    if (this.#inFlight.has(m.n)) this.#notesInFlight.set(m.n, m);
+    this.#reader.noteHeard(m);
     const r = this.#view.byName(m.n);
     if (r === undefined) return;
     this.#setLockout(r, m);
@@ -517,7 +409,7 @@ export class PgKdcDatabase implements RealmDatabase {
       else this.#view.forget(name);
     }
     for (let i = 0; i < again.length; i += RELOAD_SLICE) {
-      await this.#read(again.slice(i, i + RELOAD_SLICE));
+      await this.#reader.read(again.slice(i, i + RELOAD_SLICE));
       if (i + RELOAD_SLICE < again.length) await new Promise((r) => setImmediate(r));
     }
     if (this.#generation === since) this.#generation = snap.gen;
@@ -596,7 +488,7 @@ export class PgKdcDatabase implements RealmDatabase {
   }
 
   async getPrincipal(name: string): Promise<DbPrincipalRecord | undefined> {
-    await this.#ensure([resolveName(name, this.realm).canonicalName]);
+    await this.#reader.ensure([resolveName(name, this.realm).canonicalName]);
     return this.#view.get(name);
   }
 
@@ -611,7 +503,7 @@ export class PgKdcDatabase implements RealmDatabase {
   }
 
   async keytabEntries(names: string[], timestamp: Date = this.#now()): Promise<KeytabEntry[]> {
-    await this.#ensure(names.map((n) => resolveName(n, this.realm).canonicalName));
+    await this.#reader.ensure(names.map((n) => resolveName(n, this.realm).canonicalName));
     return this.#view.keytabEntries(names, timestamp);
   }
 
