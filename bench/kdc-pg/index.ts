@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initPgRealm, initRealm, openDatabase, openPgDatabase, type RealmDatabase } from '@kpop/kdc';
+import { initPgRealm, initRealm, lookupLoaded, openDatabase, openPgDatabase, type RealmDatabase } from '@kpop/kdc';
 import { hasPostgres, NO_POSTGRES, startPostgres } from '../../test/helpers/postgres.js';
 
 const N = 2000;
@@ -55,12 +55,14 @@ if (!hasPostgres) {
     await pg2.close();
 
     // A change reaching another KDC's memory: SQLite at the server's next refresh (every 500 ms), PostgreSQL by NOTIFY.
+    // The follower was asked for each name before it existed, so it holds the name as absent until the notification.
     const follower = await openPgDatabase(pg.url, pgDir, { follow: true });
     const lags: number[] = [];
     for (let i = 0; i < 50; i++) {
+      if ((await lookupLoaded(follower, [`lag${i}`])) !== undefined) throw new Error(`lag${i} exists already`);
       const t0 = performance.now();
       await onPg.addPrincipal(`lag${i}`, { keys });
-      while (follower.lookup([`lag${i}`]) === undefined) await new Promise((r) => setImmediate(r));
+      while ((await lookupLoaded(follower, [`lag${i}`])) === undefined) await new Promise((r) => setImmediate(r));
       lags.push(performance.now() - t0);
     }
     lags.sort((a, b) => a - b);
@@ -68,10 +70,14 @@ if (!hasPostgres) {
     await follower.close();
 
     const at = new Date();
-    const failures = async (db: RealmDatabase): Promise<number> => time(async () => {
-      for (let i = 0; i < N; i++) db.recordFailure(`user${i}@BENCH.TEST`, at);
-      await db.flush();
-    });
+    const failures = async (db: RealmDatabase): Promise<number> => {
+      // A KDC records failures for principals it has read (their AS-REQs did): read them first, outside the timing.
+      await Promise.all(Array.from({ length: N }, (_, i) => lookupLoaded(db, [`user${i}`])));
+      return time(async () => {
+        for (let i = 0; i < N; i++) db.recordFailure(`user${i}@BENCH.TEST`, at);
+        await db.flush();
+      });
+    };
     row(`${N} failures recorded, then flush()`, await failures(lite), await failures(onPg), 'ms');
     lite.close();
     await onPg.close();
