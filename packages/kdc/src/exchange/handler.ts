@@ -101,7 +101,10 @@ export function serveRequest(bytes: Uint8Array, ctx: HandlerContext, origin: Req
     info.status = Status.ISSUE;
     info.code = 0;
   } catch (e) {
-    if (e instanceof NotLoaded && ctx.store.loadPrincipal !== undefined && loads < MAX_LOADS) {
+    if (e instanceof NotLoaded) {
+      // A store that cannot load (none should throw this then), or a request whose principals keep leaving
+      // memory before it can use them (a cache far too small): the database cannot serve it now.
+      if (ctx.store.loadPrincipal === undefined || loads >= MAX_LOADS) return unavailable(ctx, origin, info, t0, e.canonicalName);
       return ctx.store.loadPrincipal(e.canonicalName).then(
         () => serveRequest(bytes, ctx, origin, t0, loads + 1),
         () => unavailable(ctx, origin, info, t0, e.canonicalName),
