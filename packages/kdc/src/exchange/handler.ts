@@ -58,8 +58,8 @@ export function processRequest(bytes: Uint8Array, ctx: HandlerContext, origin: R
  * principal the exchange asked for (lookup threw NotLoaded: PostgreSQL);
  * then the exchange runs again once it is in memory. An exchange records
  * nothing before its lookups, so running it again is safe. A read that
- * fails (the database away) is answered KDC_ERR_SVC_UNAVAILABLE: MIT's and
- * Heimdal's clients then ask the next KDC.
+ * fails (the database away) is answered KDC_ERR_SVC_UNAVAILABLE: MIT's
+ * clients (test/kdc-postgres) and ours then ask the next KDC.
  */
 export function serveRequest(bytes: Uint8Array, ctx: HandlerContext, origin: RequestOrigin, t0 = performance.now(), loads = 0): HandlerResult | Promise<HandlerResult> {
   const tag = bytes.length ? bytes[0] : -1;

@@ -31,7 +31,7 @@ export const Status = {
   PADATA_NOSUPP: 'PADATA_NOSUPP',
   BAD_PVNO: 'BAD_PVNO',
   RESPONSE_TOO_BIG: 'RESPONSE_TOO_BIG',
-  /** A principal not in memory and the database away (PostgreSQL): KDC_ERR_SVC_UNAVAILABLE, on which clients try the next KDC. */
+  /** A principal not in memory and the database away (PostgreSQL): KDC_ERR_SVC_UNAVAILABLE, on which MIT's clients and ours try the next KDC. */
   DB_UNAVAILABLE: 'DB_UNAVAILABLE',
   GENERIC: 'GENERIC',
 } as const;

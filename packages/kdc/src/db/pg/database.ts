@@ -11,7 +11,7 @@
  * its keys in one statement (the misses of one turn of the event loop in one
  * round trip), and asks again. A KDC whose database goes away keeps serving
  * every principal it holds; one it does not hold gets KDC_ERR_SVC_UNAVAILABLE,
- * on which MIT's and Heimdal's clients try the next KDC.
+ * on which MIT's clients (and ours) try the next KDC.
  *
  * Change feed. Every administrative write runs in one transaction that takes
  * the next generation (schema.ts: the row lock orders writers) and ends with
