@@ -120,10 +120,10 @@ function reportRefresh(io: CliIo): (e: unknown) => void {
 /**
  * A KDC on PostgreSQL follows the database's change feed and, when it loses
  * the database, says so once on stderr (and once when it is back) while it
- * serves from memory.
+ * serves from memory; it holds at most --principal-cache principals.
  */
-function following(io: CliIo, who?: string): PgDatabaseOptions {
-  return { follow: true, onStatus: (line) => void io.stderr.write(`${who === undefined ? line : line.replace(/^kdc: /, `kdc: ${who}: `)}\n`) };
+function following(io: CliIo, o: StartOptions, who?: string): PgDatabaseOptions {
+  return { follow: true, onStatus: (line) => void io.stderr.write(`${who === undefined ? line : line.replace(/^kdc: /, `kdc: ${who}: `)}\n`), ...cacheOption(o) };
 }
 
 /** --principal-cache as database handle options (only when given). */
@@ -216,7 +216,7 @@ export async function cmdStart(o: StartOptions, io: CliIo): Promise<void> {
     return startPrimary(o, io, { listen, ...(maxUdpReply !== undefined ? { maxUdpReply } : {}) }, workers, kpasswdListen);
   }
 
-  const db = await openDb(o, io, undefined, { ...following(io), ...cacheOption(o) }, cacheOption(o));
+  const db = await openDb(o, io, undefined, following(io, o), cacheOption(o));
   let logFile: RotatingFile | undefined;
   try {
     if (o.logFile) logFile = new RotatingFile(o.logFile, { maxBytes: logMax, keep: logKeep });
@@ -260,7 +260,7 @@ export async function cmdStart(o: StartOptions, io: CliIo): Promise<void> {
 /** The primary: checks the database opens (asking for its master password once), then runs the workers. */
 async function startPrimary(o: StartOptions, io: CliIo, base: WorkerConfig, workers: number, kpasswdListen: { host: string; port: number }[]): Promise<void> {
   let masterPassword: string | undefined;
-  const db = await openDb(o, io, (pw) => (masterPassword = pw), { ...following(io, 'kpasswd'), ...cacheOption(o) }, cacheOption(o));
+  const db = await openDb(o, io, (pw) => (masterPassword = pw), following(io, o, 'kpasswd'), cacheOption(o));
   const realm = db.realm;
   if (await ensureChangepwPrincipal(db)) io.stderr.write(`kdc: created kadmin/changepw@${db.realm} for the kpasswd service\n`);
   // The kpasswd service stays in the primary, one process (its replay cache is in memory): the database
@@ -309,7 +309,7 @@ async function serveAsWorker(o: StartOptions, io: CliIo): Promise<void> {
   let db: RealmDatabase;
   let server: KdcServer;
   try {
-    db = await openStore(o, io, config.masterPassword, { ...following(io, `worker ${process.env.KPOP_KDC_WORKER ?? '?'}`), ...cacheOption(o) }, cacheOption(o));
+    db = await openStore(o, io, config.masterPassword, following(io, o, `worker ${process.env.KPOP_KDC_WORKER ?? '?'}`), cacheOption(o));
   } catch (e) {
     reportWorkerFailed((e as Error).message);
     throw e;

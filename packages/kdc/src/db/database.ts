@@ -31,7 +31,7 @@ import { statSync } from 'node:fs';
 import type { KeytabEntry } from '@kpop/common';
 import { KdcDbError } from './errors.js';
 import type { LockoutFields } from './lockout.js';
-import { applyPeerLockoutEvent, LockoutQueue, LockoutRelay, PrincipalView, recordLockoutEvent, replayLockout, type PeerLockoutEvent } from './view.js';
+import { applyPeerLockoutEvent, LockoutQueue, PrincipalView, recordLockoutEvent, replayLockout, type PeerLockoutEvent } from './view.js';
 import type { MasterKey } from './master-key.js';
 import { resolveName } from './names.js';
 import { fromMs, recordFromRows, type DbPrincipalRecord, type KeyRow, type PrincipalRow } from './schema.js';
@@ -128,7 +128,8 @@ export class KdcDatabase implements RealmDatabase {
   #generation = -1;
   readonly #view: PrincipalView;
   readonly #pending = new LockoutQueue();
-  #relay: LockoutRelay | undefined;
+  /** Where recorded lockout events also go (the other workers), if anywhere. */
+  #relay: ((ev: PeerLockoutEvent) => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   /** Password policies, their assignment and the password history (policy.ts); a new store when the file is replaced. */
@@ -182,17 +183,16 @@ export class KdcDatabase implements RealmDatabase {
   recordSuccess(canonicalName: string, at: Date): void {
     if (!this.#closed && recordLockoutEvent(this.#view, this.#pending, canonicalName, 'success', at, (n) => this.#lockoutPolicy(n), this.#relay)) this.#schedule();
   }
+
   /** Lockout events this handle records go to `send` too (a worker relays them to the others: server/workers.ts). */
   relayLockout(send: (ev: PeerLockoutEvent) => void): void {
-    this.#relay ??= new LockoutRelay();
-    this.#relay.send = send;
+    this.#relay = send;
   }
 
   /** Another worker's lockout event: applied to the principal in memory if held; that worker writes it. */
   applyPeerLockout(ev: PeerLockoutEvent): void {
     if (!this.#closed) applyPeerLockoutEvent(this.#view, ev, (n) => this.#lockoutPolicy(n));
   }
-
 
   /** The principal's policy's lockout limits, else the realm's. */
   #lockoutPolicy(name: string): LockoutPolicy {

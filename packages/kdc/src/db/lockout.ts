@@ -41,6 +41,11 @@ export function applyFailure<T extends LockoutFields>(r: T, at: Date, policy: Lo
   return r;
 }
 
+/** Applies one failure or success at `at`; mutates and returns `r`. */
+export function applyLockoutEvent<T extends LockoutFields>(r: T, kind: 'failure' | 'success', at: Date, policy: LockoutPolicy): T {
+  return kind === 'failure' ? applyFailure(r, at, policy) : applySuccess(r, at);
+}
+
 /** Applies one successful authentication at `at`; mutates and returns `r`. */
 export function applySuccess<T extends LockoutFields>(r: T, at: Date): T {
   r.lastSuccess = at;

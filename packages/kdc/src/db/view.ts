@@ -10,14 +10,21 @@
  */
 import { formatPrincipal, type KeytabEntry } from '@kpop/common';
 import { KdcDbError } from './errors.js';
-import { applyFailure, applySuccess, type LockoutFields } from './lockout.js';
+import { applyLockoutEvent, type LockoutFields } from './lockout.js';
 import { componentsKey, globMatch, resolveName } from './names.js';
 import type { DbPrincipalRecord } from './schema.js';
 import { NotLoaded, type LockoutPolicy, type PrincipalRecord } from './types.js';
 
 /** `gen`: the row generation of the record this KDC held when the event happened. */
 export type LockoutEvent = { kind: 'failure' | 'success'; at: Date; gen: number };
-/** A lockout event as another process on the same database relays it (`at` in ms): see LockoutRelay. */
+/**
+ * A lockout event as one worker process of a KDC relays it to the others
+ * (`kdc start --workers`; `at` in ms): each applies it to its own copy of
+ * the principal if it holds one, so that a guesser spreading attempts over
+ * N workers meets the limit after F failures, not N × F. The recording
+ * worker alone writes it to the database. (KDCs on PostgreSQL also hear of
+ * every row's new counters from the database, which sets absolute values.)
+ */
 export interface PeerLockoutEvent { name: string; kind: 'failure' | 'success'; at: number }
 /** Records a bounded view keeps decrypted in memory by default (a few KB each with their keys). */
 export const DEFAULT_CACHE_SIZE = 10_000;
@@ -228,37 +235,22 @@ export function filterNames(names: string[], realm: string, glob?: string): stri
  * the record in memory at once (a lockout takes effect on the next request)
  * and queued for the database. False when there is no such principal.
  */
-export function recordLockoutEvent(view: PrincipalView, queue: LockoutQueue, name: string, kind: LockoutEvent['kind'], at: Date, policy: (name: string) => LockoutPolicy, relay?: LockoutRelay): boolean {
+export function recordLockoutEvent(view: PrincipalView, queue: LockoutQueue, name: string, kind: LockoutEvent['kind'], at: Date, policy: (name: string) => LockoutPolicy, relay?: (ev: PeerLockoutEvent) => void): boolean {
   const r = view.byName(name);
   if (r === undefined) return false;
   const hadFailures = r.failCount > 0;
-  if (kind === 'failure') applyFailure(r, at, policy(name));
-  else applySuccess(r, at);
+  applyLockoutEvent(r, kind, at, policy(name));
   queue.push(name, { kind, at, gen: view.rowGen(name) });
   // Every failure; a success only when it cleared failures (the others hold them too): most logins send nothing.
-  if (relay !== undefined && (kind === 'failure' || hadFailures)) relay.send({ name, kind, at: at.getTime() });
+  if (relay !== undefined && (kind === 'failure' || hadFailures)) relay({ name, kind, at: at.getTime() });
   return true;
 }
 
-/**
- * Lockout across the worker processes of one KDC (`kdc start --workers`):
- * each worker applies the events the others record to its own copy of the
- * principal (if it holds one), so that a guesser spreading attempts over N
- * workers meets the limit after F failures, not N × F. The recording worker
- * alone writes the event to the database. (KDCs on PostgreSQL also hear of
- * every row's new counters from the database, which sets absolute values.)
- */
-export class LockoutRelay {
-  send: (ev: PeerLockoutEvent) => void = () => {};
-}
-
-/** Another process's event: applied to the principal in memory if held, never read in for it, never queued (its recorder writes it). */
+/** Another worker's event: applied to the principal in memory if held, never read in for it, never queued (its recorder writes it). */
 export function applyPeerLockoutEvent(view: PrincipalView, ev: PeerLockoutEvent, policy: (name: string) => LockoutPolicy): void {
   if (typeof ev?.name !== 'string' || (ev.kind !== 'failure' && ev.kind !== 'success') || !Number.isFinite(ev.at)) return;
   const r = view.held(ev.name);
-  if (r === undefined) return;
-  if (ev.kind === 'failure') applyFailure(r, new Date(ev.at), policy(ev.name));
-  else applySuccess(r, new Date(ev.at));
+  if (r !== undefined) applyLockoutEvent(r, ev.kind, new Date(ev.at), policy(ev.name));
 }
 
 /** Lockout events per principal, waiting to be written. */
@@ -303,8 +295,7 @@ export function replayLockout(f: LockoutFields, rowGen: number, evs: readonly Lo
   const resetSince = f.failCount === 0 && f.lockedUntil === undefined;
   for (const ev of evs) {
     if (resetSince && ev.gen < rowGen) continue;
-    if (ev.kind === 'failure') applyFailure(f, ev.at, policy);
-    else applySuccess(f, ev.at);
+    applyLockoutEvent(f, ev.kind, ev.at, policy);
   }
   return f;
 }

@@ -61,7 +61,7 @@ import { resolveName } from '../names.js';
 import type { RealmDatabase } from '../realm-database.js';
 import { fromMs, toMs, type DbPrincipalRecord } from '../schema.js';
 import type { PrincipalRecord, RealmSettings } from '../types.js';
-import { applyPeerLockoutEvent, filterNames, LockoutQueue, LockoutRelay, PrincipalView, recordLockoutEvent, replayLockout, type LockoutEvent, type PeerLockoutEvent } from '../view.js';
+import { applyPeerLockoutEvent, filterNames, LockoutQueue, PrincipalView, recordLockoutEvent, replayLockout, type LockoutEvent, type PeerLockoutEvent } from '../view.js';
 import {
   changedSettings, isRealmTgs, keyRowsOf, modifiedRecord, newPrincipalRecord, principalRowOf, rekeyedRecord,
   type AddPrincipalOptions, type ChangePasswordOptions, type ModifyPrincipalOptions, type SettingsChanges,
@@ -95,10 +95,9 @@ export interface PgDatabaseOptions {
   interleaveRead?: (point: 'read:fetched', names: readonly string[]) => void | Promise<void>;
 }
 
-/** Names read again per statement during a refresh, with a yield to the event loop between two. */
-const RELOAD_SLICE = READ_SLICE;
 /** A refresh that finds more changed names than this asks only about the names held (as the SQLite store's EVICT_BY_NAME_MAX). */
 const CHANGES_BY_NAME_MAX = 1024;
+
 export class PgKdcDatabase implements RealmDatabase {
   readonly realm: string;
   readonly dir: string;
@@ -112,7 +111,8 @@ export class PgKdcDatabase implements RealmDatabase {
   readonly #flushIntervalMs: number;
   readonly #view: PrincipalView;
   readonly #pending = new LockoutQueue();
-  #relay: LockoutRelay | undefined;
+  /** Where recorded lockout events also go (the other workers), if anywhere. */
+  #relay: ((ev: PeerLockoutEvent) => void) | undefined;
   #settings!: RealmSettings;
   #generation = -1;
   /** The newest generation a refresh has seen (set before it asks which names it holds): reads older than it are read again. */
@@ -157,8 +157,7 @@ export class PgKdcDatabase implements RealmDatabase {
       }, opts.maxBackoffMs !== undefined ? { maxBackoffMs: opts.maxBackoffMs } : {})
       : undefined;
     this.#view = new PrincipalView(realm, { onDemand: true, ...(opts.cacheSize !== undefined ? { capacity: opts.cacheSize } : {}) });
-    this.policies = new PgPolicyStore(pool, mkey, url, (fn) => this.#write(fn), () => this.#catchUp());
-    this.policies.trackHeld((n) => this.#view.byName(n) !== undefined);
+    this.policies = new PgPolicyStore(pool, mkey, url, (fn) => this.#write(fn), () => this.#catchUp(), (n) => this.#view.held(n) !== undefined);
     this.#reader = new PrincipalReader({
       realm, pool, url, location: this.location, mkey, view: this.#view,
       connected: () => this.connected,
@@ -228,17 +227,16 @@ export class PgKdcDatabase implements RealmDatabase {
   recordSuccess(canonicalName: string, at: Date): void {
     if (!this.#closed && recordLockoutEvent(this.#view, this.#pending, canonicalName, 'success', at, (n) => this.#lockoutPolicy(n), this.#relay)) this.#scheduleFlush(this.#flushIntervalMs);
   }
+
   /** Lockout events this handle records go to `send` too (a worker relays them to the others: server/workers.ts). */
   relayLockout(send: (ev: PeerLockoutEvent) => void): void {
-    this.#relay ??= new LockoutRelay();
-    this.#relay.send = send;
+    this.#relay = send;
   }
 
   /** Another worker's lockout event: applied to the principal in memory if held; that worker writes it. */
   applyPeerLockout(ev: PeerLockoutEvent): void {
     if (!this.#closed) applyPeerLockoutEvent(this.#view, ev, (n) => this.#lockoutPolicy(n));
   }
-
 
   #lockoutPolicy(name: string) {
     return this.policies.lockoutOf(name) ?? this.#settings.lockout;
@@ -405,12 +403,13 @@ export class PgKdcDatabase implements RealmDatabase {
     // Names held are read again (the old record serves until then); names known absent are forgotten.
     const again: string[] = [];
     for (const name of snap.names) {
-      if (this.#view.byName(name) !== undefined) again.push(name);
+      if (this.#view.held(name) !== undefined) again.push(name);
       else this.#view.forget(name);
     }
-    for (let i = 0; i < again.length; i += RELOAD_SLICE) {
-      await this.#reader.read(again.slice(i, i + RELOAD_SLICE));
-      if (i + RELOAD_SLICE < again.length) await new Promise((r) => setImmediate(r));
+    // A statement per READ_SLICE names, with a yield to the event loop between two.
+    for (let i = 0; i < again.length; i += READ_SLICE) {
+      await this.#reader.read(again.slice(i, i + READ_SLICE));
+      if (i + READ_SLICE < again.length) await new Promise((r) => setImmediate(r));
     }
     if (this.#generation === since) this.#generation = snap.gen;
     return true;

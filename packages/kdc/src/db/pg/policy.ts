@@ -42,24 +42,21 @@ export class PgPolicyStore implements PolicyAdmin {
   #policies = new Map<string, PasswordPolicy>();
   /** The assignments of the principals read (database.ts notes each read); pruned to those still held. */
   #assigned = new Map<string, string>();
-  #held: (canonicalName: string) => boolean = () => true;
+  /** Whether the principal view still holds a name (assignments of the others are dropped now and then). */
+  readonly #held: (canonicalName: string) => boolean;
 
-  constructor(pool: pg.Pool, mkey: MasterKey, url: string, write: Write, catchUp: () => Promise<void>) {
+  constructor(pool: pg.Pool, mkey: MasterKey, url: string, write: Write, catchUp: () => Promise<void>, held: (canonicalName: string) => boolean) {
     this.#pool = pool;
     this.#mkey = mkey;
     this.#url = url;
     this.#write = write;
     this.#catchUp = catchUp;
+    this.#held = held;
   }
 
   /** From a refresh's snapshot. */
   setAll(policies: readonly PolicyRow[]): void {
     this.#policies = new Map(policies.map((r) => [r.name, fromRow(r)]));
-  }
-
-  /** Which names the principal view still holds (assignments of the others are dropped now and then). */
-  trackHeld(held: (canonicalName: string) => boolean): void {
-    this.#held = held;
   }
 
   /** A principal was read: its policy, or none. */
