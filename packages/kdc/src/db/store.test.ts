@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { hex, reason, useRealmDir } from './test-realm.js';
-import { initRealm, openDatabase, isLockedOut, LOCKED_FOREVER } from './index.js';
+import { initRealm, openDatabase, isLockedOut, LOCKED_FOREVER, type PeerLockoutEvent } from './index.js';
 
 const realm = useRealmDir('kdc-store-');
 const { track } = realm;
@@ -83,6 +83,41 @@ describe('refresh', () => {
 });
 
 describe('lockout', () => {
+  it('workers share one count: each relays its failures (and a success that clears them) to the others\' copies, and only the recorder writes them', () => {
+    const t0 = new Date('2026-11-29T06:00:00Z');
+    const at = (s: number) => new Date(t0.getTime() + s * 1000);
+    const a = track(initRealm(realm.dir, { realm: 'LAB.TEST', lockout: { maxFailures: 3, failureWindow: 60, lockoutDuration: 300 }, flushIntervalMs: 60_000 }));
+    a.addPrincipal('alice', { password: 'alice-pw-1' });
+    const b = track(openDatabase(realm.dir, { flushIntervalMs: 60_000 }));
+    const sent: PeerLockoutEvent[] = [];
+    a.relayLockout((ev) => (sent.push(ev), b.applyPeerLockout(ev)));
+    b.relayLockout((ev) => (sent.push(ev), a.applyPeerLockout(ev)));
+    // Both hold alice (each served her once); an ordinary login relays nothing.
+    a.recordSuccess('alice@LAB.TEST', at(0));
+    expect(b.lookup(['alice'])!.failCount).toBe(0);
+    expect(sent).toEqual([]);
+    // Two failures through a, one through b: locked on both, as one KDC would be.
+    a.recordFailure('alice@LAB.TEST', at(10));
+    a.recordFailure('alice@LAB.TEST', at(11));
+    expect(isLockedOut(b.lookup(['alice'])!, at(12))).toBe(false);
+    b.recordFailure('alice@LAB.TEST', at(12));
+    for (const k of [a, b]) expect(isLockedOut(k.lookup(['alice'])!, at(13))).toBe(true);
+    expect(sent.map((e) => e.kind)).toEqual(['failure', 'failure', 'failure']);
+    // Each writes only its own events: the row counts three, not six.
+    a.flush();
+    b.flush();
+    const row = track(openDatabase(realm.dir)).lookup(['alice'])!;
+    expect(row.failCount).toBe(3);
+    // After the lockout, a success through b clears the count on a too.
+    b.recordSuccess('alice@LAB.TEST', at(400));
+    expect(a.lookup(['alice'])!.failCount).toBe(0);
+    expect(sent.at(-1)).toEqual({ name: 'alice@LAB.TEST', kind: 'success', at: at(400).getTime() });
+    // A relayed event for a principal a worker does not hold is not read in for it; malformed ones are ignored.
+    a.applyPeerLockout({ name: 'nobody@LAB.TEST', kind: 'failure', at: at(500).getTime() });
+    a.applyPeerLockout({ name: 'alice@LAB.TEST', kind: 'bogus', at: 0 } as unknown as PeerLockoutEvent);
+    expect(a.lookup(['alice'])!.failCount).toBe(0);
+  });
+
   it('locks after maxFailures within the window, persists in batches, and an admin unlock clears it', () => {
     const t0 = new Date('2026-11-29T06:00:00Z');
     const at = (s: number) => new Date(t0.getTime() + s * 1000);
