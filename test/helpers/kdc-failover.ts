@@ -83,6 +83,8 @@ export interface KdcProcess {
   stderr(): string;
   /** Requests it answered with a ticket so far (ISSUE lines of its request log). */
   issued(): number;
+  /** Its last 50 request-log lines whose status is neither ISSUE nor PREAUTH_REQUIRED (for a failure's message). */
+  refusals(): string[];
 }
 
 async function until(what: string, fn: () => boolean, ms: number): Promise<void> {
@@ -103,16 +105,20 @@ export async function startKdc(store: FailoverStore, port = 0): Promise<KdcProce
   let err = '';
   let issued = 0;
   let partial = '';
+  const refusals: string[] = [];
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   child.stdout!.on('data', (d: Buffer) => {
     const lines = (partial + d.toString()).split('\n');
     partial = lines.pop()!;
-    for (const l of lines) if (l.includes('"status":"ISSUE"')) issued++;
+    for (const l of lines) {
+      if (l.includes('"status":"ISSUE"')) issued++;
+      else if (!l.includes('"status":"PREAUTH_REQUIRED"') && refusals.push(l) > 50) refusals.shift();
+    }
   });
   const serving = /serving on 127\.0\.0\.1:(\d+)/;
   await until('the KDC to serve', () => serving.test(err) || child.exitCode !== null, 30_000);
   if (!serving.test(err)) throw new Error(`kdc start exited ${child.exitCode}: ${err.trim()}`);
-  return { child, port: Number(serving.exec(err)![1]), stderr: () => err, issued: () => issued };
+  return { child, port: Number(serving.exec(err)![1]), stderr: () => err, issued: () => issued, refusals: () => refusals };
 }
 
 /** A client krb5.conf naming the given KDC ports, in this order. */
@@ -208,6 +214,8 @@ export interface FailoverResult {
   /** MIT kinit + kvno against the restarted KDC alone (krb5.conf naming only it), old and new principal. */
   restartedAlone: { existing: Login; added: Login };
   kdcStderr: string[];
+  /** The last request-log lines of each KDC that were not ISSUE (what a failed login met). */
+  kdcRefusals: string[];
 }
 
 export const REALM = 'FAILOVER.TEST';
@@ -311,6 +319,7 @@ export async function runFailover(store: FailoverStore, tmp: string, times: Fail
       return d.length ? d[Math.floor(d.length / 2)]! : 0;
     };
     stderr.push(kdc2.stderr(), restarted.stderr());
+    const refusals = [kdc1, kdc2, ...(restarted === kdc1 ? [] : [restarted])].flatMap((k, i) => k.refusals().map((l) => `KDC ${i === 2 ? '1 (restarted)' : i + 1}: ${l}`));
     return {
       store: store.name,
       attempted: load.logins.length,
@@ -324,6 +333,7 @@ export async function runFailover(store: FailoverStore, tmp: string, times: Fail
       restartedIssued: restarted.issued() - (freeze ? issued1AtRestart : 0),
       restartedAlone: { existing, added: addedLogin },
       kdcStderr: stderr,
+      kdcRefusals: refusals,
     };
   } finally {
     await load.stop();
