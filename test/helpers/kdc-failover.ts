@@ -17,7 +17,7 @@
  * KDCs on one file), `--db URL --dir D` for PostgreSQL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clockEnv } from './mit-clock.js';
 import { findProgram } from './mit-realm.js';
@@ -95,9 +95,12 @@ async function until(what: string, fn: () => boolean, ms: number): Promise<void>
   }
 }
 
-/** `kdc start` on 127.0.0.1:port (0: a free port the KDC picks), no kpasswd service; resolves once it serves. */
+/**
+ * `kdc start` on 127.0.0.1:port (0: a free port the KDC picks), no kpasswd service, every failure logged
+ * (all clients share one address, whose PREAUTH_REQUIRED lines would fill the default cap); resolves once it serves.
+ */
 export async function startKdc(store: FailoverStore, port = 0): Promise<KdcProcess> {
-  const child = spawn(process.execPath, [KDC_BIN, 'start', '--listen', `127.0.0.1:${port}`, '--kpasswd-listen', 'none', ...store.args], {
+  const child = spawn(process.execPath, [KDC_BIN, 'start', '--listen', `127.0.0.1:${port}`, '--kpasswd-listen', 'none', '--failure-logs-per-address', '0', ...store.args], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...store.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -152,13 +155,24 @@ export interface LoginUser {
 
 /** kinit with a password, then kvno of a service: one user's login, by MIT's programs. */
 export async function mitLogin(conf: string, ccache: string, tmp: string, user: LoginUser): Promise<Login> {
-  const env = mitEnv(conf, ccache, tmp);
+  // libkrb5's trace (which KDC, which transport, how many bytes): kept in the detail of a failed login.
+  const trace = `${ccache}.trace`;
+  rmSync(trace, { force: true });
+  const env = { ...mitEnv(conf, ccache, tmp), KRB5_TRACE: trace };
+  const traced = (): string => {
+    try {
+      return `\n${readFileSync(trace, 'utf8').trim()}`;
+    } catch {
+      return '';
+    }
+  };
   const start = performance.now();
   const k = await run(findProgram('kinit')!, [user.principal], env, `${user.password}\n`);
-  if (k.code !== 0) return { start, end: performance.now(), ok: false, detail: `kinit exit ${k.code}: ${k.out.trim()}` };
+  if (k.code !== 0) return { start, end: performance.now(), ok: false, detail: `kinit exit ${k.code}: ${k.out.trim()}${traced()}` };
+  rmSync(trace, { force: true });
   const v = await run(findProgram('kvno')!, [user.service], env);
   const ok = v.code === 0 && v.out.includes('kvno = ');
-  return { start, end: performance.now(), ok, ...(ok ? {} : { detail: `kvno exit ${v.code}: ${v.out.trim()}` }) };
+  return { start, end: performance.now(), ok, ...(ok ? {} : { detail: `kvno exit ${v.code}: ${v.out.trim()}${traced()}` }) };
 }
 
 /** `clients` loops of MIT logins until stop(). */
