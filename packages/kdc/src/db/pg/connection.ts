@@ -142,20 +142,35 @@ export async function makePool(url: string, max = 4): Promise<pg.Pool> {
   return pool;
 }
 
-/** Runs fn in one transaction on a pooled connection. */
+/**
+ * Runs fn in one transaction on a pooled connection.
+ *
+ * pg-pool takes its own 'error' listener off a client it hands out, and a
+ * client emits 'error' when the server ends its connection while no
+ * statement runs on it (a shutdown's 57P01 "terminating connection due to
+ * administrator command" landing between two statements of fn): with no
+ * listener, that event is thrown and ends the process. Ours hears it for as
+ * long as we hold the client, and stays on a client released broken (the
+ * pool discards it, and it may still emit).
+ */
 export async function inTransaction<T>(pool: pg.Pool, begin: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   const c = await pool.connect();
   let broken = false;
+  const onError = (): void => {
+    broken = true;
+  };
+  c.on('error', onError);
   try {
     await c.query(begin);
     const out = await fn(c);
     await c.query('COMMIT');
     return out;
   } catch (e) {
-    broken = isConnectionError(e);
+    broken ||= isConnectionError(e);
     if (!broken) await c.query('ROLLBACK').catch(() => (broken = true));
     throw e;
   } finally {
+    if (!broken) c.removeListener('error', onError);
     c.release(broken);
   }
 }

@@ -281,6 +281,38 @@ describe.skipIf(!hasPostgres)(`PostgreSQL store across KDCs${hasPostgres ? '' : 
     await other.addPrincipal('carol', { randkey: true });
     await until('carol on the KDC', async () => (await lookupLoaded(kdc, ['carol'])) !== undefined, 1000);
   });
+
+  it('a transaction whose connection the server ends between two statements fails with a connection error; nothing is thrown at the process', async () => {
+    // A KDC died of exactly this: the primary's shutdown (57P01) reached a client pg-pool had handed out while
+    // no statement ran on it, and its 'error' event had no listener.
+    const { inTransaction, isConnectionError, makePool } = await import('./connection.js');
+    await freshRealm();
+    const pool = await makePool(url, 2);
+    const admin = await makePool(url, 1);
+    const uncaught: unknown[] = [];
+    const hear = (e: unknown): void => void uncaught.push(e);
+    process.on('uncaughtException', hear);
+    try {
+      const cut = inTransaction(pool, 'BEGIN', async (c) => {
+        const pid = (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+        await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+        // The server's FATAL arrives while this client runs nothing.
+        await new Promise((r) => setTimeout(r, 300));
+        await c.query('SELECT 1');
+      });
+      const err = await cut.then(() => undefined, (e: unknown) => e);
+      expect(err).toBeDefined();
+      expect(isConnectionError(err)).toBe(true);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(uncaught).toEqual([]);
+      // The broken client was discarded: the pool serves the next transaction.
+      expect(await inTransaction(pool, 'BEGIN', async (c) => (await c.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one)).toBe(1);
+    } finally {
+      process.off('uncaughtException', hear);
+      await pool.end();
+      await admin.end();
+    }
+  });
 });
 
 describe('the database URL in messages', () => {
