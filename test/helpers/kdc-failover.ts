@@ -20,6 +20,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clockEnv } from './mit-clock.js';
+import { freeServicePort } from './free-port.js';
 import { findProgram } from './mit-realm.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -96,10 +97,25 @@ async function until(what: string, fn: () => boolean, ms: number): Promise<void>
 }
 
 /**
- * `kdc start` on 127.0.0.1:port (0: a free port the KDC picks), no kpasswd service, every failure logged
- * (all clients share one address, whose PREAUTH_REQUIRED lines would fill the default cap); resolves once it serves.
+ * `kdc start` on 127.0.0.1:port, no kpasswd service, every failure logged
+ * (all clients share one address, whose PREAUTH_REQUIRED lines would fill
+ * the default cap); resolves once it serves. Without a port, a free one
+ * outside the kernel's ephemeral range (helpers/free-port.ts: while a KDC is
+ * down, a client given its port number as its own would talk to itself).
  */
-export async function startKdc(store: FailoverStore, port = 0): Promise<KdcProcess> {
+export async function startKdc(store: FailoverStore, port?: number): Promise<KdcProcess> {
+  if (port !== undefined) return spawnKdc(store, port);
+  for (let tries = 0; ; tries++) {
+    try {
+      return await spawnKdc(store, await freeServicePort());
+    } catch (e) {
+      // Taken by another program between the check and the KDC's bind.
+      if (tries >= 5 || !/address in use/i.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function spawnKdc(store: FailoverStore, port: number): Promise<KdcProcess> {
   const child = spawn(process.execPath, [KDC_BIN, 'start', '--listen', `127.0.0.1:${port}`, '--kpasswd-listen', 'none', '--failure-logs-per-address', '0', ...store.args], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...store.env },
     stdio: ['ignore', 'pipe', 'pipe'],
