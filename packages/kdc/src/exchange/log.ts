@@ -72,68 +72,148 @@ function safeName(parts: readonly string[]): string {
  * as a syscall per request costs more than the request's crypto on some VMs.
  * Whatever is pending is written synchronously when the process exits.
  * The target is a file descriptor or a sink such as a RotatingFile (a log
- * with a size cap and kept files, reopened on SIGHUP). capacity bounds one
- * write(2): several processes writing whole lines to one pipe (`kdc start
- * --workers`) need writes of at most PIPE_BUF (4096 bytes on Linux), which
- * the kernel never interleaves.
+ * with a size cap and kept files, reopened on SIGHUP).
+ *
+ * maxWrite bounds one write(2), cut at a line's end: several processes
+ * writing whole lines to one pipe (`kdc start --workers`) need writes of at
+ * most PIPE_BUF (4096 bytes on Linux), which the kernel never interleaves.
+ *
+ * A pipe whose reader is slow fills, and a non-blocking one (stdout is, once
+ * Node has opened it, for every process sharing it) then refuses writes
+ * with EAGAIN: the lines stay in the buffer and are tried again every 10 ms,
+ * never blocking a request. Only when the buffer (64 KiB) is full are new
+ * lines dropped, and their number is logged in a LOG_DROPPED record as soon
+ * as the log takes lines again: nothing is lost without a word.
  */
-export function batchedFdLogger(fd: number | LogSink, flushMs = 100, capacity = 65536): KdcLogger & { flush(): void } {
+export function batchedFdLogger(fd: number | LogSink, flushMs = 100, maxWrite = 65536): KdcLogger & { flush(): void } {
   // Lines go into one byte buffer at once, not into an array of strings: a
   // string waiting up to flushMs outlives a young-generation collection or
   // two and gets copied and promoted, for every request.
-  const CAPACITY = capacity;
+  const CAPACITY = 65536;
   const pending = Buffer.allocUnsafe(CAPACITY);
   let size = 0;
+  /** Lines dropped since the last LOG_DROPPED record (the buffer was full while the log refused writes). */
+  let dropped = 0;
+  /** The log refused the last write (EAGAIN): retry on a timer, not on every record. */
+  let blocked = false;
   let timer: NodeJS.Timeout | undefined;
-  const write = (bytes: Uint8Array): void => {
-    if (typeof fd !== 'number') return fd.write(bytes);
-    try {
-      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
-    } catch {
-      // A closed or full log must not take the KDC down: the lines are dropped.
+
+  /** Writes pending[0, size) as far as the target takes it; keeps the rest, in order. */
+  const drain = (): void => {
+    if (typeof fd !== 'number') {
+      if (size > 0) fd.write(pending.subarray(0, size));
+      size = 0;
+      return;
     }
+    let off = 0;
+    try {
+      while (off < size) {
+        let end = size;
+        if (end - off > maxWrite) {
+          // Whole lines only: cut after the last newline that fits (a single longer line goes whole).
+          const nl = pending.lastIndexOf(0x0a, off + maxWrite - 1);
+          end = nl >= off ? nl + 1 : size;
+        }
+        off += writeSync(fd, pending, off, end - off);
+      }
+      blocked = false;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN' || code === 'EWOULDBLOCK') blocked = true;
+      else {
+        // A closed log (EPIPE, EBADF) or a full disk must not take the KDC down: what it holds is dropped.
+        blocked = false;
+        off = size;
+      }
+    }
+    if (off >= size) size = 0;
+    else if (off > 0) {
+      pending.copyWithin(0, off, size);
+      size -= off;
+    }
+  };
+  const schedule = (ms: number): void => {
+    if (timer) return;
+    timer = setTimeout(flush, ms);
+    timer.unref();
   };
   const flush = (): void => {
     if (timer) clearTimeout(timer);
     timer = undefined;
-    if (size === 0) return;
-    const n = size;
-    size = 0;
-    write(pending.subarray(0, n));
+    drain();
+    if (dropped > 0 && !blocked && CAPACITY - size >= 256) {
+      size = jsonLineInto({ time: new Date().toISOString(), msg: 'LOG_DROPPED', status: 'LOG_DROPPED', lines: dropped }, pending, size, CAPACITY);
+      dropped = 0;
+      drain();
+    }
+    if (size > 0 || dropped > 0) schedule(blocked ? RETRY_MS : flushMs);
   };
-  process.once('exit', flush);
+  process.once('exit', () => {
+    // The last lines: a reader that is only slow gets a few seconds to take them.
+    const until = Date.now() + 2000;
+    flush();
+    while ((size > 0 || dropped > 0) && blocked && Date.now() < until) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, RETRY_MS);
+      flush();
+    }
+  });
+  /** Room for `n` more bytes, writing what is pending if need be; false when the log refuses them. */
+  const room = (n: number): boolean => {
+    if (CAPACITY - size >= n) return true;
+    if (!blocked) flush();
+    return CAPACITY - size >= n;
+  };
+  const added = (): void => {
+    if (size >= CAPACITY / 2 && !blocked) flush();
+    else schedule(blocked ? RETRY_MS : flushMs);
+  };
   const log = ((record: Record<string, unknown>) => {
     // The usual record (plain ASCII names, numbers) goes straight into the buffer as bytes.
-    if (CAPACITY - size < FAST_ROOM) flush();
+    if (!room(FAST_ROOM)) {
+      dropped++;
+      return;
+    }
     const end = jsonLineInto(record, pending, size, CAPACITY);
     if (end >= 0) {
       size = end;
-      if (size >= CAPACITY / 2) flush();
-      else if (!timer) {
-        timer = setTimeout(flush, flushMs);
-        timer.unref();
-      }
+      added();
       return;
     }
     // jsonLine: JSON.stringify leaves DEL, C1 and bidi controls raw; a terminal tailing the log must not act on them.
     const line = jsonLine(record) + '\n';
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
     const worst = line.length * 3;
-    if (size + worst > CAPACITY) flush();
     if (worst > CAPACITY) {
-      write(Buffer.from(line));
+      // Larger than the buffer: written on its own, after what is pending.
+      flush();
+      if (size > 0 || blocked) {
+        dropped++;
+        return;
+      }
+      const bytes = Buffer.from(line);
+      if (typeof fd !== 'number') fd.write(bytes);
+      else {
+        try {
+          for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+        } catch {
+          dropped++;
+        }
+      }
+      return;
+    }
+    if (!room(worst)) {
+      dropped++;
       return;
     }
     size += pending.write(line, size);
-    if (size >= CAPACITY / 2) flush();
-    else if (!timer) {
-      timer = setTimeout(flush, flushMs);
-      timer.unref();
-    }
+    added();
   }) as KdcLogger & { flush(): void };
   log.flush = flush;
   return log;
 }
+
+/** How soon a write the log refused (EAGAIN) is tried again, in ms. */
+const RETRY_MS = 10;
 
 /** Room kept free for a request record written in place (one is 300-600 bytes). */
 const FAST_ROOM = 2048;
