@@ -24,13 +24,7 @@ export function freePort(): Promise<number> {
 export async function freeTcpUdpPort(): Promise<number> {
   for (;;) {
     const port = await freePort();
-    const u = createSocket('udp4');
-    const ok = await new Promise<boolean>((r) => {
-      u.once('error', () => r(false));
-      u.bind(port, '127.0.0.1', () => r(true));
-    });
-    u.close();
-    if (ok) return port;
+    if (await udpBinds(port)) return port;
   }
 }
 
@@ -76,12 +70,16 @@ async function bindsBoth(port: number): Promise<boolean> {
     s.once('error', () => resolve(false));
     s.listen({ host: '127.0.0.1', port, exclusive: true }, () => s.close(() => resolve(true)));
   });
-  if (!tcp) return false;
+  return tcp && (await udpBinds(port));
+}
+
+/** True when 127.0.0.1:port can be bound for UDP now (released again). */
+async function udpBinds(port: number): Promise<boolean> {
   const u = createSocket('udp4');
-  const udp = await new Promise<boolean>((resolve) => {
+  const ok = await new Promise<boolean>((resolve) => {
     u.once('error', () => resolve(false));
     u.bind(port, '127.0.0.1', () => resolve(true));
   });
   u.close();
-  return udp;
+  return ok;
 }

@@ -98,34 +98,39 @@ export function batchedFdLogger(fd: number | LogSink, flushMs = 100, maxWrite = 
   let blocked = false;
   let timer: NodeJS.Timeout | undefined;
 
-  /** Writes pending[0, size) as far as the target takes it; keeps the rest, in order. */
-  const drain = (): void => {
+  /**
+   * Writes buf[from, to) as far as the target takes it, at most maxWrite
+   * bytes a write(2) cut at line ends (a single longer line goes whole);
+   * returns where it stopped. EAGAIN stops it (blocked); any other error
+   * (EPIPE, EBADF, a full disk) must not take the KDC down: the bytes count
+   * as written, i.e. dropped.
+   */
+  const writeOut = (buf: Buffer, from: number, to: number): number => {
     if (typeof fd !== 'number') {
-      if (size > 0) fd.write(pending.subarray(0, size));
-      size = 0;
-      return;
+      if (to > from) fd.write(buf.subarray(from, to));
+      return to;
     }
-    let off = 0;
+    let off = from;
     try {
-      while (off < size) {
-        let end = size;
+      while (off < to) {
+        let end = to;
         if (end - off > maxWrite) {
-          // Whole lines only: cut after the last newline that fits (a single longer line goes whole).
-          const nl = pending.lastIndexOf(0x0a, off + maxWrite - 1);
-          end = nl >= off ? nl + 1 : size;
+          const nl = buf.lastIndexOf(0x0a, off + maxWrite - 1);
+          end = nl >= off ? nl + 1 : to;
         }
-        off += writeSync(fd, pending, off, end - off);
+        off += writeSync(fd, buf, off, end - off);
       }
       blocked = false;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN' || code === 'EWOULDBLOCK') blocked = true;
-      else {
-        // A closed log (EPIPE, EBADF) or a full disk must not take the KDC down: what it holds is dropped.
-        blocked = false;
-        off = size;
-      }
+      blocked = code === 'EAGAIN' || code === 'EWOULDBLOCK';
+      if (!blocked) off = to;
     }
+    return off;
+  };
+  /** Writes what is pending as far as the target takes it; keeps the rest, in order. */
+  const drain = (): void => {
+    const off = writeOut(pending, 0, size);
     if (off >= size) size = 0;
     else if (off > 0) {
       pending.copyWithin(0, off, size);
@@ -151,9 +156,10 @@ export function batchedFdLogger(fd: number | LogSink, flushMs = 100, maxWrite = 
   process.once('exit', () => {
     // The last lines: a reader that is only slow gets a few seconds to take them.
     const until = Date.now() + 2000;
+    const nap = new Int32Array(new SharedArrayBuffer(4));
     flush();
     while ((size > 0 || dropped > 0) && blocked && Date.now() < until) {
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, RETRY_MS);
+      Atomics.wait(nap, 0, 0, RETRY_MS);
       flush();
     }
   });
@@ -191,14 +197,7 @@ export function batchedFdLogger(fd: number | LogSink, flushMs = 100, maxWrite = 
         return;
       }
       const bytes = Buffer.from(line);
-      if (typeof fd !== 'number') fd.write(bytes);
-      else {
-        try {
-          for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
-        } catch {
-          dropped++;
-        }
-      }
+      if (writeOut(bytes, 0, bytes.length) < bytes.length) dropped++;
       return;
     }
     if (!room(worst)) {
