@@ -47,14 +47,24 @@ function mitKinit(krb5Conf: string, user: string, password: string): number {
   return r.status ?? -1;
 }
 
-/** The files of one log (FILE, FILE.1 …), their sizes, and every line parsed (a torn line throws). */
+/**
+ * The files of one log (FILE, FILE.1 …), their sizes, and every line parsed (a torn line throws).
+ * A server still writing may rotate between the listing and the reads (FILE.2 becomes FILE.3, the
+ * oldest goes): a file gone meanwhile means the listing is read again.
+ */
 function logFiles(path: string): { names: string[]; sizes: number[]; records: Record<string, unknown>[] } {
   const dir = join(path, '..');
   const base = path.slice(dir.length + 1);
-  const names = readdirSync(dir).filter((n) => n === base || new RegExp(`^${base.replace('.', '\\.')}\\.\\d+$`).test(n)).sort();
-  const sizes = names.map((n) => statSync(join(dir, n)).size);
-  const records = names.flatMap((n) => readFileSync(join(dir, n), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>));
-  return { names, sizes, records };
+  for (let tries = 0; ; tries++) {
+    try {
+      const names = readdirSync(dir).filter((n) => n === base || new RegExp(`^${base.replace('.', '\\.')}\\.\\d+$`).test(n)).sort();
+      const sizes = names.map((n) => statSync(join(dir, n)).size);
+      const records = names.flatMap((n) => readFileSync(join(dir, n), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>));
+      return { names, sizes, records };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || tries >= 10) throw e;
+    }
+  }
 }
 
 /** SIGHUP after moving FILE away: the server writes to a new FILE. */
