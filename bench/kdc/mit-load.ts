@@ -39,6 +39,8 @@ export interface MitLoadResult {
   ops: number;
   failures: number;
   seconds: number;
+  /** CPU seconds (user + system) of the load generator's worker processes. */
+  clientCpu: number;
   errors: string;
 }
 
@@ -55,9 +57,9 @@ export function runMitLoad(bin: string, t: MitLoadTarget, kind: 'as' | 'tgs', wo
     child.stderr.on('data', (d) => (err += d));
     child.once('error', reject);
     child.once('exit', () => {
-      const m = /ops=(\d+) failures=(\d+) seconds=([\d.]+)/.exec(out);
+      const m = /ops=(\d+) failures=(\d+) seconds=([\d.]+) cpu=([\d.]+)/.exec(out);
       if (!m) return reject(new Error(`mitload ${args.join(' ')}: ${err.trim() || 'no result'}`));
-      resolve({ ops: Number(m[1]), failures: Number(m[2]), seconds: Number(m[3]), errors: err.trim() });
+      resolve({ ops: Number(m[1]), failures: Number(m[2]), seconds: Number(m[3]), clientCpu: Number(m[4]), errors: err.trim() });
     });
   });
 }

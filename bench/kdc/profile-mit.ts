@@ -31,7 +31,7 @@ const after = cpuTimes(kdc.pid);
 const ops = Math.max(1, r.ops);
 const user = ((after.user - before.user) * 1e6) / ops;
 const sys = ((after.system - before.system) * 1e6) / ops;
-console.log(`${kind.toUpperCase()} c=${concurrency}: ${(r.ops / r.seconds).toFixed(0)} ops/s, CPU ${(user + sys).toFixed(0)} µs/op (user ${user.toFixed(0)} + sys ${sys.toFixed(0)})${r.failures ? `, ${r.failures} failed` : ''}`);
+console.log(`${kind.toUpperCase()} c=${concurrency}: ${(r.ops / r.seconds).toFixed(0)} ops/s, CPU ${(user + sys).toFixed(0)} µs/op (user ${user.toFixed(0)} + sys ${sys.toFixed(0)}); MIT's clients ${((r.clientCpu * 1e6) / ops).toFixed(0)} µs/op${r.failures ? `, ${r.failures} failed` : ''}`);
 await kdc.stop();
 // The handler's own time per request (the log's `us`: wall time inside processRequest), beside the process's CPU.
 const us = readFileSync(join(realm.dir, 'kdc-1.log'), 'utf8').split('\n').filter((l) => l.includes(`"msg":"${kind.toUpperCase()}_REQ"`)).map((l) => Number(/"us":(\d+)/.exec(l)?.[1])).filter((n) => n >= 0).sort((a, b) => a - b);

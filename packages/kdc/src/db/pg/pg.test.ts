@@ -39,6 +39,8 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 
 describe.skipIf(!hasPostgres)(`PostgreSQL store across KDCs${hasPostgres ? '' : ` (skipped: ${NO_POSTGRES})`}`, () => {
   let pg: Postgres;
   let dir = '';
+  // Every realm folder made here (each holds a stash), removed at the end.
+  const dirs: string[] = [];
   let n = 0;
   let url = '';
   const handles: PgKdcDatabase[] = [];
@@ -51,13 +53,14 @@ describe.skipIf(!hasPostgres)(`PostgreSQL store across KDCs${hasPostgres ? '' : 
   beforeAll(async () => {
     pg = await startPostgres();
     dir = mkdtempSync(join(tmpdir(), 'kdc-pg-'));
+    dirs.push(dir);
   });
   afterEach(async () => {
     for (const h of handles.splice(0)) await h.close();
   });
   afterAll(async () => {
     await pg?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
   async function freshRealm(opts: Parameters<typeof initPgRealm>[2] = { realm: 'LAB.TEST' }): Promise<PgKdcDatabase> {
@@ -65,6 +68,7 @@ describe.skipIf(!hasPostgres)(`PostgreSQL store across KDCs${hasPostgres ? '' : 
     pg.createDatabase(name);
     url = pg.urlFor(name);
     dir = mkdtempSync(join(tmpdir(), 'kdc-pg-'));
+    dirs.push(dir);
     const db = await initPgRealm(url, dir, { follow: false, ...opts });
     handles.push(db);
     return db;

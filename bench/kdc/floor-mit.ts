@@ -1,0 +1,62 @@
+// bench/kdc/floor-mit.ts: what a Node UDP server costs per exchange under
+// MIT's TGS load before any Kerberos work, for how much of the CPU goal is
+// left to the handler:
+//   node --import tsx bench/kdc/floor-mit.ts [SECONDS] [CONCURRENCY]
+// The server answers AS-REQs with our handler (the clients' TGTs) and every
+// TGS-REQ with the same stored TGS-REP (our first real one), on a socket set
+// up as `kdc start` sets up its own. MIT's clients reject the stale reply
+// (its nonce is not theirs) and go on, so each of their requests is one
+// datagram in and one out; the CPU of this process (user + system) per
+// TGS-REQ received is the floor: receive, the 'message' event, send.
+import dgram from 'node:dgram';
+import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_ENCTYPES, writeKeytab } from '@kpop/common';
+import { batchedFdLogger, handleRequest, initRealm, openDatabase } from '@kpop/kdc';
+import type { HandlerContext } from '@kpop/kdc';
+import { buildMitLoad, runMitLoad } from './mit-load.js';
+
+const seconds = Number(process.argv[2] ?? 5);
+const concurrency = Number(process.argv[3] ?? 8);
+const built = buildMitLoad();
+if ('reason' in built) {
+  console.log(`cannot run: ${built.reason}`);
+  process.exit(0);
+}
+const dir = mkdtempSync(join(tmpdir(), 'kdc-floor-mit-'));
+const init = initRealm(join(dir, 'db'), { realm: 'IN.TEST' });
+init.addPrincipal('alice', { password: 'pw' });
+init.addPrincipal('pop/localhost', { randkey: true });
+const keytab = join(dir, 'alice.keytab');
+writeKeytab(keytab, { version: 0x0502, entries: init.keytabEntries(['alice']) });
+init.close();
+const db = openDatabase(join(dir, 'db'));
+const ctx: HandlerContext = { store: db, now: () => new Date(), enctypes: DEFAULT_ENCTYPES, log: batchedFdLogger(openSync('/dev/null', 'w')) };
+let stored: Uint8Array | undefined;
+let tgsReqs = 0;
+const literal = (host: string, _o: unknown, cb: (e: null, a: string, f: number) => void): void => cb(null, host, 4);
+const sock = dgram.createSocket({ type: 'udp4', lookup: literal, recvBufferSize: 4 * 1024 * 1024 } as dgram.SocketOptions);
+await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+sock.on('message', (msg, rinfo) => {
+  if (msg[0] === 0x6c) {
+    tgsReqs++;
+    if (stored) return void sock.send(stored, rinfo.port, rinfo.address);
+  }
+  const reply = handleRequest(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), ctx);
+  if (reply && reply[0] === 0x6d) stored = reply;
+  if (reply) sock.send(reply, rinfo.port, rinfo.address);
+});
+const conf = join(dir, 'krb5.conf');
+writeFileSync(conf, `[libdefaults]\n default_realm = IN.TEST\n dns_lookup_kdc = false\n dns_lookup_realm = false\n rdns = false\n dns_canonicalize_hostname = false\n udp_preference_limit = 1465\n[realms]\n IN.TEST = {\n  kdc = 127.0.0.1:${sock.address().port}\n }\n`);
+const target = { krb5Conf: conf, client: 'alice@IN.TEST', keytab, service: 'pop/localhost@IN.TEST' };
+await runMitLoad(built.bin, target, 'tgs', concurrency, 1); // warm-up (JIT), and the stored reply
+tgsReqs = 0;
+const c0 = process.cpuUsage();
+const r = await runMitLoad(built.bin, target, 'tgs', concurrency, seconds);
+const c = process.cpuUsage(c0);
+const n = Math.max(1, tgsReqs);
+console.log(`floor c=${concurrency}: ${tgsReqs} TGS-REQs answered with a stored reply in ${r.seconds.toFixed(1)} s; this process ${((c.user + c.system) / n).toFixed(1)} µs CPU each (user ${(c.user / n).toFixed(1)} + system ${(c.system / n).toFixed(1)}); MIT's clients ${((r.clientCpu * 1e6) / n).toFixed(0)} µs per request`);
+sock.close();
+db.close();
+rmSync(dir, { recursive: true, force: true });
