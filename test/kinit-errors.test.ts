@@ -5,7 +5,7 @@
  * it runs against the same fake KDC and must print the same line.
  */
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,7 @@ const hasMitKinit = findProgram('kinit') !== undefined;
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/mit');
 
 describe('a KDC whose clock is an hour ahead', () => {
-  let dir: string;
+  let dir: string | undefined;
   let env: NodeJS.ProcessEnv;
   let close: () => void;
   let requests = 0;
@@ -40,7 +40,10 @@ describe('a KDC whose clock is an hour ahead', () => {
     );
     env = { ...process.env, KRB5_CONFIG: join(dir, 'krb5.conf'), KRB5CCNAME: `FILE:${join(dir, 'cc')}`, LANG: 'C', LC_ALL: 'C' };
   });
-  afterAll(() => close?.());
+  afterAll(() => {
+    close?.();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
 
   it('kinit: "Clock skew too great while getting initial credentials", status 1', async () => {
     const before = requests;
@@ -73,6 +76,7 @@ describe('a hostile KDC', () => {
         expect(r.stderr).toMatch(/^kinit: KDC reply did not match expectations \(.*\) while getting initial credentials\n$/);
       } finally {
         sock.close();
+        rmSync(dir, { recursive: true, force: true });
       }
     }
   });
@@ -82,6 +86,7 @@ describe('usage and local errors', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kinit-usage-'));
   writeFileSync(join(dir, 'krb5.conf'), '[libdefaults]\n default_realm = LOCAL.TEST\n[realms]\n LOCAL.TEST = {\n  kdc = 127.0.0.1:9\n }\n');
   const env = { ...process.env, KRB5_CONFIG: join(dir, 'krb5.conf'), KRB5CCNAME: `FILE:${join(dir, 'none')}`, LANG: 'C', LC_ALL: 'C' };
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it.each([
     ['kinit', ['-l', 'bogus', 'alice'], 2, /^Bad lifetime value bogus\nUsage: kinit /],

@@ -6,16 +6,24 @@
  */
 import { spawnSync } from 'node:child_process';
 import { runAsync, type RunResult } from '../../packages/kinit-cli/src/testing/run-async.js';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 export const KINIT_PROGRAMS = ['kinit', 'klist', 'kdestroy', 'kvno', 'kswitch', 'kpasswd'] as const;
 export type KinitProgram = (typeof KINIT_PROGRAMS)[number];
 
 let built: Promise<string> | undefined;
+
+// Registered when a test file imports this helper, so it runs after that file's tests: the bundle goes with them.
+afterAll(async () => {
+  const dir = await built?.catch(() => undefined);
+  built = undefined;
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
 
 /** Build the five programs (once) and return the directory holding <name>.js. */
 export function buildKinitBins(): Promise<string> {

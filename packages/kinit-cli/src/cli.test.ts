@@ -4,7 +4,7 @@
  * MIT klist's recorded output in test/fixtures/mit/tool-output.txt), and the
  * error texts.
  */
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,6 +89,7 @@ describe('klist on the MIT fixture ccache', () => {
     }
     const recorded = readFileSync(join(fixtures, 'tool-output.txt'), 'utf8').split('### klist -e (after kvno)\n')[1]!.split('\n### ')[0]!.trimEnd();
     expect(t.stdout.trimEnd()).toBe(recorded.replace('FILE:ccache.bin', `FILE:${join(dir, 'ccache.bin')}`));
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 

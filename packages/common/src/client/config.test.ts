@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { configPaths, loadKrb5Config, parseBoolean, parseKdcAddress, parseKrb5Config } from './config.js';
 import { parseDuration, parseTimestamp } from './duration.js';
@@ -10,8 +10,18 @@ import { parseProfile, ProfileSyntaxError } from './profile.js';
 
 const here = join(dirname(fileURLToPath(import.meta.url)), 'testdata');
 
-function layered(): string {
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function tempConfDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'krb5conf-'));
+  made.push(dir);
+  return dir;
+}
+
+function layered(): string {
+  const dir = tempConfDir();
   const text = readFileSync(join(here, 'layered.conf'), 'utf8').replaceAll('INCLUDE_DIR', here);
   writeFileSync(join(dir, 'krb5.conf'), text);
   return join(dir, 'krb5.conf');
@@ -123,7 +133,7 @@ describe('krb5.conf: MIT syntax details', () => {
     expect(() => parseProfile('include /nonexistent/x.conf\n')).toThrow(/cannot read included file/);
   });
   it('refuses include loops', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'krb5conf-'));
+    const dir = tempConfDir();
     writeFileSync(join(dir, 'a.conf'), `include ${join(dir, 'b.conf')}\n`);
     writeFileSync(join(dir, 'b.conf'), `include ${join(dir, 'a.conf')}\n`);
     expect(() => loadKrb5Config({ KRB5_CONFIG: join(dir, 'a.conf') })).toThrow(/include loop/);
