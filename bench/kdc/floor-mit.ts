@@ -13,12 +13,8 @@
 // caches shared with the client processes), beside its hot-loop figure in
 // bench/kdc/inproc-mit.ts.
 import dgram from 'node:dgram';
-import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DEFAULT_ENCTYPES, writeKeytab } from '@kpop/common';
-import { batchedFdLogger, handleRequest, initRealm, openDatabase } from '@kpop/kdc';
-import type { HandlerContext } from '@kpop/kdc';
+import { handleRequest } from '@kpop/kdc';
+import { inProcessRealm } from './inproc-realm.js';
 import { buildMitLoad, runMitLoad } from './mit-load.js';
 
 const seconds = Number(process.argv[2] ?? 5);
@@ -30,15 +26,8 @@ if ('reason' in built) {
   console.log(`cannot run: ${built.reason}`);
   process.exit(0);
 }
-const dir = mkdtempSync(join(tmpdir(), 'kdc-floor-mit-'));
-const init = initRealm(join(dir, 'db'), { realm: 'IN.TEST' });
-init.addPrincipal('alice', { password: 'pw' });
-init.addPrincipal('pop/localhost', { randkey: true });
-const keytab = join(dir, 'alice.keytab');
-writeKeytab(keytab, { version: 0x0502, entries: init.keytabEntries(['alice']) });
-init.close();
-const db = openDatabase(join(dir, 'db'));
-const ctx: HandlerContext = { store: db, now: () => new Date(), enctypes: DEFAULT_ENCTYPES, log: batchedFdLogger(openSync('/dev/null', 'w')) };
+const realm = inProcessRealm('kdc-floor-mit-');
+const ctx = realm.ctx;
 let stored: Uint8Array | undefined;
 let tgsReqs = 0;
 const literal = (host: string, _o: unknown, cb: (e: null, a: string, f: number) => void): void => cb(null, host, 4);
@@ -53,9 +42,7 @@ sock.on('message', (msg, rinfo) => {
   if (reply && reply[0] === 0x6d) stored = reply;
   if (reply) sock.send(reply, rinfo.port, rinfo.address);
 });
-const conf = join(dir, 'krb5.conf');
-writeFileSync(conf, `[libdefaults]\n default_realm = IN.TEST\n dns_lookup_kdc = false\n dns_lookup_realm = false\n rdns = false\n dns_canonicalize_hostname = false\n udp_preference_limit = 1465\n[realms]\n IN.TEST = {\n  kdc = 127.0.0.1:${sock.address().port}\n }\n`);
-const target = { krb5Conf: conf, client: 'alice@IN.TEST', keytab, service: 'pop/localhost@IN.TEST' };
+const target = realm.target(sock.address().port);
 await runMitLoad(built.bin, target, 'tgs', concurrency, 1); // warm-up (JIT), and the stored reply
 tgsReqs = 0;
 const c0 = process.cpuUsage();
@@ -64,5 +51,4 @@ const c = process.cpuUsage(c0);
 const n = Math.max(1, tgsReqs);
 console.log(`${answer === 'stored' ? 'floor' : 'handler'} c=${concurrency}: ${tgsReqs} TGS-REQs answered with ${answer === 'stored' ? 'a stored reply' : 'our handler'} in ${r.seconds.toFixed(1)} s; this process ${((c.user + c.system) / n).toFixed(1)} µs CPU each (user ${(c.user / n).toFixed(1)} + system ${(c.system / n).toFixed(1)}); MIT's clients ${((r.clientCpu * 1e6) / n).toFixed(0)} µs per request`);
 sock.close();
-db.close();
-rmSync(dir, { recursive: true, force: true });
+realm.cleanup();

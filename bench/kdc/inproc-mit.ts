@@ -11,12 +11,8 @@
 // a real client never sends twice (and which the derived-key cache would
 // then treat as a key in use).
 import dgram from 'node:dgram';
-import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DEFAULT_ENCTYPES, writeKeytab } from '@kpop/common';
-import { batchedFdLogger, handleRequest, initRealm, openDatabase } from '@kpop/kdc';
-import type { HandlerContext } from '@kpop/kdc';
+import { handleRequest } from '@kpop/kdc';
+import { inProcessRealm } from './inproc-realm.js';
 import { buildMitLoad, runMitLoad } from './mit-load.js';
 
 const rounds = Number(process.argv[2] ?? 5);
@@ -25,16 +21,9 @@ if ('reason' in built) {
   console.log(`cannot run: ${built.reason}`);
   process.exit(0);
 }
-const dir = mkdtempSync(join(tmpdir(), 'kdc-inproc-mit-'));
-const init = initRealm(join(dir, 'db'), { realm: 'IN.TEST' });
-init.addPrincipal('alice', { password: 'pw' });
-init.addPrincipal('pop/localhost', { randkey: true });
-const keytab = join(dir, 'alice.keytab');
-writeKeytab(keytab, { version: 0x0502, entries: init.keytabEntries(['alice']) });
-init.close();
-const db = openDatabase(join(dir, 'db'));
 // No lookaside: a replayed request is processed in full each time.
-const ctx: HandlerContext = { store: db, now: () => new Date(), enctypes: DEFAULT_ENCTYPES, log: batchedFdLogger(openSync('/dev/null', 'w')) };
+const realm = inProcessRealm('kdc-inproc-mit-');
+const ctx = realm.ctx;
 const captured: Uint8Array[] = [];
 // Our handler behind a socket that keeps a copy of every TGS-REQ (tag 0x6c).
 const front = dgram.createSocket('udp4');
@@ -45,9 +34,7 @@ front.on('message', (msg, rinfo) => {
   const reply = handleRequest(req, ctx);
   if (reply) front.send(reply, rinfo.port, rinfo.address);
 });
-const conf = join(dir, 'krb5.conf');
-writeFileSync(conf, `[libdefaults]\n default_realm = IN.TEST\n dns_lookup_kdc = false\n dns_lookup_realm = false\n rdns = false\n dns_canonicalize_hostname = false\n udp_preference_limit = 1465\n[realms]\n IN.TEST = {\n  kdc = 127.0.0.1:${front.address().port}\n }\n`);
-const r = await runMitLoad(built.bin, { krb5Conf: conf, client: 'alice@IN.TEST', keytab, service: 'pop/localhost@IN.TEST' }, 'tgs', 4, 3);
+const r = await runMitLoad(built.bin, realm.target(front.address().port), 'tgs', 4, 3);
 front.close();
 console.log(`captured ${captured.length} MIT TGS-REQs (${r.ops} exchanges, ${r.failures} failed; ${captured[0]?.length ?? 0} bytes each)`);
 if (captured.length === 0) process.exit(1);
@@ -65,5 +52,4 @@ for (let round = 0; round <= rounds; round++) {
   const c = process.cpuUsage(c0);
   if (round > 0) console.log(`TGS (MIT's requests): ${((c.user + c.system) / part.length).toFixed(1)} µs CPU per exchange (in-process, ${part.length} requests)`);
 }
-db.close();
-rmSync(dir, { recursive: true, force: true });
+realm.cleanup();
