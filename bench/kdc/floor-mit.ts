@@ -15,17 +15,13 @@
 import dgram from 'node:dgram';
 import { handleRequest } from '@kpop/kdc';
 import { inProcessRealm } from './inproc-realm.js';
-import { buildMitLoad, runMitLoad } from './mit-load.js';
+import { mitLoadOrExit, runMitLoad } from './mit-load.js';
 
 const seconds = Number(process.argv[2] ?? 5);
 const concurrency = Number(process.argv[3] ?? 8);
 const answer = process.argv[4] ?? 'stored';
 if (answer !== 'stored' && answer !== 'handler') throw new Error(`the third argument is stored or handler, not ${answer}`);
-const built = buildMitLoad();
-if ('reason' in built) {
-  console.log(`cannot run: ${built.reason}`);
-  process.exit(0);
-}
+const bin = mitLoadOrExit();
 const realm = inProcessRealm('kdc-floor-mit-');
 const ctx = realm.ctx;
 let stored: Uint8Array | undefined;
@@ -43,10 +39,10 @@ sock.on('message', (msg, rinfo) => {
   if (reply) sock.send(reply, rinfo.port, rinfo.address);
 });
 const target = realm.target(sock.address().port);
-await runMitLoad(built.bin, target, 'tgs', concurrency, 1); // warm-up (JIT), and the stored reply
+await runMitLoad(bin, target, 'tgs', concurrency, 1); // warm-up (JIT), and the stored reply
 tgsReqs = 0;
 const c0 = process.cpuUsage();
-const r = await runMitLoad(built.bin, target, 'tgs', concurrency, seconds);
+const r = await runMitLoad(bin, target, 'tgs', concurrency, seconds);
 const c = process.cpuUsage(c0);
 const n = Math.max(1, tgsReqs);
 console.log(`${answer === 'stored' ? 'floor' : 'handler'} c=${concurrency}: ${tgsReqs} TGS-REQs answered with ${answer === 'stored' ? 'a stored reply' : 'our handler'} in ${r.seconds.toFixed(1)} s; this process ${((c.user + c.system) / n).toFixed(1)} µs CPU each (user ${(c.user / n).toFixed(1)} + system ${(c.system / n).toFixed(1)}); MIT's clients ${((r.clientCpu * 1e6) / n).toFixed(0)} µs per request`);

@@ -13,14 +13,10 @@
 import dgram from 'node:dgram';
 import { handleRequest } from '@kpop/kdc';
 import { inProcessRealm } from './inproc-realm.js';
-import { buildMitLoad, runMitLoad } from './mit-load.js';
+import { mitLoadOrExit, runMitLoad } from './mit-load.js';
 
 const rounds = Number(process.argv[2] ?? 5);
-const built = buildMitLoad();
-if ('reason' in built) {
-  console.log(`cannot run: ${built.reason}`);
-  process.exit(0);
-}
+const bin = mitLoadOrExit();
 // No lookaside: a replayed request is processed in full each time.
 const realm = inProcessRealm('kdc-inproc-mit-');
 const ctx = realm.ctx;
@@ -34,7 +30,7 @@ front.on('message', (msg, rinfo) => {
   const reply = handleRequest(req, ctx);
   if (reply) front.send(reply, rinfo.port, rinfo.address);
 });
-const r = await runMitLoad(built.bin, realm.target(front.address().port), 'tgs', 4, 3);
+const r = await runMitLoad(bin, realm.target(front.address().port), 'tgs', 4, 3);
 front.close();
 console.log(`captured ${captured.length} MIT TGS-REQs (${r.ops} exchanges, ${r.failures} failed; ${captured[0]?.length ?? 0} bytes each)`);
 if (captured.length === 0) process.exit(1);

@@ -27,6 +27,16 @@ export function buildMitLoad(): { bin: string } | { reason: string } {
   return { bin };
 }
 
+/** For the scripts that need MIT's load and nothing else: its path, or a line saying why not and exit 0. */
+export function mitLoadOrExit(): string {
+  const built = buildMitLoad();
+  if ('reason' in built) {
+    console.log(`cannot run: ${built.reason}`);
+    process.exit(0);
+  }
+  return built.bin;
+}
+
 export interface MitLoadTarget {
   /** krb5.conf naming the KDC for the realm. */
   krb5Conf: string;

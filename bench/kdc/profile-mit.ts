@@ -6,7 +6,7 @@
 // leaves a .cpuprofile in PROFILE-DIR (default: none; no profiler).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildMitLoad, runMitLoad } from './mit-load.js';
+import { mitLoadOrExit, runMitLoad } from './mit-load.js';
 import { makeOurRealm, startOurKdc } from './mit-bench.js';
 import { cpuTimes } from './proc.js';
 
@@ -14,19 +14,15 @@ const seconds = Number(process.argv[2] ?? 5);
 const concurrency = Number(process.argv[3] ?? 8);
 const profileDir = process.argv[4];
 const kind = (process.argv[5] ?? 'tgs') as 'as' | 'tgs';
-const built = buildMitLoad();
-if ('reason' in built) {
-  console.log(`cannot run: ${built.reason}`);
-  process.exit(0);
-}
+const bin = mitLoadOrExit();
 const realm = makeOurRealm();
 // KDC_NODE_FLAGS: extra V8/Node flags for the KDC process (e.g. --single-threaded-gc), to try them.
 const flags = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(process.env.KDC_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])];
 const kdc = await startOurKdc(realm.dir, realm.keytab, 1, flags);
 // A short warm-up (JIT), then the measured phase.
-await runMitLoad(built.bin, kdc, kind, concurrency, 1);
+await runMitLoad(bin, kdc, kind, concurrency, 1);
 const before = cpuTimes(kdc.pid);
-const r = await runMitLoad(built.bin, kdc, kind, concurrency, seconds);
+const r = await runMitLoad(bin, kdc, kind, concurrency, seconds);
 const after = cpuTimes(kdc.pid);
 const ops = Math.max(1, r.ops);
 const user = ((after.user - before.user) * 1e6) / ops;
